@@ -1,0 +1,85 @@
+"""Closed forms for homogeneous superconductors: the reference side of the tests.
+
+Nothing in the solver calls this module; it is written independently (in the
+th parametrisation, not the solver's Riccati one) so that comparisons test
+the solver rather than repeat it.
+
+- BCS: retarded cosh th = E/sqrt(E^2 - Delta^2), sinh th = -Delta/sqrt(E^2 - Delta^2).
+- Abrikosov-Gor'kov (spin-flip pair breaking, Gamma = 3/(4 tau_sf)):
+  E sinh th + Delta cosh th + i Gamma sinh th cosh th = 0 (physics.md), its
+  spectral gap Delta (1 - zeta^(2/3))^(3/2) with zeta = Gamma/Delta, and Tc
+  from ln(Tc0/Tc) = psi(1/2 + Gamma/(2 pi Tc)) - psi(1/2).
+"""
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import digamma
+
+__all__ = ["bcs_green", "bcs_dos", "ag_green", "ag_dos", "ag_spectral_gap", "ag_tc", "DELTA0_OVER_TC"]
+
+#: BCS Delta(T=0)/Tc0 = pi/e^gamma_E
+DELTA0_OVER_TC = np.pi / np.exp(np.euler_gamma)
+
+
+def _retarded_sqrt(eps, delta):
+    """sqrt(eps^2 - Delta^2) analytic in the upper half plane, ~ eps at large |eps|."""
+    return np.sqrt(eps - delta + 0j) * np.sqrt(eps + delta + 0j)
+
+
+def bcs_green(E, delta, eta=0.0):
+    """(cosh th, sinh th) of a BCS superconductor at E + i eta (retarded)."""
+    eps = np.asarray(E, dtype=complex) + 1j * eta
+    s = _retarded_sqrt(eps, delta)
+    return eps / s, -delta / s
+
+
+def bcs_dos(E, delta, eta=0.0):
+    """BCS density of states Re cosh th."""
+    return np.real(bcs_green(E, delta, eta)[0])
+
+
+def ag_green(E, delta, Gamma, eta=0.0, steps=80):
+    """(cosh th, sinh th) of the Abrikosov-Gor'kov equation (Maki).
+
+    Solved by Newton on E sinh th + Delta cosh th + i Gamma sinh th cosh th = 0,
+    continued from E + i Omega (Omega large, BCS start) down to E + i eta, which
+    keeps the retarded branch.
+    """
+    E = np.atleast_1d(np.asarray(E, dtype=float))
+    omega0 = 10.0 * (np.abs(E) + delta + Gamma + 1.0)
+    th = None
+    for k in range(steps + 1):
+        om = omega0 * (1e-8 ** (k / steps)) if k < steps else 0.0
+        eps = E + 1j * (eta + om)
+        if th is None:
+            th = np.arctanh(-delta / eps)
+        for _ in range(50):
+            sh, ch = np.sinh(th), np.cosh(th)
+            f = eps * sh + delta * ch + 1j * Gamma * sh * ch
+            df = eps * ch + delta * sh + 1j * Gamma * np.cosh(2 * th)
+            step = f / df
+            th = th - step
+            if np.max(np.abs(step)) < 1e-14:
+                break
+    return np.cosh(th), np.sinh(th)
+
+
+def ag_dos(E, delta, Gamma, eta=0.0):
+    """Abrikosov-Gor'kov density of states."""
+    return np.real(ag_green(E, delta, Gamma, eta)[0])
+
+
+def ag_spectral_gap(delta, Gamma):
+    """Spectral gap Delta (1 - zeta^(2/3))^(3/2), zeta = Gamma/Delta (0 if zeta >= 1)."""
+    zeta = Gamma / delta
+    return delta * (1.0 - zeta ** (2.0 / 3.0)) ** 1.5 if zeta < 1 else 0.0
+
+
+def ag_tc(tc0, Gamma):
+    """Critical temperature with pair-breaking energy Gamma (0 beyond Gamma_c = Delta00/2)."""
+    if Gamma <= 0:
+        return tc0
+    if Gamma >= 0.5 * DELTA0_OVER_TC * tc0:
+        return 0.0
+    f = lambda tc: np.log(tc0 / tc) - (digamma(0.5 + Gamma / (2 * np.pi * tc)) - digamma(0.5))
+    return brentq(f, 1e-12 * tc0, tc0, xtol=1e-15 * tc0, rtol=1e-15)

@@ -1,0 +1,371 @@
+"""Device model: materials per region, contacts per boundary, interfaces.
+
+A :class:`Device` is validated once on construction and finalised into a
+:class:`Topology` (nodes, elements, tagged facets, tunnel interfaces with
+split nodes) from which the FEM operators are built (``usadel.fem``).
+"""
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+from .errors import UsadelError
+
+__all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
+
+log = logging.getLogger(__name__)
+
+
+def _finite(name, value):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise UsadelError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise UsadelError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class Material:
+    """Material of one region.
+
+    Parameters
+    ----------
+    D : float
+        Diffusion constant (length^2 x energy), > 0.
+    tc : float
+        Bulk critical temperature Tc0; 0 for a normal metal (no pairing).
+    tau_sf : float or None
+        Spin-flip time (seed's definition, l_sf = sqrt(D tau_sf)); None or
+        inf for no spin-flip scattering. Enters Eq. 10 as 3/(4 tau_sf).
+    sigma : float
+        Normal-state conductivity, > 0 (a 1D wire has unit cross-section).
+    """
+
+    D: float = 1.0
+    tc: float = 0.0
+    tau_sf: Optional[float] = None
+    sigma: float = 1.0
+
+    def __post_init__(self):
+        if _finite("Material.D", self.D) <= 0:
+            raise UsadelError(f"Material.D must be positive, got {self.D!r}")
+        if _finite("Material.tc", self.tc) < 0:
+            raise UsadelError(f"Material.tc must be >= 0, got {self.tc!r}")
+        if _finite("Material.sigma", self.sigma) <= 0:
+            raise UsadelError(f"Material.sigma must be positive, got {self.sigma!r}")
+        if self.tau_sf is not None and not (float(self.tau_sf) > 0):
+            raise UsadelError(f"Material.tau_sf must be positive (or None), got {self.tau_sf!r}")
+
+    @property
+    def spin_flip_rate(self):
+        """Gamma = 3/(4 tau_sf), the pair-breaking energy of seed Eq. 10."""
+        if self.tau_sf is None or math.isinf(float(self.tau_sf)):
+            return 0.0
+        return 3.0 / (4.0 * float(self.tau_sf))
+
+    @property
+    def superconducting(self):
+        return self.tc > 0
+
+
+@dataclass(frozen=True)
+class Barrier:
+    """Tunnel barrier (Kupriyanov-Lukichev), resistance per area ``r`` > 0.
+
+    ``polarization`` in [-1, 1]: G_up/dn = G (1 +- P)/2. The retarded
+    (spectral) equations use the spin-independent part only; the
+    polarisation enters the kinetic equations.
+    """
+
+    r: float = 1.0
+    polarization: float = 0.0
+
+    def __post_init__(self):
+        if _finite("Barrier.r", self.r) <= 0:
+            raise UsadelError(f"Barrier.r must be positive, got {self.r!r}")
+        p = _finite("Barrier.polarization", self.polarization)
+        if not -1.0 <= p <= 1.0:
+            raise UsadelError(f"Barrier.polarization must lie in [-1, 1], got {self.polarization!r}")
+
+
+@dataclass(frozen=True)
+class Reservoir:
+    """Bulk electrode attached to a tagged boundary.
+
+    Parameters
+    ----------
+    delta : float
+        Gap of the electrode (0: normal electrode). BCS bulk solution.
+    phase : float
+        Superconducting phase of the electrode.
+    T : float or None
+        Temperature (> 0), needed by the kinetic equations.
+    mu, mu_s : float
+        Charge potential (e V) and spin accumulation.
+    barrier : Barrier or None
+        None: clean contact (Dirichlet). Otherwise a tunnel contact.
+    distribution : callable or None
+        ``E -> (f_up, f_dn)`` prescribing spin-resolved distributions
+        instead of the thermal ones (e.g. the seed's spin battery).
+    """
+
+    delta: float = 0.0
+    phase: float = 0.0
+    T: Optional[float] = None
+    mu: float = 0.0
+    mu_s: float = 0.0
+    barrier: Optional[Barrier] = None
+    distribution: Optional[Callable] = None
+
+    def __post_init__(self):
+        if _finite("Reservoir.delta", self.delta) < 0:
+            raise UsadelError(f"Reservoir.delta must be >= 0 (put phases in `phase`), got {self.delta!r}")
+        _finite("Reservoir.phase", self.phase)
+        _finite("Reservoir.mu", self.mu)
+        _finite("Reservoir.mu_s", self.mu_s)
+        if self.T is not None and not (_finite("Reservoir.T", self.T) > 0):
+            raise UsadelError(f"Reservoir.T must be positive, got {self.T!r}")
+        if self.barrier is not None and not isinstance(self.barrier, Barrier):
+            raise UsadelError(f"Reservoir.barrier must be a usadel.Barrier, got {self.barrier!r}")
+        if self.distribution is not None and not callable(self.distribution):
+            raise UsadelError("Reservoir.distribution must be callable E -> (f_up, f_dn)")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Finalised mesh data (after splitting nodes at tunnel interfaces).
+
+    Attributes
+    ----------
+    p : (dim, n_nodes) node coordinates (split nodes share coordinates)
+    t : (dim+1, n_el) elements
+    region : (n_el,) region index into ``region_names``
+    boundary : {tag: (nodes (dim, nf), owner (nf,))} facet nodes per tag
+    interfaces : {(a, b): (nodes_a, nodes_b, owner_a, owner_b)} facets between regions
+    """
+
+    p: np.ndarray
+    t: np.ndarray
+    region: np.ndarray
+    region_names: tuple
+    boundary: dict
+    interfaces: dict
+
+    @property
+    def dim(self):
+        return self.p.shape[0]
+
+    @property
+    def n_nodes(self):
+        return self.p.shape[1]
+
+
+def _simplex_volumes(p, t):
+    d = t.shape[0] - 1
+    X = p[:, t]  # dim, d+1, n_el
+    J = np.moveaxis(X[:, 1:, :] - X[:, :1, :], -1, 0)  # n_el, dim, d
+    if J.shape[1] != J.shape[2]:
+        raise UsadelError(f"mesh of {d}-simplices embedded in {J.shape[1]}D is not supported")
+    return np.abs(np.linalg.det(J)) / math.factorial(d)
+
+
+def _topology(mesh, region_names, barrier_pairs):
+    """Extract arrays from a skfem mesh and split nodes at tunnel interfaces."""
+    p = np.asarray(mesh.p, dtype=float)
+    t = np.asarray(mesh.t).copy()
+    n_el = t.shape[1]
+    region = np.full(n_el, -1)
+    for k, name in enumerate(region_names):
+        region[mesh.subdomains[name]] = k
+    facets = mesh.facets
+    f2t = mesh.f2t
+    boundary = {}
+    for tag, fidx in (mesh.boundaries or {}).items():
+        fidx = np.asarray(fidx)
+        boundary[tag] = (facets[:, fidx].copy(), f2t[0, fidx].copy())
+    interior = np.nonzero(f2t[1] >= 0)[0]
+    ra, rb = region[f2t[0, interior]], region[f2t[1, interior]]
+    interfaces = {}
+    for i in range(len(region_names)):
+        for j in range(i + 1, len(region_names)):
+            sel = ((ra == i) & (rb == j)) | ((ra == j) & (rb == i))
+            if not sel.any():
+                continue
+            f = interior[sel]
+            e0, e1 = f2t[0, f], f2t[1, f]
+            swap = region[e0] != i
+            own_a = np.where(swap, e1, e0)
+            own_b = np.where(swap, e0, e1)
+            interfaces[(region_names[i], region_names[j])] = [facets[:, f].copy(), facets[:, f].copy(), own_a, own_b]
+    # split nodes of tunnel interfaces: region b's elements get fresh copies
+    for key in barrier_pairs:
+        nodes_a, _, own_a, own_b = interfaces[key]
+        kb = region_names.index(key[1])
+        shared = np.unique(nodes_a)
+        new = p.shape[1] + np.arange(shared.size)
+        remap = np.arange(p.shape[1] + shared.size)
+        remap[shared] = new
+        p = np.hstack([p, p[:, shared]])
+        in_b = region == kb
+        t[:, in_b] = remap[t[:, in_b]]
+        interfaces[key][1] = remap[nodes_a]
+        for tag, (fn, own) in boundary.items():
+            ob = region[own] == kb
+            fn[:, ob] = remap[fn[:, ob]]
+        for other, val in interfaces.items():
+            if other == key:
+                continue
+            for side, own_idx in ((0, 2), (1, 3)):
+                ob = region[val[own_idx]] == kb
+                val[side][:, ob] = remap[val[side][:, ob]]
+    # bandwidth-reducing numbering (1D chains come out in order)
+    n = p.shape[1]
+    r, c = [], []
+    for a in range(t.shape[0]):
+        for b in range(t.shape[0]):
+            r.append(t[a])
+            c.append(t[b])
+    for key in barrier_pairs:
+        na, nb = interfaces[key][0].ravel(), interfaces[key][1].ravel()
+        r += [na, nb]
+        c += [nb, na]
+    r, c = np.concatenate(r), np.concatenate(c)
+    adj = coo_matrix((np.ones(r.size), (r, c)), shape=(n, n)).tocsr()
+    perm = reverse_cuthill_mckee(adj, symmetric_mode=True)
+    if p.shape[0] == 1 and p[0, perm[0]] > p[0, perm[-1]]:
+        perm = perm[::-1]
+    inv = np.empty(n, dtype=int)
+    inv[perm] = np.arange(n)
+    p = p[:, perm]
+    t = inv[t]
+    boundary = {k: (inv[fn], own) for k, (fn, own) in boundary.items()}
+    interfaces = {k: (inv[v[0]], inv[v[1]], v[2], v[3]) for k, v in interfaces.items()}
+    return Topology(p=p, t=t, region=region, region_names=tuple(region_names),
+                    boundary=boundary, interfaces=interfaces)
+
+
+class Device:
+    """A mesh with materials, contacts and interfaces; validated once.
+
+    Parameters
+    ----------
+    mesh : skfem.Mesh
+        From :mod:`usadel.meshes`; ``subdomains`` are regions and
+        ``boundaries`` are tags.
+    materials : {region: Material}
+        One material for every region of the mesh.
+    contacts : {boundary tag: Reservoir}
+        Untagged boundaries (and tags without a contact) are insulating.
+    interfaces : {(region_a, region_b): Barrier}
+        Tunnel interfaces between regions; unlisted region pairs that touch
+        are clean interfaces (continuous th, sigma-weighted flux continuous).
+
+    Examples
+    --------
+    >>> import usadel
+    >>> m = usadel.meshes.wire([("S", 1.0, 10), ("N", 1.0, 10)])
+    >>> dev = usadel.Device(m, materials={"S": usadel.Material(tc=1.0), "N": usadel.Material()},
+    ...                     contacts={"left": usadel.Reservoir(delta=1.764), "right": usadel.Reservoir()},
+    ...                     interfaces={("S", "N"): usadel.Barrier(r=0.5)})
+    >>> dev.topology.n_nodes   # the interface node is split in two
+    22
+    """
+
+    def __init__(self, mesh, materials, contacts=None, interfaces=None):
+        contacts = dict(contacts or {})
+        interfaces = dict(interfaces or {})
+        subdomains = getattr(mesh, "subdomains", None)
+        if not subdomains:
+            raise UsadelError("Device: the mesh has no named regions (subdomains); "
+                              "build it with usadel.meshes or name physical groups in gmsh")
+        regions = list(subdomains)
+        if not isinstance(materials, dict) or not materials:
+            raise UsadelError("Device: materials must be a non-empty dict {region: Material}")
+        for name, mat in materials.items():
+            if name not in subdomains:
+                raise UsadelError(f"Device: unknown region {name!r} in materials; the mesh has {regions}")
+            if not isinstance(mat, Material):
+                raise UsadelError(f"Device: materials[{name!r}] must be a usadel.Material, got {mat!r}")
+        missing = [r for r in regions if r not in materials]
+        if missing:
+            raise UsadelError(f"Device: regions {missing} have no material")
+        covered = np.zeros(mesh.t.shape[1], dtype=int)
+        for name in regions:
+            covered[np.asarray(subdomains[name])] += 1
+        if (covered != 1).any():
+            raise UsadelError(f"Device: {int((covered == 0).sum())} elements belong to no region and "
+                              f"{int((covered > 1).sum())} to several; regions must partition the mesh")
+        tags = list(mesh.boundaries or {})
+        for tag, res in contacts.items():
+            if tag not in tags:
+                raise UsadelError(f"Device: unknown boundary tag {tag!r} in contacts; the mesh has {tags}")
+            if not isinstance(res, Reservoir):
+                raise UsadelError(f"Device: contacts[{tag!r}] must be a usadel.Reservoir, got {res!r}")
+        vol = _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t))
+        h = np.mean(vol)
+        bad = np.nonzero(~(vol > 1e-10 * h))[0]
+        if bad.size:
+            raise UsadelError(f"Device: mesh has {bad.size} degenerate cells (zero volume), e.g. elements {bad[:5].tolist()}")
+        self.mesh = mesh
+        self.materials = dict(materials)
+        self.contacts = contacts
+        self.region_names = tuple(regions)
+        touching = _touching_pairs(mesh, regions)
+        canon = {}
+        for key, bar in interfaces.items():
+            if not (isinstance(key, tuple) and len(key) == 2):
+                raise UsadelError(f"Device: interface key must be a pair of region names, got {key!r}")
+            for r in key:
+                if r not in subdomains:
+                    raise UsadelError(f"Device: unknown region {r!r} in interface {key!r}; the mesh has {regions}")
+            if not isinstance(bar, Barrier):
+                raise UsadelError(f"Device: interfaces[{key!r}] must be a usadel.Barrier, got {bar!r}")
+            a, b = sorted(key, key=regions.index)
+            if (a, b) not in touching:
+                raise UsadelError(f"Device: regions {a!r} and {b!r} do not touch; no interface {key!r}")
+            canon[(a, b)] = bar
+        self.interfaces = canon
+        self.topology = _topology(mesh, regions, list(canon))
+        self._operators = None
+
+    @property
+    def operators(self):
+        """FEM operators, assembled once per device (see :mod:`usadel.fem`)."""
+        if self._operators is None:
+            from .fem import Operators
+            self._operators = Operators(self)
+        return self._operators
+
+    @property
+    def dim(self):
+        return self.topology.dim
+
+    def region_material(self):
+        """List of materials in region-index order."""
+        return [self.materials[r] for r in self.region_names]
+
+    def __repr__(self):
+        return (f"Device({self.dim}D, {self.topology.n_nodes} nodes, regions={list(self.region_names)}, "
+                f"contacts={list(self.contacts)}, barriers={list(self.interfaces)})")
+
+
+def _touching_pairs(mesh, regions):
+    region = np.full(mesh.t.shape[1], -1)
+    for k, name in enumerate(regions):
+        region[np.asarray(mesh.subdomains[name])] = k
+    f2t = mesh.f2t
+    interior = f2t[1] >= 0
+    ra, rb = region[f2t[0, interior]], region[f2t[1, interior]]
+    pairs = set()
+    for a, b in zip(ra[ra != rb], rb[ra != rb]):
+        i, j = sorted((a, b))
+        pairs.add((regions[i], regions[j]))
+    return pairs

@@ -1,0 +1,228 @@
+"""FEM operators for P1 elements on a finalised device, assembled once.
+
+Everything the Newton and kinetic solves need is precomputed here: P1
+gradients and volumes, the sigma-weighted stiffness matrix, lumped node
+weights per material parameter, a fixed CSR sparsity pattern with scatter
+maps from element-local blocks, tagged boundary and interface node weights,
+and a batched linear solver. Newton steps then only fill values on these
+fixed patterns (style.md: reassembling with a BilinearForm each step costs
+11-76x more).
+
+Discretisation: the stiffness term is exact for P1; pointwise source terms
+are lumped (nodal quadrature); terms quadratic in gradients use one-point
+(centroid) quadrature; boundary and interface fluxes are lumped on facets.
+All of these are second-order accurate for P1.
+"""
+
+import logging
+import math
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sps
+import scipy.sparse.linalg as spla
+from threadpoolctl import threadpool_limits
+
+__all__ = ["Operators", "p1_gradients", "BlockSolver"]
+
+log = logging.getLogger(__name__)
+
+#: above this half-bandwidth the batched banded solver gives way to SuperLU
+MAX_BANDED = 48
+
+
+def p1_gradients(p, t):
+    """Gradients of the P1 basis functions and element volumes.
+
+    Returns ``grad`` of shape (n_el, d+1, dim) and ``vol`` of shape (n_el,).
+    """
+    d = t.shape[0] - 1
+    X = p[:, t]
+    J = np.moveaxis(X[:, 1:, :] - X[:, :1, :], -1, 0)  # n_el, dim, d
+    inv = np.linalg.inv(J)  # n_el, d, dim: rows are grad of barycentric coords 1..d
+    grad = np.empty((t.shape[1], d + 1, p.shape[0]))
+    grad[:, 1:, :] = inv
+    grad[:, 0, :] = -inv.sum(axis=1)
+    vol = np.abs(np.linalg.det(J)) / math.factorial(d)
+    return grad, vol
+
+
+def _facet_measure(p, nodes):
+    d = nodes.shape[0]
+    if d == 1:
+        return np.ones(nodes.shape[1])
+    if d == 2:
+        return np.linalg.norm(p[:, nodes[1]] - p[:, nodes[0]], axis=0)
+    e1 = p[:, nodes[1]] - p[:, nodes[0]]
+    e2 = p[:, nodes[2]] - p[:, nodes[0]]
+    return 0.5 * np.linalg.norm(np.cross(e1.T, e2.T), axis=1)
+
+
+class Operators:
+    """Precomputed P1 operators of a :class:`usadel.Device`."""
+
+    def __init__(self, device):
+        top = device.topology
+        p, t = top.p, top.t
+        self.device = device
+        self.p, self.t = p, t
+        self.n = n = top.n_nodes
+        self.d = d = t.shape[0] - 1
+        self.n_el = ne = t.shape[1]
+        self.grad, self.vol = p1_gradients(p, t)
+        mats = device.region_material()
+        reg = top.region
+        self.region = reg
+        self.sigma_e = np.array([m.sigma for m in mats])[reg]
+        self.D_e = np.array([m.D for m in mats])[reg]
+        self.gamma_e = np.array([m.spin_flip_rate for m in mats])[reg]
+        self.tau_sf_inv_e = np.array([0.0 if m.tau_sf is None else 1.0 / float(m.tau_sf) for m in mats])[reg]
+        self.sc_e = np.array([m.superconducting for m in mats])[reg]
+        # node-element incidence with unit weights: (n x n_el)
+        self.incidence = sps.csr_matrix((np.ones(ne * (d + 1)), (t.ravel(), np.tile(np.arange(ne), d + 1))), shape=(n, ne))
+        #: sigma*vol/(d+1): weight of an element-constant term on each of its nodes
+        self.w_el = self.sigma_e * self.vol / (d + 1)
+        self.lump_sd = self.lump(self.w_el / self.D_e)  # sigma/D lumped mass
+        # ---- sparsity pattern -------------------------------------------------
+        rows = np.broadcast_to(t.T[:, :, None], (ne, d + 1, d + 1)).ravel()
+        cols = np.broadcast_to(t.T[:, None, :], (ne, d + 1, d + 1)).ravel()
+        pairs = self._interface_pairs(device)
+        self.pairs = pairs
+        extra_r = [np.arange(n)] + [np.concatenate([pa, pb]) for pa, pb, _, _ in pairs]
+        extra_c = [np.arange(n)] + [np.concatenate([pb, pa]) for pa, pb, _, _ in pairs]
+        allr = np.concatenate([rows] + extra_r)
+        allc = np.concatenate([cols] + extra_c)
+        keys = np.unique(allr.astype(np.int64) * n + allc)
+        self.nnz = keys.size
+        self.indices = (keys % n).astype(np.int32)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // n, minlength=n))]).astype(np.int32)
+        pos_el = np.searchsorted(keys, rows.astype(np.int64) * n + cols)
+        self.scatter = sps.csr_matrix((np.ones(pos_el.size), (pos_el, np.arange(pos_el.size))), shape=(self.nnz, pos_el.size))
+        self.diag = np.searchsorted(keys, np.arange(n, dtype=np.int64) * (n + 1))
+        self.pair_pos = [
+            (np.searchsorted(keys, pa.astype(np.int64) * n + pb), np.searchsorted(keys, pb.astype(np.int64) * n + pa))
+            for pa, pb, _, _ in pairs
+        ]
+        kloc = (self.sigma_e * self.vol)[:, None, None] * np.einsum("eid,ejd->eij", self.grad, self.grad)
+        self.K_data = self.scatter @ kloc.ravel()
+        self.K = sps.csr_matrix((self.K_data, self.indices, self.indptr), shape=(n, n))
+        self.M_lumped = self.lump(self.vol / (d + 1))
+        self._solvers = {}
+
+    # ------------------------------------------------------------------ helpers
+    def lump(self, per_element):
+        """Sum an element-constant weight (already divided by d+1) onto nodes."""
+        return self.incidence @ per_element
+
+    def element_values(self, u):
+        """Centroid values and gradients of nodal fields ``u`` (..., n)."""
+        ue = u[..., self.t]  # ..., d+1, n_el
+        return ue.mean(axis=-2), np.einsum("...ie,eid->...ed", ue, self.grad)
+
+    def boundary_nodes(self, tag):
+        """Nodes of a tagged boundary and their lumped facet weights."""
+        fn, _ = self.device.topology.boundary[tag]
+        meas = _facet_measure(self.p, fn) / fn.shape[0]
+        w = np.bincount(fn.ravel(), weights=np.tile(meas, fn.shape[0]), minlength=self.n)
+        nodes = np.unique(fn)
+        return nodes, w[nodes]
+
+    def _interface_pairs(self, device):
+        out = []
+        for key, bar in device.interfaces.items():
+            na, nb, _, _ = device.topology.interfaces[key]
+            meas = _facet_measure(self.p, na) / na.shape[0]
+            pk = na.ravel().astype(np.int64) * self.n + nb.ravel()
+            uk, inv = np.unique(pk, return_inverse=True)
+            w = np.bincount(inv, weights=np.tile(meas, na.shape[0]))
+            out.append((uk // self.n, uk % self.n, w, bar))
+        return out
+
+    def solver(self, ncomp):
+        """Batched solver for systems with ``ncomp`` unknowns per node."""
+        if ncomp not in self._solvers:
+            self._solvers[ncomp] = BlockSolver(self.indptr, self.indices, self.n, ncomp)
+        return self._solvers[ncomp]
+
+
+class BlockSolver:
+    """Solve batches of sparse systems with ``ncomp`` interleaved unknowns per node.
+
+    The matrix is given as ``ncomp**2`` blocks of data on the node pattern,
+    shaped (batch, ncomp, ncomp, nnz). If the interleaved bandwidth is small
+    (1D devices), the whole batch is one banded LAPACK solve (energies are
+    independent diagonal blocks of one banded matrix); otherwise each member
+    of the batch is factorised with SuperLU. BLAS is pinned to one thread
+    around factorisations (style.md).
+    """
+
+    def __init__(self, indptr, indices, n, ncomp):
+        self.n, self.c = n, ncomp
+        nnz = indices.size
+        rows = np.repeat(np.arange(n), np.diff(indptr))
+        fr = (rows[None, None, :] * ncomp + np.arange(ncomp)[:, None, None]) + 0 * np.arange(ncomp)[None, :, None]
+        fc = (indices[None, None, :] * ncomp + np.arange(ncomp)[None, :, None]) + 0 * np.arange(ncomp)[:, None, None]
+        fr, fc = fr.ravel(), fc.ravel()
+        order = np.lexsort((fc, fr))
+        self.perm = order  # full data = blocks.reshape(b, -1)[:, perm]
+        self.fr, self.fc = fr[order], fc[order]
+        self.N = n * ncomp
+        self.indices = self.fc.astype(np.int32)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.fr, minlength=self.N))]).astype(np.int32)
+        self.bw = int(np.max(np.abs(self.fr - self.fc)))
+        self.banded = self.bw <= MAX_BANDED
+        self.diag_full = np.nonzero(self.fr == self.fc)[0]
+
+    def full_data(self, blocks):
+        b = blocks.shape[0]
+        return blocks.reshape(b, -1)[:, self.perm]
+
+    def fix_rows(self, data, rows):
+        """Replace the given full rows by identity rows (Dirichlet)."""
+        if rows.size == 0:
+            return data
+        mask = np.isin(self.fr, rows)
+        data[:, mask] = 0.0
+        data[:, mask & (self.fr == self.fc)] = 1.0
+        return data
+
+    def solve(self, data, rhs):
+        """Solve A_b x_b = rhs_b for every b; data (b, nnz_full), rhs (b, N)."""
+        b = data.shape[0]
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.banded:
+                bw, N = self.bw, self.N
+                ab = np.zeros((2 * bw + 1, b * N), dtype=np.result_type(data, rhs))
+                col = (np.arange(b)[:, None] * N + self.fc[None, :])
+                ab[(bw + self.fr - self.fc)[None, :], col] = data
+                x = scipy.linalg.solve_banded((bw, bw), ab, rhs.reshape(-1), overwrite_ab=True,
+                                              overwrite_b=False, check_finite=False)
+                return x.reshape(b, N)
+            out = np.empty_like(rhs, dtype=np.result_type(data, rhs))
+            for k in range(b):
+                A = sps.csr_matrix((data[k], self.indices, self.indptr), shape=(self.N, self.N)).tocsc()
+                out[k] = spla.splu(A, permc_spec="COLAMD").solve(rhs[k])
+            return out
+
+
+def locate(device, points):
+    """Element index and barycentric weights (d+1, n_pts) of points in the device mesh."""
+    from .errors import UsadelError
+
+    top = device.topology
+    pts = np.asarray(points, dtype=float)
+    if pts.ndim != 2 or pts.shape[1] != top.dim:
+        raise UsadelError(f"points must have shape (n, {top.dim}), got {pts.shape}")
+    p, t = top.p, top.t
+    X = p[:, t]  # dim, d+1, n_el
+    J = np.moveaxis(X[:, 1:, :] - X[:, :1, :], -1, 0)
+    inv = np.linalg.inv(J)
+    rel = pts[:, None, :] - X[:, 0, :].T[None, :, :]  # n_pts, n_el, dim
+    lam = np.einsum("eij,pej->pei", inv, rel)  # n_pts, n_el, d
+    bary = np.concatenate([1.0 - lam.sum(-1, keepdims=True), lam], axis=-1)
+    inside = np.min(bary, axis=-1)
+    el = np.argmax(inside, axis=1)
+    if np.any(inside[np.arange(len(pts)), el] < -1e-9):
+        bad = pts[inside[np.arange(len(pts)), el] < -1e-9]
+        raise UsadelError(f"points outside the mesh: {bad[:5].tolist()}")
+    return el, bary[np.arange(len(pts)), el].T
