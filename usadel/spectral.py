@@ -229,14 +229,22 @@ class _Problem:
         data = self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
         return F, data
 
-    def newton(self, eps, g, gt, tol, maxiter, scale):
-        """Damped Newton for every energy in the batch; returns (g, gt, ok, res)."""
+    def newton(self, eps, g, gt, tol, maxiter, scale=None):
+        """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
+
+        Converged when the update is below ``tol`` (max norm; |gamma| <= 1) or
+        the residual is below ``tol`` times that energy's own operator scale.
+        """
+        cmax = np.max(np.abs(self.c))
+        kmax = np.max(np.abs(self.ops.K_data[self.ops.diag]))
+        dmax = np.max(np.abs(self.delta_node), initial=0.0) + np.max(self.gamma_node, initial=0.0)
+        scale_all = kmax + cmax * (1.0 + np.abs(eps) + dmax)
         b = eps.size
         ok = np.zeros(b, bool)
         res = np.full(b, np.inf)
         act = np.arange(b)
         for it in range(maxiter):
-            e, ga, gta = eps[act], g[act], gt[act]
+            e, ga, gta, scale = eps[act], g[act], gt[act], scale_all[act]
             F, data = self.residual(e, ga, gta, jac=True)
             f0 = np.linalg.norm(F, axis=1)
             dx = self.solver.solve(data, -F)
@@ -482,7 +490,7 @@ def _physical(g, gt, slack=1e-2):
 def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy"):
     prob = _Problem(device, delta, eta)
     eps = E.astype(complex) + 1j * eta
-    scale = 1.0 + np.max(np.abs(prob.c)) * (1.0 + np.max(np.abs(eps)))
+    scale = None
     if method == "direct":
         g, gt = prob.initial(eps)
         g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter, scale)
@@ -526,8 +534,10 @@ def _homotopy(prob, eps, tol, maxiter, scale, factor=0.1):
     k = 0
     while True:
         om = omega0 * factor ** k
-        last = bool(np.all(om < 1e-4 * omega0))
-        e = eps.real + 1j * (eta + (0.0 if last else om))
+        # stages small next to the energy's own Im part (Matsubara) change nothing
+        om = np.where(om < 0.1 * eta, 0.0, om)
+        last = bool(np.all((om < 1e-4 * omega0) | (om == 0)))
+        e = eps.real + 1j * (eta + np.where(last, 0.0, om))
         g, gt = prob.impose(e, g, gt)
         g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, 1e-6), maxiter, scale)
         ok &= oki
