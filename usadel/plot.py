@@ -25,7 +25,8 @@ def plot_dos(sp, path=None, ax=None):
     if sp.device.dim == 1:
         x = sp.x[:, 0]
         order = np.argsort(x, kind="stable")
-        m = ax.pcolormesh(x[order], E, N[:, order], shading="auto", cmap="viridis")
+        vmax = min(float(np.nanmax(N)), 3.0)  # gap-edge peaks would swamp the scale
+        m = ax.pcolormesh(x[order], E, N[:, order], shading="auto", cmap="viridis", vmin=0.0, vmax=vmax)
         ax.set_xlabel("x")
         ax.set_ylabel("E")
         fig.colorbar(m, ax=ax, label="N(x, E) / N0")

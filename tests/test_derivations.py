@@ -1,0 +1,9 @@
+"""The formulas coded in the solver follow from the matrix Usadel equation (symbolic check)."""
+
+import pathlib
+import runpy
+
+
+def test_riccati_derivation_symbolic():
+    script = pathlib.Path(__file__).parents[1] / "docs" / "derive_riccati.py"
+    runpy.run_path(str(script), run_name="__main__")
