@@ -524,9 +524,8 @@ def _homotopy(prob, eps, tol, maxiter, scale, factor=0.1):
     ops = prob.ops
     span = np.ptp(ops.p, axis=1).max()
     e_th = np.max(ops.D_e) / span ** 2
-    dmax = np.max(np.abs(prob.delta_node), initial=0.0)
-    for _, res in prob.dirichlet + [(None, r) for _, _, r in prob.tunnel]:
-        dmax = max(dmax, res.delta)
+    # the device's own scales; reservoir gaps enter only as boundary values
+    dmax = np.max(np.abs(prob.delta_node), initial=0.0) + np.max(prob.gamma_node, initial=0.0)
     omega0 = 2.0 * np.maximum(np.abs(eps.real), max(dmax, e_th))
     eta = eps.imag
     g, gt = prob.initial(eps.real + 1j * (eta + omega0))
@@ -539,7 +538,7 @@ def _homotopy(prob, eps, tol, maxiter, scale, factor=0.1):
         last = bool(np.all((om < 1e-4 * omega0) | (om == 0)))
         e = eps.real + 1j * (eta + np.where(last, 0.0, om))
         g, gt = prob.impose(e, g, gt)
-        g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, 1e-6), maxiter, scale)
+        g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, 1e-4), maxiter, scale)
         ok &= oki
         if last:
             return g, gt, ok, res
