@@ -9,9 +9,11 @@ from . import meshes
 from .device import Barrier, Device, Material, Reservoir
 from .errors import ConvergenceError, UsadelError
 from .spectral import SpectralResult, spectral
+from .kinetic import KineticResult, kinetic
+from . import bcs, observables
 
 __all__ = [
-    "meshes", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
+    "meshes", "bcs", "observables", "kinetic", "KineticResult", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
     "UsadelError", "ConvergenceError",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,373 @@
+r"""Kinetic equations for hL, hT, hLS, hTS (seed Eqs. 4-7) as linear FEM problems.
+
+Bulk (seed Eqs. 4, 7 with coefficients Eqs. 5-6, all from th of the spectral result):
+
+    div jL  = 0                                     jL  = -DL grad hL  + Im(jE) hT
+    div jT  = -2 |Delta| aTT hT                     jT  = -DT grad hT  + Im(jE) hL
+    div jLS = -(2 |Delta| aTT + aLSLS/tau_sf) hLS   jLS = -DT grad hLS + Im(jE) hTS
+    div jTS = -(aTSTS/tau_sf) hTS                   jTS = -DL grad hTS + Im(jE) hLS
+
+Each equation is multiplied by sigma/D (so fluxes are continuous at clean
+interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
+equations without spin flip are the 2x2 Nambu kinetic equations in each block.
+
+Contacts and interfaces: a clean reservoir fixes all four h (Dirichlet). A
+tunnel barrier carries the Keldysh part of the matrix current
+(Kupriyanov-Lukichev, spin-polarised form, kappa = s tau3 in block s):
+
+    sigma_1 (g_1 d_n g_1) = 1/(4 r) [g_1, (1 + q) g_2 + P {kappa, g_2} + (1 - q) kappa g_2 kappa],  q = sqrt(1 - P^2)
+
+with g^K = g^R h - h g^A, h = hL + hT tau3 in each block and g^A = -tau3 g^R+ tau3.
+The flux of component L (T) out of side 1 is -(1/(8 r)) Tr[X^K] (Tr[tau3 X^K]),
+normalised so that the normal state gives (hL1 - hL2)/r. In the normal state
+this is G_up/down = G (1 +- P)/2 for spin-up/down electrons. The traces are
+evaluated numerically from g^R on both sides (no hand-expanded coefficients).
+Polarised barriers are supported on contacts to reservoirs; a polarised
+barrier between two mesh regions raises (not implemented).
+
+Degenerate coefficients: below a BCS gap DL, aTSTS -> 0 and the L and TS
+equations lose their diffusion term. Diffusion coefficients are floored at
+``floor * D`` (default 1e-9): the degenerate modes are then fixed by their
+boundary values, and observables (currents, which carry DL or DT) change by
+O(floor).
+
+Units: energies E, distributions dimensionless. Observables (``KineticResult``):
+charge current I = -(sigma/(2D)) Int dE jT (so a normal wire has I = V/R_N with
+mu = eV), energy current -(sigma/(2D)) Int dE E jL, spin current
+-(sigma/(2D)) Int dE jTS, spin accumulation mu_s = -(1/2) Int dE hTS.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UsadelError
+from .fem import flux_weight
+
+__all__ = ["kinetic", "KineticResult", "reservoir_h", "fermi"]
+
+log = logging.getLogger(__name__)
+
+TAU3 = np.diag([1.0, -1.0]).astype(complex)
+
+
+def fermi(E, T):
+    """Fermi function 1/(exp(E/T) + 1), overflow-safe."""
+    return 0.5 * (1.0 - np.tanh(np.asarray(E) / (2.0 * T)))
+
+
+def reservoir_h(res, E):
+    """(hL, hT, hLS, hTS) of a reservoir at energies E (physics.md definitions)."""
+    E = np.asarray(E, float)
+    if res.distribution is not None:
+        fu = lambda e: np.asarray(res.distribution(e)[0], float)
+        fd = lambda e: np.asarray(res.distribution(e)[1], float)
+    else:
+        if res.T is None:
+            raise UsadelError("kinetic: every contact needs a temperature T (or a distribution)")
+        fu = lambda e: fermi(e - res.mu - res.mu_s, res.T)
+        fd = lambda e: fermi(e - res.mu + res.mu_s, res.T)
+    fp, fm = 0.5 * (fu(E) + fd(E)), 0.5 * (fu(-E) + fd(-E))
+    sp, sm = fu(E) - fd(E), fu(-E) - fd(-E)
+    return np.stack([fm - fp, 1.0 - fp - fm, -0.5 * sp + 0.5 * sm, -0.5 * sp - 0.5 * sm], axis=-1)
+
+
+def _gR(g, gt):
+    """Retarded 2x2 Nambu matrices from Riccati amplitudes, shape (..., 2, 2)."""
+    n = 1.0 / (1.0 + g * gt)
+    out = np.empty(g.shape + (2, 2), complex)
+    out[..., 0, 0] = (1.0 - g * gt) * n
+    out[..., 0, 1] = 2.0 * g * n
+    out[..., 1, 0] = 2.0 * gt * n
+    out[..., 1, 1] = -out[..., 0, 0]
+    return out
+
+
+def _gA(gR):
+    return -TAU3 @ np.conj(np.swapaxes(gR, -1, -2)) @ TAU3
+
+
+def tunnel_flux_matrices(g1, gt1, g2, gt2, r, P=0.0):
+    """4x4 matrices (A, B): flux out of side 1 = A h1 + B h2, h = (hL, hT, hLS, hTS).
+
+    Arrays broadcast over leading dimensions. See the module docstring.
+    """
+    R1, R2 = _gR(g1, gt1), _gR(g2, gt2)
+    A1, A2 = _gA(R1), _gA(R2)
+    q = np.sqrt(1.0 - P * P)
+    shape = np.broadcast_shapes(R1.shape, R2.shape)[:-2]
+    A = np.zeros(shape + (4, 4))
+    B = np.zeros(shape + (4, 4))
+    basis = [np.eye(2, dtype=complex), TAU3]  # h = hL * 1 + hT * tau3
+    for s in (1.0, -1.0):
+        k = s * TAU3
+        mod = lambda X: 0.5 * ((1 + q) * X + P * (k @ X + X @ k) + (1 - q) * (k @ X @ k))
+        R2m, A2m = mod(R2), mod(A2)
+        # block components: L^s = hL + s hTS (idx 0, 3), T^s = hT + s hLS (idx 1, 2)
+        comp = [(0, 3), (1, 2)]
+        for j, hb in enumerate(basis):  # unit distribution in component j of block s
+            K1 = R1 @ hb - hb @ A1
+            K2m = mod(R2 @ hb - hb @ A2)
+            X1 = K1 @ A2m - R2m @ K1  # terms with g1^K (h1)
+            X2 = (R1 @ K2m - K2m @ A1)                      # terms with g2^K (h2)
+            for i, w in enumerate(basis):  # flux component i: Tr[w X]
+                f1 = -np.real(np.trace(w @ X1, axis1=-2, axis2=-1)) / (8 * r)
+                f2 = -np.real(np.trace(w @ X2, axis1=-2, axis2=-1)) / (8 * r)
+                # flux_i^s = f1 * h1_j^s + f2 * h2_j^s; map blocks to the 4 components
+                ri, si = comp[i]
+                cj, sj = comp[j]
+                for row, rs in ((ri, 0.5), (si, 0.5 * s)):
+                    for col, cs in ((cj, 1.0), (sj, s)):
+                        A[..., row, col] += rs * cs * f1
+                        B[..., row, col] += rs * cs * f2
+    return A, B
+
+
+def _coefficients(sp, g, gt):
+    """Seed Eqs. 5-6 coefficients from (gamma, gamma~) at points: dict of arrays."""
+    p = g * gt
+    sig = np.sqrt(-p + 0j)
+    sig = np.where(np.real(sig * np.conj(g)) >= 0, sig, -sig)
+    c = (1 + sig * sig) / (1 - sig * sig)  # cosh th
+    s = 2 * sig / (1 - sig * sig)  # sinh th
+    rc, rs, is_ = np.real(c), np.real(s), np.imag(s)
+    return dict(DL=rc**2 - rs**2, DT=rc**2 + is_**2, aTT=is_, aLSLS=rc**2 - is_**2, aTSTS=rc**2 + rs**2)
+
+
+@dataclass
+class KineticResult:
+    """Distribution functions h[:, :, k] for k = (L, T, LS, TS), shape (n_E, n_nodes, 4)."""
+
+    spectral: object
+    h: np.ndarray
+    coeff_el: dict
+    coeff_node: dict
+    jS_el: np.ndarray
+    floor: float
+
+    @property
+    def hL(self):
+        return self.h[..., 0]
+
+    @property
+    def hT(self):
+        return self.h[..., 1]
+
+    @property
+    def hLS(self):
+        return self.h[..., 2]
+
+    @property
+    def hTS(self):
+        return self.h[..., 3]
+
+    @property
+    def energies(self):
+        return np.real(self.spectral.energies)
+
+    def _integrate(self, f, parity):
+        """Int dE f over the whole axis; a nonnegative grid uses the parity of f."""
+        E = self.energies
+        if np.all(E >= 0):
+            return (2.0 if parity == "even" else 0.0) * np.trapezoid(f, E, axis=0)
+        return np.trapezoid(f, E, axis=0)
+
+    def spectral_currents(self):
+        """Per-element (sigma/D) j for L, T, LS, TS: shape (n_E, n_el, 4, dim)."""
+        ops = self.spectral.device.operators
+        _, gh = ops.element_values(np.moveaxis(self.h, -1, 0))  # 4, n_E, n_el, dim
+        hb, _ = ops.element_values(np.moveaxis(self.h, -1, 0))
+        DL, DT = self.coeff_el["DL"], self.coeff_el["DT"]
+        jS = self.jS_el  # n_E, n_el, dim (Im jE / D)
+        sd = ops.sigma_e[None, :, None]
+        j = np.empty(gh.shape[1:3] + (4, gh.shape[-1]))
+        j[..., 0, :] = sd * (-DL[..., None] * gh[0] + jS * hb[1][..., None])
+        j[..., 1, :] = sd * (-DT[..., None] * gh[1] + jS * hb[0][..., None])
+        j[..., 2, :] = sd * (-DT[..., None] * gh[2] + jS * hb[3][..., None])
+        j[..., 3, :] = sd * (-DL[..., None] * gh[3] + jS * hb[2][..., None])
+        return j
+
+    def current(self, tag, kind="charge"):
+        """Total current into the device through a tagged contact.
+
+        kind: "charge" (-(sigma/2D) Int jT), "energy" (-(sigma/2D) Int E jL),
+        "spin" (-(sigma/2D) Int jTS), "spin_energy" (-(sigma/2D) Int E jLS).
+        Tunnel contacts use the barrier flux itself (exact for the discrete
+        system); clean contacts the volume-weighted flux -Int J.grad w - Int S w.
+        """
+        comp, weight, parity = {"charge": (1, None, "even"), "energy": (0, "E", "even"),
+                                "spin": (3, None, "even"), "spin_energy": (2, "E", "even")}[kind]
+        dev = self.spectral.device
+        if tag not in dev.contacts:
+            raise UsadelError(f"current: {tag!r} is not a contact; contacts are {list(dev.contacts)}")
+        ops = dev.operators
+        res = dev.contacts[tag]
+        E = self.energies
+        if res.barrier is not None:
+            flux = self._contact_flux(tag)[..., comp]  # out of the device, n_E
+            spec = -flux  # into the device
+        else:
+            w = flux_weight(ops, tag)
+            _, gw = ops.element_values(w)
+            j = self.spectral_currents()[..., comp, :]
+            spec = -np.einsum("eld,ld->e", j, ops.vol[:, None] * gw)
+            S = self._sources()[..., comp]  # lumped div J per node, n_E x n
+            spec -= S @ w
+        f = spec * (E if weight == "E" else 1.0)
+        # spec is the flux of (sigma/D) j into the device; I = -(sigma/2D) Int dE j
+        return -0.5 * self._integrate(f, parity)
+
+    def _contact_flux(self, tag):
+        st = self._state
+        for nodes, wts, res, A, B, hres in st["tunnel"]:
+            if st["tags"][id(res)] == tag:
+                f = np.einsum("enij,enj->eni", A, self.h[:, nodes]) + np.einsum("enij,ej->eni", B, hres)
+                return np.einsum("eni,n->ei", f, wts)
+        raise UsadelError(f"{tag!r} is not a tunnel contact")
+
+    def _sources(self):
+        """Lumped div(sigma/D j) per node and component (the bulk sink terms)."""
+        st = self._state
+        return -st["sink"] * self.h
+
+    def spin_accumulation(self):
+        """mu_s(x) = -(1/2) Int dE hTS, per node."""
+        return -0.5 * self._integrate(self.hTS, "even")
+
+    def charge_imbalance(self):
+        """Charge-imbalance potential -(1/2) Int dE hT per node (mu of a normal probe)."""
+        return -0.5 * self._integrate(self.hT, "even")
+
+    def distribution(self, point):
+        """(hL, hT, hLS, hTS) at a point, shape (n_E, 4)."""
+        from .fem import locate
+
+        el, bary = locate(self.spectral.device, np.atleast_2d(point))
+        t = self.spectral.device.topology.t
+        return np.einsum("kn,ekc->ec", bary[:, :1], self.h[:, t[:, el[0]]])
+
+
+def kinetic(sp, floor=1e-9):
+    """Solve seed Eqs. 4-7 at every energy of a spectral result.
+
+    Parameters
+    ----------
+    sp : SpectralResult
+        Real energies; either all >= 0 (parity is used for integrals) or a
+        grid symmetric enough to integrate over directly.
+    floor : float
+        Relative floor of DL, DT (see module docstring).
+    """
+    from .spectral import SpectralResult, bulk_gamma
+
+    if not isinstance(sp, SpectralResult):
+        raise UsadelError(f"kinetic: expected a SpectralResult, got {type(sp).__name__}")
+    if np.iscomplexobj(sp.energies) and np.any(np.imag(sp.energies) != 0):
+        raise UsadelError("kinetic: needs real energies")
+    dev = sp.device
+    ops = dev.operators
+    E = np.real(sp.energies)
+    for (a, b), bar in dev.interfaces.items():
+        if bar.polarization != 0:
+            raise UsadelError(f"kinetic: polarised barrier between regions {a!r} and {b!r} is not implemented; "
+                              "polarised barriers are supported on contacts")
+    for tag, res in dev.contacts.items():
+        if res.T is None and res.distribution is None:
+            raise UsadelError(f"kinetic: contact {tag!r} needs a temperature T (or a distribution)")
+    nE, n = E.size, ops.n
+    # coefficients at element centroids (diffusion, jS) and nodes (sinks)
+    gb, _ = ops.element_values(sp.gamma)
+    gtb, _ = ops.element_values(sp.gamma_t)
+    ce = _coefficients(sp, gb, gtb)
+    cn = _coefficients(sp, sp.gamma, sp.gamma_t)
+    jS = np.real(sp.matrix_current()) * -1.0  # Im jE / D = -Re (g grad g)_11
+    DL = np.maximum(ce["DL"], floor)
+    DT = np.maximum(ce["DT"], floor)
+    ce = dict(ce, DL=DL, DT=DT)
+    sd = ops.lump_sd  # sigma/D lumped
+    cD = np.abs(_delta_lumped(sp))
+    csf = ops.lump(ops.w_el / ops.D_e * ops.tau_sf_inv_e)
+    sink = np.zeros((nE, n, 4))
+    sink[..., 1] = 2 * cD * cn["aTT"]
+    sink[..., 2] = 2 * cD * cn["aTT"] + csf * cn["aLSLS"]
+    sink[..., 3] = csf * cn["aTSTS"]
+    d1 = ops.d + 1
+    blocks = np.zeros((nE, 4, 4, ops.nnz))
+    gg = np.einsum("eid,ejd->eij", ops.grad, ops.grad) * (ops.sigma_e * ops.vol)[:, None, None]
+    kL = (ops.scatter @ (DL[:, :, None, None] * gg[None]).reshape(nE, -1).T).T
+    kT = (ops.scatter @ (DT[:, :, None, None] * gg[None]).reshape(nE, -1).T).T
+    # -Int (sigma/D) jS h_j grad v_i : local[i, j] = -(sigma vol/(d+1)) jS . grad_i
+    cj = -np.einsum("Eed,eid->Eei", jS, ops.grad) * ops.w_el[None, :, None]
+    cloc = np.broadcast_to(cj[..., None], (nE, ops.n_el, d1, d1))
+    C = (ops.scatter @ cloc.reshape(nE, -1).T).T
+    for i, k in ((0, kL), (1, kT), (2, kT), (3, kL)):
+        blocks[:, i, i] = k
+    for i, j in ((0, 1), (1, 0), (2, 3), (3, 2)):
+        blocks[:, i, j] = C
+    for c in range(4):
+        blocks[:, c, c, ops.diag] += sink[..., c]
+    rhs = np.zeros((nE, n, 4))
+    # tunnel contacts
+    tunnel = []
+    tags = {}
+    fixed_rows = []
+    h_fixed = {}
+    for tag, res in dev.contacts.items():
+        nodes, wts = ops.boundary_nodes(tag)
+        hres = reservoir_h(res, E)  # nE x 4
+        tags[id(res)] = tag
+        if res.barrier is None:
+            h_fixed[tag] = (nodes, hres)
+            continue
+        gr, gtr = bulk_gamma(E + 1j * sp.eta, res.delta * np.exp(1j * res.phase))
+        A, B = tunnel_flux_matrices(sp.gamma[:, nodes], sp.gamma_t[:, nodes], gr[:, None], gtr[:, None],
+                                    res.barrier.r, res.barrier.polarization)
+        for a in range(4):
+            for b in range(4):
+                blocks[:, a, b, ops.diag[nodes]] += wts * A[..., a, b]
+        rhs[:, nodes] -= np.einsum("n,enab,eb->ena", wts, B, hres)
+        tunnel.append((nodes, wts, res, A, B, hres))
+    # tunnel interfaces between regions
+    for (pa, pb, wts, bar), (pab, pba) in zip(ops.pairs, ops.pair_pos):
+        for ia, ib, pos_ab in ((pa, pb, pab), (pb, pa, pba)):
+            A, B = tunnel_flux_matrices(sp.gamma[:, ia], sp.gamma_t[:, ia], sp.gamma[:, ib], sp.gamma_t[:, ib], bar.r)
+            for a in range(4):
+                for b in range(4):
+                    blocks[:, a, b, ops.diag[ia]] += wts * A[..., a, b]
+                    blocks[:, a, b, pos_ab] += wts * B[..., a, b]
+    solver = ops.solver(4)
+    data = solver.full_data(blocks.astype(complex)).real
+    rows = []
+    u0 = np.zeros((nE, n, 4))
+    for tag, (nodes, hres) in h_fixed.items():
+        u0[:, nodes] = hres[:, None, :]
+        rows.append((4 * nodes[:, None] + np.arange(4)).ravel())
+    rows = np.concatenate(rows) if rows else np.zeros(0, int)
+    # move known Dirichlet values to the right-hand side, then identity rows
+    full = rhs.reshape(nE, -1).copy()
+    if rows.size:
+        A_u0 = _matvec(solver, data, u0.reshape(nE, -1))
+        full -= A_u0
+        full[:, rows] = 0.0
+        data = solver.fix_rows(data, rows)
+    x = solver.solve(data, full).real.reshape(nE, n, 4) + u0
+    kr = KineticResult(spectral=sp, h=x, coeff_el=ce, coeff_node=cn, jS_el=jS, floor=floor)
+    kr._state = dict(tunnel=tunnel, tags=tags, sink=sink)
+    return kr
+
+
+def _matvec(solver, data, u):
+    out = np.zeros_like(u)
+    rows = solver.fr
+    for b in range(u.shape[0]):
+        np.add.at(out[b], rows, data[b] * u[b, solver.fc])
+    return out
+
+
+def _delta_lumped(sp):
+    from .spectral import delta_weights
+
+    ops = sp.device.operators
+    c = ops.lump(ops.w_el / ops.D_e * ops.sc_e)
+    return sp.delta * c
