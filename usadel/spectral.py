@@ -401,7 +401,7 @@ def _as_energies(energies):
 
 
 def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10, maxiter=40,
-             method="homotopy", executor=None, chunk=None):
+             method="homotopy", guess=None, executor=None, chunk=None):
     """Solve the retarded Usadel equation (seed Eq. 10, Eq. 9) at all energies.
 
     Parameters
@@ -426,6 +426,10 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         the homotopy only where the result is grossly unphysical; faster, but
         near bifurcations (e.g. just above a minigap) it can return a wrong
         branch that no threshold detects.
+    guess : SpectralResult or None
+        Warm start (same energies, e.g. the previous outer iteration of the
+        gap loop): Newton starts from it; energies where that fails or lands
+        on an unphysical branch are redone by the homotopy.
     executor : concurrent.futures.Executor or None
         Energies are split into chunks and mapped over the executor.
 
@@ -442,6 +446,10 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     if not (eta >= 0 and np.isfinite(eta)):
         raise UsadelError(f"eta must be a finite number >= 0, got {eta!r}")
     delta_weights(device, delta)  # validate before any work
+    if guess is not None:
+        if not isinstance(guess, SpectralResult) or guess.gamma.shape != (E.size, device.operators.n):
+            raise UsadelError("guess must be a SpectralResult of this device at the same energies")
+        symmetric = False
     if symmetric and not np.iscomplexobj(E):
         Eu, inv = np.unique(np.abs(E), return_inverse=True)
     else:
@@ -450,7 +458,8 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     if chunk is None:
         chunk = max(1, min(Eu.size, int(4e5 // (2 * n))))
     pieces = [Eu[i:i + chunk] for i in range(0, Eu.size, chunk)]
-    args = [(device, piece, delta, eta, tol, maxiter, method) for piece in pieces]
+    gs = [None if guess is None else (guess.gamma[i:i + chunk], guess.gamma_t[i:i + chunk]) for i in range(0, Eu.size, chunk)]
+    args = [(device, piece, delta, eta, tol, maxiter, method, g0) for piece, g0 in zip(pieces, gs)]
     if executor is None:
         outs = [_solve_chunk(*a) for a in args]
     else:
@@ -487,12 +496,12 @@ def _physical(g, gt, slack=1e-2):
             & np.all(dos >= -slack, axis=1) & np.all(np.isfinite(p), axis=1))
 
 
-def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy"):
+def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None):
     prob = _Problem(device, delta, eta)
     eps = E.astype(complex) + 1j * eta
     scale = None
-    if method == "direct":
-        g, gt = prob.initial(eps)
+    if method == "direct" or guess is not None:
+        g, gt = prob.initial(eps) if guess is None else prob.impose(eps, guess[0].copy(), guess[1].copy())
         g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter, scale)
         redo = ~(ok & _physical(g, gt))
         if redo.any():

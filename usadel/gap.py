@@ -1,0 +1,294 @@
+r"""Gap self-consistency (seed Eq. 8), in and out of equilibrium.
+
+Seed Eq. 8, Delta = -(1/2) N0 lambda Int dE Re[sinh th] hL, with N0 lambda and the
+Debye cutoff eliminated in favour of the bulk Tc0 of each material:
+
+    Delta ln(Tc0/T) = 2 pi T sum_{w_n > 0} [Delta/w_n - f_n] - delta_neq,
+    f_n = -i F(i w_n) (F = sinh th e^{i chi}: the Matsubara pair amplitude),
+    delta_neq = -(1/2) Int dE Re[F^R] (hL - tanh(E/2T))   (only where hL is not thermal).
+
+The sum runs to an automatic cutoff w_c = ``cutoff`` x max(Tc0, Delta, E_Th) and
+its tail beyond it is added analytically with the local BCS asymptotics
+sum_{n >= N} (Delta/w - Delta/sqrt(w^2 + |Delta|^2)). Self-consistency is
+found by Anderson acceleration on Delta(x) (plain fixed point is far too slow
+near Tc), warm-starting every spectral solve from the previous iteration.
+
+Tc of a device comes from the linearised gap equation: with gamma -> 0,
+(K + 2 w M + 2 M_Gamma) gamma = i M Delta, so f_n = 2 A_n^{-1} M Delta, and Tc is
+the highest T where the largest eigenvalue of the symmetrised
+2 pi T sum [2 M^{1/2} A_n^{-1} M^{1/2} - 1/w_n] - ln(Tc0/T) crosses zero. Contacts
+count as normal at Tc (a superconducting reservoir has no bifurcation).
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sps
+from scipy.optimize import brentq
+
+from .device import Device
+from .errors import ConvergenceError, UsadelError
+from .spectral import spectral
+
+__all__ = ["gap", "GapResult", "critical_temperature", "delta_of_T", "anderson"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GapResult:
+    """Self-consistent gap.
+
+    Attributes
+    ----------
+    delta : (n_nodes,) complex gap per node (0 in normal metals)
+    T : temperature
+    iterations : outer iterations used
+    history : residual norm (max |G(Delta) - Delta|) per iteration
+    n_matsubara : number of Matsubara frequencies summed explicitly
+    spectral : the Matsubara SpectralResult at the solution
+    """
+
+    device: Device
+    delta: np.ndarray
+    T: float
+    iterations: int
+    history: list
+    n_matsubara: int
+    spectral: object = field(repr=False, default=None)
+
+    @property
+    def x(self):
+        return self.device.topology.p.T
+
+    def at(self, points):
+        from .fem import locate
+
+        el, bary = locate(self.device, np.atleast_2d(points))
+        t = self.device.topology.t
+        return np.einsum("ke,ke->e", self.delta[t[:, el]], bary)
+
+
+class _GapProblem:
+    def __init__(self, device, T, cutoff, n_matsubara):
+        if not isinstance(device, Device):
+            raise UsadelError(f"gap: expected a usadel.Device, got {type(device).__name__}")
+        if not (np.isfinite(T) and T > 0):
+            raise UsadelError(f"gap: T must be positive, got {T!r}")
+        ops = device.operators
+        mats = device.region_material()
+        if not any(m.superconducting for m in mats):
+            raise UsadelError("gap: no superconducting region (Material.tc > 0)")
+        self.device, self.T, self.ops = device, T, ops
+        w = ops.w_el / ops.D_e * ops.sc_e
+        self.c_sc = ops.lump(w)
+        self.sc = self.c_sc > 0
+        tc_e = np.array([max(m.tc, 1e-300) for m in mats])[ops.region]
+        self.ln_tc = np.zeros(ops.n)
+        self.ln_tc[self.sc] = ops.lump(w * np.log(tc_e))[self.sc] / self.c_sc[self.sc]
+        self.tc0 = np.exp(self.ln_tc)
+        span = np.ptp(ops.p, axis=1).max()
+        e_th = max(m.D for m in mats) / span**2
+        scale = max(np.max(self.tc0[self.sc]), e_th, max([r.delta for r in device.contacts.values()], default=0.0))
+        if n_matsubara is None:
+            n_matsubara = int(np.ceil((cutoff * scale / (np.pi * T) - 1) / 2))
+        self.N = max(int(n_matsubara), 4)
+        self.w = np.pi * T * (2 * np.arange(self.N) + 1)
+        self.a = self.w[-1] + np.pi * T  # midpoint-rule boundary of the tail
+        self.sum_inv_w = 2 * np.pi * T * np.sum(1.0 / self.w)
+        self.guess = None
+        self.gamma_node = np.divide(ops.lump(w * ops.gamma_e), self.c_sc, out=np.zeros(ops.n), where=self.sc)
+
+    def tail(self, d):
+        """Local tail sum_{n >= N} 2 pi T (1/w_n - f_n/Delta), midpoint rule -> integral.
+
+        Large-w asymptotics of the homogeneous solution with pair breaking
+        Gamma: f/Delta ~ 1/sqrt((w + Gamma)^2 + |Delta|^2), giving
+        ln((a + Gamma)/a) + asinh(b/|Delta|) - ln(2 b/|Delta|), b = a + Gamma.
+        """
+        ad = np.abs(d)
+        b = self.a + self.gamma_node[self.sc] if np.size(d) == np.count_nonzero(self.sc) else self.a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(ad > 0, np.arcsinh(b / np.where(ad > 0, ad, 1)) - np.log(2 * b / np.where(ad > 0, ad, 1)), 0.0)
+        return np.log(b / self.a) + t
+
+    def pair_sum(self, delta):
+        """2 pi T sum_{n < N} f_n per node, and the Matsubara solution."""
+        sp = spectral(self.device, 1j * self.w, delta=delta, eta=0.0, guess=self.guess)
+        self.guess = sp
+        f = -1j * sp.F
+        return 2 * np.pi * self.T * f.sum(axis=0), sp
+
+    def update(self, delta, neq=0.0):
+        """G(Delta): the gap equation solved for Delta given f_n(Delta)."""
+        s, sp = self.pair_sum(delta)
+        lhs = self.sum_inv_w - np.log(self.tc0 / self.T)
+        new = np.zeros(self.ops.n, complex)
+        k = self.sc
+        corr = np.zeros(self.ops.n, complex) + neq  # delta_neq per node (0 in equilibrium)
+        # Delta (sum 1/w - ln(Tc0/T)) = sum f - Delta*tail + delta_neq
+        new[k] = (s[k] - delta[k] * self.tail(delta[k]) + corr[k]) / lhs[k]
+        return new, sp
+
+
+def anderson(fun, x0, tol, maxiter, m=6, beta=1.0):
+    """Anderson acceleration (Walker & Ni type II) for x = fun(x), complex vectors.
+
+    Returns (x, history, converged, extra) where extra is fun's second output at x.
+    """
+    x = x0.copy()
+    X, R = [], []
+    hist = []
+    extra = None
+    for it in range(maxiter):
+        gx, extra = fun(x)
+        r = gx - x
+        res = float(np.max(np.abs(r)))
+        hist.append(res)
+        if res < tol:
+            return gx, hist, True, extra
+        X.append(x.copy())
+        R.append(r.copy())
+        if len(X) > m + 1:
+            X.pop(0)
+            R.pop(0)
+        if len(X) > 1:
+            dX = np.stack([X[i + 1] - X[i] for i in range(len(X) - 1)], axis=1)
+            dR = np.stack([R[i + 1] - R[i] for i in range(len(R) - 1)], axis=1)
+            g, *_ = np.linalg.lstsq(np.vstack([dR.real, dR.imag]), np.r_[r.real, r.imag], rcond=None)
+            x = x + beta * r - (dX + beta * dR) @ g
+        else:
+            x = x + beta * r
+    return x, hist, False, extra
+
+
+def _initial_delta(prob):
+    from .bcs import homogeneous_gap
+
+    ops = prob.ops
+    d = np.zeros(ops.n, complex)
+    gam = np.divide(ops.lump(ops.w_el / ops.D_e * ops.gamma_e * ops.sc_e), prob.c_sc, out=np.zeros(ops.n), where=prob.sc)
+    for tc0, g in set(zip(np.round(prob.tc0[prob.sc], 12), np.round(gam[prob.sc], 12))):
+        sel = prob.sc & np.isclose(prob.tc0, tc0) & np.isclose(gam, g)
+        d[sel] = homogeneous_gap(prob.T, tc0, g) if prob.T < tc0 else 0.0
+    if not np.any(np.abs(d) > 0):
+        d[prob.sc] = 0.5 * prob.tc0[prob.sc]  # near/above the bulk Tc: start from a finite guess
+    return d
+
+
+def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubara=None, neq=None):
+    """Self-consistent Delta(x) at temperature T (equilibrium unless ``neq`` is given).
+
+    Parameters
+    ----------
+    device : Device
+    T : float
+        Temperature, > 0.
+    delta0 : array or None
+        Starting gap per node (default: homogeneous bulk gap of each material).
+    tol : float
+        Convergence on max |G(Delta) - Delta|, in units of the largest Tc0.
+    cutoff : float
+        Matsubara cutoff in units of max(Tc0, E_Th, reservoir gaps) (tail added analytically).
+    neq : array or None
+        Nonequilibrium correction delta_neq per node (see module docstring).
+
+    Raises
+    ------
+    ConvergenceError
+        With the residual history if Anderson does not converge in ``maxiter``.
+    """
+    prob = _GapProblem(device, T, cutoff, n_matsubara)
+    d0 = _initial_delta(prob) if delta0 is None else np.asarray(delta0, complex)
+    scale = float(np.max(prob.tc0[prob.sc]))
+    neq_arr = 0.0 if neq is None else np.asarray(neq, complex)
+    fun = lambda d: prob.update(d, neq_arr)
+    d, hist, ok, sp = anderson(fun, d0, tol * scale, maxiter)
+    if not ok:
+        raise ConvergenceError(f"gap: Anderson iteration did not converge in {maxiter} steps at T = {T}; "
+                               f"residual history {['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
+    return GapResult(device=device, delta=d, T=T, iterations=len(hist), history=hist, n_matsubara=prob.N, spectral=sp)
+
+
+def _linear_operators(device):
+    ops = device.operators
+    c = ops.lump_sd
+    cG = ops.lump(ops.w_el / ops.D_e * ops.gamma_e)
+    diag = np.zeros(ops.n)
+    for tag, res in device.contacts.items():
+        nodes, wts = ops.boundary_nodes(tag)
+        if res.barrier is not None:
+            diag[nodes] += wts / res.barrier.r
+    K = ops.K.tolil()
+    for pa, pb, wts, bar in ops.pairs:
+        k = wts / bar.r
+        for i, j, kk in zip(pa, pb, k):
+            K[i, i] += kk
+            K[j, j] += kk
+            K[i, j] -= kk
+            K[j, i] -= kk
+    K = K.tocsr() + sps.diags(diag + 2 * cG)
+    fixed = np.zeros(ops.n, bool)
+    for tag, res in device.contacts.items():
+        if res.barrier is None:
+            fixed[ops.boundary_nodes(tag)[0]] = True
+    return K, c, fixed
+
+
+def critical_temperature(device, *, cutoff=60.0, rtol=1e-6):
+    """Tc of a device from the linearised gap equation (no full loop at trial T)."""
+    if not isinstance(device, Device):
+        raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
+    import scipy.sparse.linalg as spla
+
+    K, c, fixed = _linear_operators(device)
+    prob0 = _GapProblem(device, 1.0, cutoff, 4)
+    sc = prob0.sc & ~fixed
+    idx = np.nonzero(sc)[0]
+    free = np.nonzero(~fixed)[0]
+    Kf = K[free][:, free].tocsc()
+    cf = c[free]
+    csc = prob0.c_sc
+    pos = np.searchsorted(free, idx)
+    tcmax = float(np.max(prob0.tc0[prob0.sc]))
+    span = np.ptp(device.operators.p, axis=1).max()
+    e_th = max(m.D for m in device.materials.values()) / span**2
+
+    def largest_eig(T):
+        """Largest eigenvalue of M(T) = ln(Tc0/T) - 2 pi T sum (1/w - K_n) - tail (symmetrised).
+
+        M Delta = 0 is the linearised gap equation; the least pair-broken mode
+        has the largest eigenvalue, which is > 0 below Tc and < 0 above.
+        """
+        N = int(np.ceil((cutoff * max(tcmax, e_th) / (np.pi * T) - 1) / 2))
+        w = np.pi * T * (2 * np.arange(N) + 1)
+        s = np.sqrt(csc[idx])
+        n = idx.size
+        M = np.diag(np.log(prob0.tc0[idx] / T))
+        rhs = np.zeros((free.size, n))
+        rhs[pos, np.arange(n)] = s
+        for wn in w:
+            X = spla.splu((Kf + sps.diags(2 * wn * cf)).tocsc()).solve(rhs)
+            M -= 2 * np.pi * T * (np.eye(n) / wn - 2 * s[:, None] * X[pos])
+        a = w[-1] + np.pi * T
+        M -= np.diag(np.log((a + prob0.gamma_node[idx]) / a))
+        return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
+
+    lo, hi = 1e-3 * tcmax, tcmax * (1 + 1e-9)
+    if largest_eig(hi) >= 0:
+        return tcmax
+    if largest_eig(lo) <= 0:
+        return 0.0
+    return brentq(largest_eig, lo, hi, rtol=rtol)
+
+
+def delta_of_T(device, temperatures, **kw):
+    """Self-consistent Delta(x) along a list of temperatures (warm-started)."""
+    out = []
+    d0 = None
+    for T in temperatures:
+        r = gap(device, T, delta0=d0, **kw)
+        out.append(r)
+        d0 = r.delta if np.max(np.abs(r.delta)) > 0 else None
+    return out
