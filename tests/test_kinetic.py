@@ -163,3 +163,44 @@ def test_polarised_contact_normal_state_limit(P):
     Ic, Is = k.current("left"), k.current("left", kind="spin")
     assert abs(Ic - V / r) < 1e-3 * V / r
     assert abs(Is - P * Ic) < 1e-3 * V / r
+
+
+def test_series_resistance_of_clean_interface():
+    # two normal segments with different sigma and D: R = L1/sigma1 + L2/sigma2
+    m = usadel.meshes.wire([("A", 1.0, 20), ("B", 2.0, 20)])
+    dev = usadel.Device(m, {"A": usadel.Material(D=1.0, sigma=2.0), "B": usadel.Material(D=5.0, sigma=0.5)},
+                        {"left": usadel.Reservoir(T=0.1, mu=0.05), "right": usadel.Reservoir(T=0.1, mu=-0.05)})
+    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 3, 3001)))
+    R = 1.0 / 2.0 + 2.0 / 0.5
+    assert abs(k.current("left") - 0.1 / R) < 1e-6 * 0.1 / R
+
+
+def test_prescribed_spin_battery_distribution():
+    # The seed's spin battery: f_up - f_dn = P [f0(E - V/2) - f0(E + V/2)],
+    # f_up + f_dn = f0(E - V/2) + f0(E + V/2). Its spin accumulation is
+    # mu_s = -(1/2) Int hTS = P V/2 and it carries no charge potential.
+    P, V, T = 0.4, 0.2, 0.02
+    f0 = lambda e: fermi(e, T)
+    bat = lambda E: (0.5 * (f0(E - V / 2) + f0(E + V / 2)) + 0.5 * P * (f0(E - V / 2) - f0(E + V / 2)),
+                     0.5 * (f0(E - V / 2) + f0(E + V / 2)) - 0.5 * P * (f0(E - V / 2) - f0(E + V / 2)))
+    m = usadel.meshes.interval(1.0, 50)
+    dev = usadel.Device(m, {"wire": usadel.Material(D=1.0)},
+                        {"left": usadel.Reservoir(distribution=bat), "right": usadel.Reservoir(distribution=bat)})
+    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 1, 4001)))
+    assert np.allclose(k.spin_accumulation(), P * V / 2, atol=1e-6 * V)
+    assert np.allclose(k.charge_imbalance(), 0.0, atol=1e-9)
+
+
+def test_subgap_results_converge_as_eta_to_zero():
+    # Degenerate subgap equations (DL, aTSTS -> 0): the spin current injected into a
+    # BCS wire through a tunnel contact converges as eta -> 0 (to the eta = 0 value
+    # ~ 0 below the gap plus the above-gap part), changing by less than 1e-3 relative
+    # between eta = 1e-6 and 1e-8.
+    delta = 1.0
+    m = usadel.meshes.interval(10.0, 400)
+    dev = usadel.Device(m, {"wire": usadel.Material(D=1.0, tc=1.0, tau_sf=50.0)},
+                        {"left": usadel.Reservoir(T=0.3, mu_s=0.05, barrier=usadel.Barrier(r=1.0)),
+                         "right": usadel.Reservoir(delta=delta, T=0.3)})
+    E = np.unique(np.r_[np.linspace(0, 0.99, 100), np.linspace(1.01, 1.2, 200), np.linspace(1.2, 4, 300)])
+    I = [usadel.kinetic(usadel.spectral(dev, E, delta=delta, eta=eta)).current("left", "spin") for eta in (1e-6, 1e-8)]
+    assert abs(I[0] - I[1]) < 1e-3 * abs(I[1])

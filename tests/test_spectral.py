@@ -110,3 +110,43 @@ def test_tunnel_interface_limits():
     sp = usadel.spectral(_stacked(1e8), E, delta=1.0, eta=1e-6)
     assert np.max(np.abs(sp.at([[xn]]) - 1.0)) < 1e-6
     assert np.max(np.abs(sp.at([[xn]], np.abs(sp.F)))) < 1e-6
+
+
+def test_clean_interface_different_sigma_and_D_conserves_supercurrent():
+    # sigma-weighted flux continuity at a clean interface: in an S-N1-N2-S junction
+    # with different D and sigma the spectral supercurrent sigma Re (g grad g)_11 is the
+    # same in every element (seed Eq. 9, div jE = 0), up to O(h^2).
+    m = usadel.meshes.wire([("A", 0.5, 100), ("B", 0.5, 100)])
+    dev = usadel.Device(m, {"A": usadel.Material(D=1.0, sigma=1.0), "B": usadel.Material(D=3.0, sigma=0.2)},
+                        {"left": usadel.Reservoir(delta=30.0, phase=-0.6), "right": usadel.Reservoir(delta=30.0, phase=0.6)})
+    # E = 0.5, 2 lie in the minigap (current ~ eta); 5, 8, 15 above it. Spread relative
+    # to the largest spectral current: measured <= 2.3e-4 (mesh error, 200 elements)
+    sp = usadel.spectral(dev, [0.5, 2.0, 5.0, 8.0, 15.0], eta=1e-6)
+    j = dev.operators.sigma_e * np.real(sp.matrix_current()[..., 0])
+    spread = (j.max(axis=1) - j.min(axis=1)) / np.abs(j).max()
+    assert np.all(spread < 1e-3)
+    # and the interface is where D changes: the solution kinks there (not a removable node)
+    x = sp.x[:, 0]
+    assert np.isclose(x, 0.5).sum() == 1
+
+
+def test_energy_grid_integrates_bcs_tunnel_current():
+    # The helper grid (graded at the gap edges, thermal windows at the bias) integrates
+    # a gap-edge-singular NIS integrand without hand tuning; reference: 1.2e6 points
+    # with geometric refinement at the edges. Measured errors 1.5e-3 (n = 400) and
+    # 4e-4 (n = 800): converging roughly as 1/n^2.
+    from usadel.observables import energy_grid
+    from usadel.kinetic import fermi
+
+    delta, T, V = 1.0, 0.1, 1.3
+    f = lambda E: bcs.bcs_dos(E, delta, eta=1e-3) * (fermi(E - V, T) - fermi(E, T))
+    edge = np.geomspace(1e-9, 0.5, 100000)
+    Ef = np.unique(np.r_[np.linspace(-8, 8, 400001), 1 + edge, 1 - edge, -1 + edge, -1 - edge])
+    ref = np.trapezoid(f(Ef), Ef)
+    errs = []
+    for n in (400, 800):
+        Eg = energy_grid(delta, T=T, e_max=8.0, n=n, mu=[V])
+        Eg = np.r_[-Eg[::-1], Eg[Eg > 0]]
+        errs.append(abs(np.trapezoid(f(Eg), Eg) - ref) / abs(ref))
+    assert errs[1] < 1e-3
+    assert errs[1] < errs[0] / 2.5

@@ -99,6 +99,10 @@ class _GapProblem:
         self.sum_inv_w = 2 * np.pi * T * np.sum(1.0 / self.w)
         self.guess = None
         self.gamma_node = np.divide(ops.lump(w * ops.gamma_e), self.c_sc, out=np.zeros(ops.n), where=self.sc)
+        self.linear_tail = _LinearTail(device, T, self.N) if ops.n <= MAX_DENSE_TAIL else None
+        if self.linear_tail is None:
+            log.warning("gap: %d nodes; Matsubara tail beyond the cutoff uses local BCS asymptotics, "
+                        "which is not converged near S/N interfaces (raise cutoff and check)", ops.n)
 
     def tail(self, d):
         """Local tail sum_{n >= N} 2 pi T (1/w_n - f_n/Delta), midpoint rule -> integral.
@@ -121,18 +125,77 @@ class _GapProblem:
         return 2 * np.pi * self.T * f.sum(axis=0), sp
 
     def update(self, delta, neq=0.0):
-        """G(Delta): the gap equation solved for Delta given f_n(Delta)."""
+        """G(Delta): the gap equation solved for Delta given f_n(Delta).
+
+        Delta (sum_{n<N} 1/w_n - ln(Tc0/T)) = sum_{n<N} f_n - tail(Delta) + delta_neq,
+        tail = sum_{n>=N} (Delta/w_n - f_n): exact discrete linear response
+        (``_LinearTail``) plus the local nonlinear BCS correction ~ |Delta|^2 Delta/(4 w_N^2).
+        """
         s, sp = self.pair_sum(delta)
         lhs = self.sum_inv_w - np.log(self.tc0 / self.T)
         new = np.zeros(self.ops.n, complex)
         k = self.sc
         corr = np.zeros(self.ops.n, complex) + neq  # delta_neq per node (0 in equilibrium)
-        # Delta (sum 1/w - ln(Tc0/T)) = sum f - Delta*tail + delta_neq
-        new[k] = (s[k] - delta[k] * self.tail(delta[k]) + corr[k]) / lhs[k]
+        if self.linear_tail is not None:
+            tail = self.linear_tail(delta)[k] + delta[k] * self.nonlinear_tail(delta[k])
+        else:
+            tail = delta[k] * self.tail(delta[k])
+        new[k] = (s[k] - tail + corr[k]) / lhs[k]
         return new, sp
 
+    def nonlinear_tail(self, d):
+        """Local BCS: sum_{n>=N} 2 pi T (1/sqrt(w^2+Gamma..) - 1/sqrt(w^2+|d|^2)) ~ |d|^2/(4 b^2)."""
+        return self.tail(d) - np.log((self.a + self.gamma_node[self.sc]) / self.a)
 
-def anderson(fun, x0, tol, maxiter, m=6, beta=1.0):
+
+MAX_DENSE_TAIL = 2500
+
+
+class _LinearTail:
+    """Exact sum over w_n >= w_N of the discrete linearised response (Delta/w - f_lin).
+
+    At high frequency gamma is small and (K' + 2 w C) gamma = i (C Delta + R/(2w)),
+    K' = stiffness + 2 C_Gamma + tunnel terms, C the lumped sigma/D mass, R the
+    lift from superconducting reservoirs (bulk gamma ~ i Delta_res/(2w)). With
+    K' V = C V Lambda, V^T C V = 1, the sums over n >= N are digamma functions:
+    S1(l) = sum 2 pi T (1/w - 2/(l + 2w)) = psi(N + 1/2 + l/(4 pi T)) - psi(N + 1/2),
+    and the lift enters with S1(l)/l.
+    """
+
+    def __init__(self, device, T, N):
+        import scipy.linalg
+        from scipy.special import digamma, polygamma
+
+        ops = device.operators
+        K, c, fixed = _linear_operators(device)
+        free = np.nonzero(~fixed)[0]
+        Kd = K.toarray()
+        lam, V = scipy.linalg.eigh(Kd[np.ix_(free, free)], np.diag(c[free]))
+        lam = np.maximum(lam, 0.0)
+        x = lam / (4 * np.pi * T)
+        S1 = digamma(N + 0.5 + x) - digamma(N + 0.5)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            S2 = np.where(lam > 1e-12, S1 / np.where(lam > 1e-12, lam, 1.0), polygamma(1, N + 0.5) / (4 * np.pi * T))
+        self.free, self.V, self.c = free, V, c
+        self.S1, self.S2 = S1, S2
+        R = np.zeros(ops.n, complex)
+        for tag, res in device.contacts.items():
+            nodes, wts = ops.boundary_nodes(tag)
+            d = res.delta * np.exp(1j * res.phase)
+            if res.barrier is None:
+                R -= K[:, nodes] @ np.full(nodes.size, d)
+            else:
+                R[nodes] += wts / res.barrier.r * d
+        self.lift = V @ (S2 * (V.T @ R[free]))
+
+    def __call__(self, delta):
+        f = self.free
+        out = np.zeros(delta.shape, complex)
+        out[f] = self.V @ (self.S1 * (self.V.T @ (self.c[f] * delta[f]))) - self.lift
+        return out
+
+
+def anderson(fun, x0, tol, maxiter, m=20, beta=1.0):
     """Anderson acceleration (Walker & Ni type II) for x = fun(x), complex vectors.
 
     Returns (x, history, converged, extra) where extra is fun's second output at x.

@@ -369,5 +369,4 @@ def _delta_lumped(sp):
     from .spectral import delta_weights
 
     ops = sp.device.operators
-    c = ops.lump(ops.w_el / ops.D_e * ops.sc_e)
-    return sp.delta * c
+    return sp.delta * ops.lump_sd  # the pairing term of the spectral equation

@@ -113,14 +113,15 @@ def minigap(device, point, delta=0.0, e_max=None, threshold=1e-3, tol=1e-5, eta=
     return 0.5 * (lo + hi)
 
 
-def energy_grid(delta=0.0, T=None, e_max=None, n=200, e_th=None):
+def energy_grid(delta=0.0, T=None, e_max=None, n=200, e_th=None, mu=()):
     """Nonnegative energy grid that integrals can trust without hand tuning.
 
     Dense near 0 (minigaps, thermal window), graded towards every gap edge in
     ``delta`` (a value or a list; points cluster as sqrt(E - Delta) above the
     edge and symmetrically below), with a geometric tail up to ``e_max``
-    (default 10 max(Delta, T, E_Th)). Returns a sorted array without the edges
-    themselves (the BCS DOS diverges there).
+    (default 10 max(Delta, T, E_Th)), and dense thermal windows |E - |mu|| < 12 T
+    around every reservoir potential in ``mu``. Returns a sorted array without
+    the edges themselves (the BCS DOS diverges there).
     """
     deltas = sorted({float(d) for d in np.atleast_1d(delta) if d > 0})
     scales = [d for d in deltas] + ([T] if T else []) + ([e_th] if e_th else [])
@@ -137,11 +138,16 @@ def energy_grid(delta=0.0, T=None, e_max=None, n=200, e_th=None):
     prev = 0.0
     for a in deltas:
         s = np.linspace(0, 1, per, endpoint=False)[1:]
-        pts.append(a - (a - prev) * s**2)  # below the edge, clustered at a
+        pts.append(a - (a - prev) * s**3)  # below the edge, clustered at a (cubic: resolves eta-rounded peaks)
         nxt = edges[edges.index(a) + 1]
-        pts.append(a + (nxt - a) * s**2)  # above the edge, clustered at a
+        pts.append(a + (nxt - a) * s**3)  # above the edge, clustered at a
         prev = a
     tail0 = deltas[-1] if deltas else low
     pts.append(np.geomspace(max(tail0, 1e-12) * 1.5, e_max, per))
+    # thermal windows around the reservoir potentials (|mu|, both signs fold onto E >= 0)
+    for m in np.atleast_1d(mu):
+        if T is None:
+            raise UsadelError("energy_grid: mu needs the temperature T")
+        pts.append(abs(m) + 12 * T * np.linspace(-1, 1, max(16, n // 8)) ** 3)
     E = np.unique(np.concatenate(pts))
     return E[(E >= 0) & (E <= e_max) & ~np.isin(E, deltas)]

@@ -94,13 +94,18 @@ def delta_weights(device, delta):
         raise UsadelError(f"delta: per-node array must have shape ({ops.n},), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise UsadelError("delta: per-node array contains non-finite values")
-    return ops.lump(w) * arr
+    # a per-node gap is a P1 field, zero at nodes that touch no superconducting
+    # element: with lumped quadrature every such node carries its full weight, so
+    # the discrete pair amplitude tends to Delta_i/w at high Matsubara frequency
+    # at every node (the gap loop's Matsubara tail relies on this)
+    touch = ops.lump(w) > 0
+    return np.where(touch, ops.lump_sd, 0.0) * arr
 
 
 def delta_nodes(device, delta):
-    """Effective Delta per node (weighted average over superconducting elements)."""
+    """Effective Delta per node (the pairing term divided by the node's sigma/D weight)."""
     ops = device.operators
-    c = ops.lump(ops.w_el / ops.D_e * ops.sc_e)
+    c = ops.lump_sd
     cd = delta_weights(device, delta)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, cd / np.where(c > 0, c, 1.0), 0.0)
@@ -134,7 +139,7 @@ class _Problem:
                 self.tunnel.append((nodes, w, res))
         self.dir_nodes = np.concatenate([n for n, _ in self.dirichlet]) if self.dirichlet else np.zeros(0, int)
         self.dir_rows = np.concatenate([2 * self.dir_nodes, 2 * self.dir_nodes + 1])
-        self.solver = ops.solver(2)
+        self.solver = ops.solver(2, symmetric_pivoting=True)
 
     @staticmethod
     def reservoir_gamma(res, eps):
