@@ -204,3 +204,35 @@ def test_subgap_results_converge_as_eta_to_zero():
     E = np.unique(np.r_[np.linspace(0, 0.99, 100), np.linspace(1.01, 1.2, 200), np.linspace(1.2, 4, 300)])
     I = [usadel.kinetic(usadel.spectral(dev, E, delta=delta, eta=eta)).current("left", "spin") for eta in (1e-6, 1e-8)]
     assert abs(I[0] - I[1]) < 1e-3 * abs(I[1])
+
+
+def test_current_through_interfaces():
+    # Through a clean interface and a tunnel interface the charge current equals the
+    # contact current (conservation); an insulating boundary carries none.
+    for bar in (None, usadel.Barrier(r=0.7)):
+        m = usadel.meshes.wire([("A", 1.0, 30), ("B", 1.0, 30)])
+        inter = {} if bar is None else {("A", "B"): bar}
+        dev = usadel.Device(m, {"A": usadel.Material(sigma=2.0), "B": usadel.Material(D=3.0)},
+                            {"left": usadel.Reservoir(T=0.1, mu=0.05), "right": usadel.Reservoir(T=0.1, mu=-0.05)}, inter)
+        k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 2, 2001)))
+        I = k.current("left")
+        R = 1 / 2.0 + 1.0 + (0 if bar is None else 0.7)
+        assert abs(I - 0.1 / R) < 1e-6 * 0.1 / R
+        assert abs(k.current(("A", "B")) - I) < 1e-8 * I
+        assert abs(k.current(("B", "A")) + I) < 1e-8 * I
+
+
+def test_polarised_interface_between_regions_normal_limit():
+    # A spin-filter barrier (P) between two normal regions injects spin P times the
+    # charge current when both sides are drained (short wires, r >> R_wire = 0.02).
+    P, r, V = 0.5, 50.0, 0.1
+    m = usadel.meshes.wire([("A", 0.01, 5), ("B", 0.01, 5)])
+    dev = usadel.Device(m, {"A": usadel.Material(), "B": usadel.Material()},
+                        {"left": usadel.Reservoir(T=0.05, mu=V), "right": usadel.Reservoir(T=0.05)},
+                        {("A", "B"): usadel.Barrier(r=r, polarization=P)})
+    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 1, 1001)))
+    Ic = k.current(("A", "B"))
+    Is = k.current(("A", "B"), kind="spin")
+    assert abs(Ic - V / r) < 1e-3 * V / r
+    assert abs(Is - P * Ic) < 2e-3 * V / r
+    assert abs(k.current("left") - Ic) < 1e-8 * Ic

@@ -284,14 +284,21 @@ def flux_weight(ops, tag):
     if free.any():
         kloc = ops.vol[:, None, None] * np.einsum("eid,ejd->eij", ops.grad, ops.grad)
         K = sps.csr_matrix((ops.scatter @ kloc.ravel(), ops.indices, ops.indptr), shape=(ops.n, ops.n))
-        # tunnel interfaces conduct too: couple split nodes strongly so w is continuous across them
-        if ops.pairs:
-            r = np.concatenate([np.r_[pa, pb, pa, pb] for pa, pb, _, _ in ops.pairs])
-            c = np.concatenate([np.r_[pb, pa, pa, pb] for pa, pb, _, _ in ops.pairs])
-            big = 1e6 * float(np.abs(K.diagonal()).max())
-            v = np.concatenate([np.r_[-np.ones(2 * pa.size), np.ones(2 * pa.size)] for pa, _, _, _ in ops.pairs]) * big
-            K = K + sps.csr_matrix((v, (r, c)), shape=K.shape)
-        A = K[free][:, free].tocsc()
-        b = -K[free][:, fixed] @ w[fixed]
-        w[free] = spla.spsolve(A, b)
+        # tunnel interfaces conduct too: w is continuous across them, so the split
+        # node pairs are merged exactly (P maps merged unknowns to nodes)
+        rep = np.arange(ops.n)
+        for pa, pb, _, _ in ops.pairs:
+            rep[pb] = pa
+        for _ in range(len(ops.pairs)):  # chains of interfaces
+            rep = rep[rep]
+        uniq, col = np.unique(rep, return_inverse=True)
+        P = sps.csr_matrix((np.ones(ops.n), (np.arange(ops.n), col)), shape=(ops.n, uniq.size))
+        Km = (P.T @ K @ P).tocsr()
+        fixed_m = (P.T @ fixed.astype(float)) > 0
+        wm = (P.T @ w) / np.maximum(P.T @ np.ones(ops.n), 1)
+        free_m = ~fixed_m
+        A = Km[free_m][:, free_m].tocsc()
+        b = -Km[free_m][:, fixed_m] @ wm[fixed_m]
+        wm[free_m] = spla.spsolve(A, b)
+        w = P @ wm
     return w

@@ -22,8 +22,9 @@ The flux of component L (T) out of side 1 is -(1/(8 r)) Tr[X^K] (Tr[tau3 X^K]),
 normalised so that the normal state gives (hL1 - hL2)/r. In the normal state
 this is G_up/down = G (1 +- P)/2 for spin-up/down electrons. The traces are
 evaluated numerically from g^R on both sides (no hand-expanded coefficients).
-Polarised barriers are supported on contacts to reservoirs; a polarised
-barrier between two mesh regions raises (not implemented).
+Polarised barriers work on contacts and between mesh regions (each side sees
+the other side's g modified as above; in the normal state this conserves charge
+and spin current across the barrier).
 
 Degenerate coefficients: below a BCS gap DL, aTSTS -> 0 and the L and TS
 equations lose their diffusion term. Diffusion coefficients are floored at
@@ -189,21 +190,35 @@ class KineticResult:
         return j
 
     def current(self, tag, kind="charge"):
-        """Total current into the device through a tagged contact.
+        """Total current through a contact, a boundary tag or an interface.
 
+        ``tag``: a contact (current into the device from its reservoir), any
+        other boundary tag (insulating: 0), or a region pair ``(a, b)`` (current
+        from region a into region b across their interface).
         kind: "charge" (-(sigma/2D) Int jT), "energy" (-(sigma/2D) Int E jL),
         "spin" (-(sigma/2D) Int jTS), "spin_energy" (-(sigma/2D) Int E jLS).
-        Tunnel contacts use the barrier flux itself (exact for the discrete
-        system); clean contacts the volume-weighted flux -Int J.grad w - Int S w.
+        Tunnel contacts and interfaces use the barrier flux itself (exact for the
+        discrete system); clean contacts the volume-weighted flux
+        -Int J.grad w - Int S w; clean interfaces the discrete reaction flux.
         """
-        comp, weight, parity = {"charge": (1, None, "even"), "energy": (0, "E", "even"),
-                                "spin": (3, None, "even"), "spin_energy": (2, "E", "even")}[kind]
+        kinds = {"charge": (1, None, "even"), "energy": (0, "E", "even"),
+                 "spin": (3, None, "even"), "spin_energy": (2, "E", "even")}
+        if kind not in kinds:
+            raise UsadelError(f"current: kind must be one of {list(kinds)}, got {kind!r}")
+        comp, weight, parity = kinds[kind]
         dev = self.spectral.device
-        if tag not in dev.contacts:
-            raise UsadelError(f"current: {tag!r} is not a contact; contacts are {list(dev.contacts)}")
         ops = dev.operators
-        res = dev.contacts[tag]
         E = self.energies
+        if isinstance(tag, tuple):
+            spec = self._interface_flux(tag)[..., comp]  # from tag[0] into tag[1]
+            f = spec * (E if weight == "E" else 1.0)
+            return -0.5 * self._integrate(f, parity)
+        if tag not in dev.contacts:
+            if tag in (dev.mesh.boundaries or {}):
+                return 0.0  # insulating boundary: no current of any kind (natural condition)
+            raise UsadelError(f"current: {tag!r} is neither a contact, a boundary tag nor an interface "
+                              f"(region pair); contacts are {list(dev.contacts)}")
+        res = dev.contacts[tag]
         if res.barrier is not None:
             flux = self._contact_flux(tag)[..., comp]  # out of the device, n_E
             spec = -flux  # into the device
@@ -217,6 +232,78 @@ class KineticResult:
         f = spec * (E if weight == "E" else 1.0)
         # spec is the flux of (sigma/D) j into the device; I = -(sigma/2D) Int dE j
         return -0.5 * self._integrate(f, parity)
+
+    def _interface_flux(self, key):
+        """Spectral flux of (sigma/D) j (4 components) from region key[0] into key[1], (n_E, 4).
+
+        Tunnel interfaces: the barrier flux itself. Clean interfaces: the
+        consistent (reaction) flux, i.e. the part of the discrete equations at
+        the interface nodes assembled from region key[1]'s elements, which is
+        exactly conservative for the discrete solution.
+        """
+        dev = self.spectral.device
+        ops = dev.operators
+        names = dev.region_names
+        if len(key) != 2 or any(r not in names for r in key):
+            raise UsadelError(f"current: interface {key!r} must be a pair of region names from {list(names)}")
+        a, b = key
+        canon = tuple(sorted(key, key=names.index))
+        st = self._state
+        if canon in dev.interfaces:
+            k = list(dev.interfaces).index(canon)
+            pa, pb, wts, sides = st["iface"][k]
+            ia, ib, A, B = sides[0]  # flux out of the canonical first region
+            f = np.einsum("enij,enj->eni", A, self.h[:, ia]) + np.einsum("enij,enj->eni", B, self.h[:, ib])
+            out_first = np.einsum("eni,n->ei", f, wts)
+            return out_first if a == canon[0] else -out_first
+        na, nb, _, _ = dev.topology.interfaces.get(canon, (None, None, None, None))
+        if na is None:
+            raise UsadelError(f"current: regions {a!r} and {b!r} do not touch")
+        nodes = np.unique(na)
+        kb = names.index(b)
+        # sum_i row_i (region b only) = -Int_{dB} J . n_out(b) = flux into b through the interface
+        return self._region_rows(kb, nodes).sum(axis=1)
+
+    def _region_rows(self, kreg, nodes):
+        """Rows of the discrete operator at ``nodes`` assembled from region ``kreg`` only, times h.
+
+        By parts, sum over the nodes = -Int J . n_out over that region's boundary
+        there (sink terms cancel): the flux into the region. Shape (n_E, len(nodes), 4).
+        """
+        sp = self.spectral
+        dev = sp.device
+        ops = dev.operators
+        mask = (ops.region == kreg).astype(float)
+        d1 = ops.d + 1
+        nE = self.h.shape[0]
+        gg = np.einsum("eid,ejd->eij", ops.grad, ops.grad) * (mask * ops.sigma_e * ops.vol)[:, None, None]
+        DL, DT = self.coeff_el["DL"], self.coeff_el["DT"]
+        sel = np.isin(ops.t, nodes)  # d+1, n_el: local rows at the nodes
+        out = np.zeros((nE, len(nodes), 4))
+        pos = {n: i for i, n in enumerate(nodes)}
+        cj = -np.einsum("Eed,eid->Eei", self.jS_el, ops.grad) * (ops.w_el * mask)[None, :, None]
+        els = np.nonzero(sel.any(axis=0) & (mask > 0))[0]
+        ht = self.h[:, ops.t[:, els], :]  # nE, d+1, nels, 4
+        pair = {0: 1, 1: 0, 2: 3, 3: 2}
+        for li in range(d1):
+            rows_here = sel[li, els]
+            if not rows_here.any():
+                continue
+            e_sel = els[rows_here]
+            idx = np.array([pos[n] for n in ops.t[li, e_sel]])
+            for c in range(4):
+                Dc = DL if c in (0, 3) else DT
+                stiff = np.einsum("Ee,ej,Eej->Ee", Dc[:, e_sel], gg[e_sel, li, :], ht[:, :, rows_here, c].transpose(0, 2, 1))
+                conv = cj[:, e_sel, li] * ht[:, :, rows_here, pair[c]].sum(axis=1)
+                for q, node_i in enumerate(idx):
+                    out[:, node_i, c] += stiff[:, q] + conv[:, q]
+        # lumped sinks from region kreg's elements at these nodes
+        wreg = ops.incidence @ (ops.w_el / ops.D_e * mask)
+        sink_full = self._state["sink"]
+        lump_all = ops.lump_sd
+        frac = np.divide(wreg, lump_all, out=np.zeros_like(lump_all), where=lump_all > 0)
+        out += (sink_full[:, nodes] * frac[nodes][None, :, None]) * self.h[:, nodes]
+        return out
 
     def _contact_flux(self, tag):
         st = self._state
@@ -268,10 +355,6 @@ def kinetic(sp, floor=1e-9):
     dev = sp.device
     ops = dev.operators
     E = np.real(sp.energies)
-    for (a, b), bar in dev.interfaces.items():
-        if bar.polarization != 0:
-            raise UsadelError(f"kinetic: polarised barrier between regions {a!r} and {b!r} is not implemented; "
-                              "polarised barriers are supported on contacts")
     for tag, res in dev.contacts.items():
         if res.T is None and res.distribution is None:
             raise UsadelError(f"kinetic: contact {tag!r} needs a temperature T (or a distribution)")
@@ -329,13 +412,18 @@ def kinetic(sp, floor=1e-9):
         rhs[:, nodes] -= np.einsum("n,enab,eb->ena", wts, B, hres)
         tunnel.append((nodes, wts, res, A, B, hres))
     # tunnel interfaces between regions
+    iface = []
     for (pa, pb, wts, bar), (pab, pba) in zip(ops.pairs, ops.pair_pos):
+        sides = []
         for ia, ib, pos_ab in ((pa, pb, pab), (pb, pa, pba)):
-            A, B = tunnel_flux_matrices(sp.gamma[:, ia], sp.gamma_t[:, ia], sp.gamma[:, ib], sp.gamma_t[:, ib], bar.r)
+            A, B = tunnel_flux_matrices(sp.gamma[:, ia], sp.gamma_t[:, ia], sp.gamma[:, ib], sp.gamma_t[:, ib],
+                                        bar.r, bar.polarization)
             for a in range(4):
                 for b in range(4):
                     blocks[:, a, b, ops.diag[ia]] += wts * A[..., a, b]
                     blocks[:, a, b, pos_ab] += wts * B[..., a, b]
+            sides.append((ia, ib, A, B))
+        iface.append((pa, pb, wts, sides))
     solver = ops.solver(4)
     data = solver.full_data(blocks.astype(complex)).real
     rows = []
@@ -353,7 +441,7 @@ def kinetic(sp, floor=1e-9):
         data = solver.fix_rows(data, rows)
     x = solver.solve(data, full).real.reshape(nE, n, 4) + u0
     kr = KineticResult(spectral=sp, h=x, coeff_el=ce, coeff_node=cn, jS_el=jS, floor=floor)
-    kr._state = dict(tunnel=tunnel, tags=tags, sink=sink)
+    kr._state = dict(tunnel=tunnel, tags=tags, sink=sink, iface=iface, kL=kL, kT=kT, C=C)
     return kr
 
 
