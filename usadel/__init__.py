@@ -11,9 +11,11 @@ from .errors import ConvergenceError, UsadelError
 from .spectral import SpectralResult, spectral
 from .kinetic import KineticResult, kinetic
 from . import bcs, observables
+from .gap import gap
+from .solve import SolveResult, solve
 
 __all__ = [
-    "meshes", "bcs", "observables", "kinetic", "KineticResult", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
+    "meshes", "bcs", "observables", "kinetic", "KineticResult", "gap", "solve", "SolveResult", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
     "UsadelError", "ConvergenceError",
 ]
 __version__ = "0.1.0"

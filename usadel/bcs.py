@@ -159,3 +159,27 @@ def homogeneous_gap(T, tc0, Gamma=0.0, n_max=None):
 
     dmax = DELTA0_OVER_TC * tc0 * 1.01
     return brentq(eq, 1e-10 * tc0, dmax, xtol=1e-14 * tc0, rtol=1e-14)
+
+
+def homogeneous_gap_neq(T, tc0, hL, d_lo=1e-3, d_hi=None):
+    """BCS gap with a prescribed nonthermal hL(E) (reference for Eq. 8 out of equilibrium).
+
+    Delta ln(Tc0/T) = 2 pi T sum [Delta/w - f_BCS] - delta_neq,
+    delta_neq = Int_Delta^inf dE Delta/sqrt(E^2 - Delta^2) (hL - tanh(E/2T))
+    (BCS: Re sinh th = -Delta/sqrt(E^2-Delta^2) above the gap, 0 below), integrated
+    by adaptive quadrature in u with E = Delta cosh u. Nonthermal hL can make the
+    equation multivalued (bistable); the root is searched in [d_lo, d_hi] x Tc0.
+    """
+    from scipy.integrate import quad
+
+    n = int(np.ceil(2000 * tc0 / (2 * np.pi * T)))
+    w = np.pi * T * (2 * np.arange(n) + 1)
+    a = w[-1] + np.pi * T
+
+    def eq(d):
+        s = 2 * np.pi * T * np.sum(1 / w - 1 / np.sqrt(w * w + d * d)) + d * d / (4 * a * a)
+        neq = quad(lambda u: hL(d * np.cosh(u)) - np.tanh(d * np.cosh(u) / (2 * T)), 0, 40, limit=400,
+                   epsabs=1e-13, epsrel=1e-12)[0]  # Delta dE/sqrt(E^2-Delta^2) = Delta du
+        return s - neq - np.log(tc0 / T)
+
+    return brentq(eq, d_lo * tc0, (d_hi or 1.8) * tc0, xtol=1e-13, rtol=1e-13)

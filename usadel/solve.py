@@ -1,0 +1,91 @@
+"""Full nonequilibrium self-consistent loop: spectral <-> kinetic <-> gap (seed Eqs. 4-10).
+
+Each outer iteration solves, for the current Delta(x): the Matsubara problem (the
+equilibrium part of Eq. 8), the retarded problem on the real axis, the kinetic
+equations with the device's reservoirs, and the gap equation with
+delta_neq = -(1/2) Int dE F^R (hL - tanh(E/2T)) from the kinetic hL; Anderson
+acceleration drives Delta to self-consistency. The real energies co-move with the
+gap (E = max|Delta| u, see :func:`usadel.gap.gap`).
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .device import Device
+from .errors import ConvergenceError, UsadelError
+from .gap import _GapProblem, _initial_delta, _neq_map, anderson, comoving_grid
+from .kinetic import kinetic
+
+__all__ = ["solve", "SolveResult"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SolveResult:
+    """Self-consistent nonequilibrium state.
+
+    delta (n_nodes) complex gap; spectral / kinetic at the real energies of the
+    last iteration; iterations and residual history of the outer loop.
+    """
+
+    device: Device
+    delta: np.ndarray
+    spectral: object = field(repr=False)
+    kinetic: object = field(repr=False)
+    iterations: int = 0
+    history: list = field(default_factory=list)
+
+    @property
+    def energies(self):
+        return np.real(self.spectral.energies)
+
+
+def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff=60.0, eta=1e-6):
+    """Nonequilibrium self-consistent Delta(x), th and h for a device with reservoirs.
+
+    Parameters
+    ----------
+    device : Device
+        Every contact needs a temperature (or a prescribed distribution).
+    T : float
+        Reference temperature of the Matsubara/real-axis split of Eq. 8 (any T > 0
+        gives the same answer; use the reservoirs' temperature).
+    energies : array or None
+        Real-axis grid E >= 0 at the initial gap; it is rescaled with max|Delta|
+        during the iteration. Default: :func:`usadel.gap.comoving_grid`.
+    """
+    if not isinstance(device, Device):
+        raise UsadelError(f"solve: expected a usadel.Device, got {type(device).__name__}")
+    for tag, res in device.contacts.items():
+        if res.T is None and res.distribution is None:
+            raise UsadelError(f"solve: contact {tag!r} needs a temperature T (or a distribution)")
+    prob = _GapProblem(device, T, cutoff, None)
+    d0 = _initial_delta(prob) if delta0 is None else np.asarray(delta0, complex)
+    dmax0 = float(np.max(np.abs(d0)))
+    if energies is None:
+        u = comoving_grid()
+    else:
+        E = np.asarray(energies, float)
+        if E.ndim != 1 or np.any(E < 0) or np.any(np.diff(E) <= 0):
+            raise UsadelError("solve: energies must be increasing and >= 0")
+        if E.max() < 3 * dmax0 or np.sum((E > 0.7 * dmax0) & (E < 1.3 * dmax0)) < 10:
+            raise UsadelError(f"solve: the energy grid misses the gap edge or stops below 3 Delta "
+                              f"(Delta ~ {dmax0:.3g}); use usadel.observables.energy_grid")
+        u = E / dmax0
+    state = {}
+
+    def hL_of(E, sp):
+        k = kinetic(sp)
+        state["k"] = k
+        return k.hL
+
+    fun = _neq_map(prob, device, T, hL_of, u, eta)
+    d, hist, ok, _ = anderson(fun, d0, tol * float(np.max(prob.tc0[prob.sc])), maxiter)
+    if not ok:
+        raise ConvergenceError(f"solve: outer loop did not converge in {maxiter} iterations; residual history "
+                               f"{['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
+    sp, _ = fun.state["last"]
+    return SolveResult(device=device, delta=d, spectral=sp, kinetic=state["k"], iterations=len(hist), history=hist)
