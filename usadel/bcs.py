@@ -16,6 +16,7 @@ from scipy.optimize import brentq
 from scipy.special import digamma
 
 __all__ = ["bcs_green", "bcs_dos", "ag_green", "ag_dos", "ag_spectral_gap", "ag_tc", "ag_delta_T0",
+           "seed_delta_T", "spin_flip_length_S", "seed_eq11", "seed_erf_formula",
            "homogeneous_gap", "DELTA0_OVER_TC"]
 
 #: BCS Delta(T=0)/Tc0 = pi/e^gamma_E
@@ -183,3 +184,72 @@ def homogeneous_gap_neq(T, tc0, hL, d_lo=1e-3, d_hi=None):
         return s - neq - np.log(tc0 / T)
 
     return brentq(eq, d_lo * tc0, (d_hi or 1.8) * tc0, xtol=1e-13, rtol=1e-13)
+
+
+# ----------------------------------------------------------------------------
+# The seed's spin-injection device (Morten, Brataas, Belzig 2004, Eq. 11, Fig. 2)
+
+
+def seed_delta_T(T, tc, delta0_over_tc=1.76):
+    """The seed's approximate gap Delta(T) = 1.76 Tc tanh(1.74 sqrt(Tc/T - 1)) (0 above Tc)."""
+    T = np.asarray(T, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(T < tc, delta0_over_tc * tc * np.tanh(1.74 * np.sqrt(np.maximum(tc / T - 1, 0))), 0.0)
+
+
+def spin_flip_length_S(E, delta, l_sf):
+    """Seed: l_sf^S(E) = l_sf sqrt((E^2 - Delta^2)/(E^2 + Delta^2)) above the gap (0 below)."""
+    E = np.abs(np.asarray(E, float))
+    return np.where(E > delta, l_sf * np.sqrt(np.clip((E**2 - delta**2) / (E**2 + delta**2), 0, None)), 0.0)
+
+
+def seed_eq11(T, delta, eV, L, l_sf, R_I, R_sf, P_D=1.0, P_FN=1.0):
+    """Seed Eq. 11 by quadrature: Delta mu = mu(P) - mu(AP) at distance L.
+
+        Delta mu = 2 P_D Int_Delta^inf dE Df_N(E) exp(-L/l_S(E)) R_S(E)/(R_S(E) + R_I(E)),
+        Df_N = P_FN [f0(E - eV/2) - f0(E + eV/2)],  R_I(E) = R_I/N_BCS(E),
+        R_S(E) = R_sf l_S(E)/l_sf   (R_I, R_sf: normal-state values).
+
+    Integrated in u with E = Delta cosh u (smooth at the edge); for Delta = 0 the
+    normal-state result P_D P_FN eV exp(-L/l_sf) R_sf/(R_sf + R_I) (for any T).
+    """
+    from scipy.integrate import quad
+
+    f0 = lambda e: 0.5 * (1.0 - np.tanh(e / (2.0 * T))) if T > 0 else (e < 0) * 1.0
+
+    def integrand(E):
+        if E <= delta:
+            return 0.0
+        lS = l_sf * np.sqrt((E * E - delta * delta) / (E * E + delta * delta))
+        N = E / np.sqrt(E * E - delta * delta)
+        RS = R_sf * lS / l_sf
+        return P_FN * (f0(E - eV / 2) - f0(E + eV / 2)) * np.exp(-L / lS) * RS / (RS + R_I / N)
+
+    top = eV / 2 + 40 * max(T, 1e-12 * eV) + delta
+    if delta > 0:
+        umax = np.arccosh(top / delta)
+        val = quad(lambda u: integrand(delta * np.cosh(u)) * delta * np.sinh(u), 0, umax, limit=500,
+                   epsabs=1e-14, epsrel=1e-11, points=[np.arccosh(max(eV / 2, delta * 1.000001) / delta)])[0]
+    else:
+        val = quad(integrand, 0, top, limit=500, epsabs=1e-14, epsrel=1e-11, points=[eV / 2])[0]
+    return 2.0 * P_D * val
+
+
+def seed_erf_formula(delta, eV, L, l_sf, P_D=1.0, P_FN=1.0, a=None):
+    """The seed's approximate T = 0, R_sf >> R_I result, as printed:
+
+        Delta mu = 2 P_D P_FN Delta e^{-L/l_sf} { e^{-a r^2}/r - e^{-a} + sqrt(pi a) (erf(r sqrt a) - erf(sqrt a)) },
+        r = 2 Delta/eV, with a = L/(2 l_sf) as printed.
+
+    It follows from L/l_S(E) ~ (L/l_sf)(1 + Delta^2/E^2) (E >> Delta), which gives
+    the same expression with a = L/l_sf; pass ``a`` to use another value.
+    Zero for eV < 2 Delta.
+    """
+    from scipy.special import erf
+
+    if eV <= 2 * delta:
+        return 0.0
+    a = L / (2 * l_sf) if a is None else a
+    r = 2 * delta / eV
+    br = np.exp(-a * r * r) / r - np.exp(-a) + np.sqrt(np.pi * a) * (erf(r * np.sqrt(a)) - erf(np.sqrt(a)))
+    return 2 * P_D * P_FN * delta * np.exp(-L / l_sf) * br
