@@ -106,7 +106,6 @@ class Operators:
         kloc = (self.sigma_e * self.vol)[:, None, None] * np.einsum("eid,ejd->eij", self.grad, self.grad)
         self.K_data = self.scatter @ kloc.ravel()
         self.K = sps.csr_matrix((self.K_data, self.indices, self.indptr), shape=(n, n))
-        self.M_lumped = self.lump(self.vol / (d + 1))
         self._solvers = {}
 
     # ------------------------------------------------------------------ helpers

@@ -125,7 +125,7 @@ def tunnel_flux_matrices(g1, gt1, g2, gt2, r, P=0.0):
     return A, B
 
 
-def _coefficients(sp, g, gt):
+def _coefficients(g, gt):
     """Seed Eqs. 5-6 coefficients from (gamma, gamma~) at points: dict of arrays."""
     p = g * gt
     sig = np.sqrt(-p + 0j)
@@ -177,8 +177,7 @@ class KineticResult:
     def spectral_currents(self):
         """Per-element (sigma/D) j for L, T, LS, TS: shape (n_E, n_el, 4, dim)."""
         ops = self.spectral.device.operators
-        _, gh = ops.element_values(np.moveaxis(self.h, -1, 0))  # 4, n_E, n_el, dim
-        hb, _ = ops.element_values(np.moveaxis(self.h, -1, 0))
+        hb, gh = ops.element_values(np.moveaxis(self.h, -1, 0))  # (4, n_E, n_el), (4, n_E, n_el, dim)
         DL, DT = self.coeff_el["DL"], self.coeff_el["DT"]
         jS = self.jS_el  # n_E, n_el, dim (Im jE / D)
         sd = ops.sigma_e[None, :, None]
@@ -362,8 +361,8 @@ def kinetic(sp, floor=1e-9):
     # coefficients at element centroids (diffusion, jS) and nodes (sinks)
     gb, _ = ops.element_values(sp.gamma)
     gtb, _ = ops.element_values(sp.gamma_t)
-    ce = _coefficients(sp, gb, gtb)
-    cn = _coefficients(sp, sp.gamma, sp.gamma_t)
+    ce = _coefficients(gb, gtb)
+    cn = _coefficients(sp.gamma, sp.gamma_t)
     jS = np.real(sp.matrix_current()) * -1.0  # Im jE / D = -Re (g grad g)_11
     DL = np.maximum(ce["DL"], floor)
     DT = np.maximum(ce["DT"], floor)

@@ -212,7 +212,8 @@ class _Problem:
         # tunnel interfaces between regions
         for (pa, pb, wts, bar), (pab, pba) in zip(ops.pairs, ops.pair_pos):
             k = wts / bar.r
-            for (ia, ib, pos_ab, da_, db_) in ((pa, pb, pab, ops.diag[pa], None), (pb, pa, pba, ops.diag[pb], None)):
+            for ia, ib, pos_ab in ((pa, pb, pab), (pb, pa, pba)):
+                da_ = ops.diag[ia]
                 a, bb, cc, dd = g[:, ia], gt[:, ia], g[:, ib], gt[:, ib]
                 q = 1.0 + cc * dd
                 Fg[:, ia] -= k * (cc - a) * (1.0 + a * dd) / q
