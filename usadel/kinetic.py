@@ -317,13 +317,26 @@ class KineticResult:
         st = self._state
         return -st["sink"] * self.h
 
-    def spin_accumulation(self):
-        """mu_s(x) = -(1/2) Int dE hTS, per node."""
-        return -0.5 * self._integrate(self.hTS, "even")
+    def _states(self, states_only):
+        """Mask of (E, node) where quasiparticles propagate (DL/D > 1e-6).
 
-    def charge_imbalance(self):
-        """Charge-imbalance potential -(1/2) Int dE hT per node (mu of a normal probe)."""
-        return -0.5 * self._integrate(self.hT, "even")
+        Below a gap DL, aTSTS and the tunnel injection all vanish with the Dynes
+        eta, so hT/hTS there are undetermined ratios of vanishing terms (measured
+        O(1) in the seed device) and multiply zero density of states in every
+        physical observable: they are excluded, which is the seed's hTS = 0 below
+        the gap. DL/D is O((eta/Delta)^2) below a BCS gap and 1 above it, so the
+        threshold separates the two cleanly (a DOS threshold does not: the Dynes
+        DOS near the edge is itself ~eta). Normal metals: DL = D, nothing changes.
+        """
+        return (self.coeff_node["DL"] > 1e-6) if states_only else 1.0
+
+    def spin_accumulation(self, states_only=True):
+        """mu_s(x) = -(1/2) Int dE hTS per node (over energies with states, see ``_states``)."""
+        return -0.5 * self._integrate(self.hTS * self._states(states_only), "even")
+
+    def charge_imbalance(self, states_only=True):
+        """Charge-imbalance potential -(1/2) Int dE hT per node (over energies with states)."""
+        return -0.5 * self._integrate(self.hT * self._states(states_only), "even")
 
     def distribution(self, point):
         """(hL, hT, hLS, hTS) at a point, shape (n_E, 4)."""
