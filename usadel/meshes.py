@@ -48,7 +48,7 @@ def interval(length, n):
     return wire([("wire", float(length), int(n))])
 
 
-def wire(segments, x0=0.0, grading=None):
+def wire(segments, x0=0.0):
     """1D wire made of consecutive regions.
 
     Parameters
@@ -57,9 +57,7 @@ def wire(segments, x0=0.0, grading=None):
         Region name, its length and its number of elements, left to right.
         The same name may appear more than once (e.g. S-N-S with two "S").
     x0 : float
-        Coordinate of the left end.
-    grading : None
-        Reserved; elements are uniform within each segment.
+        Coordinate of the left end. Elements are uniform within each segment.
 
     Returns
     -------
