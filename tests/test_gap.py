@@ -205,3 +205,15 @@ def test_phase_biased_self_consistency_conserves_supercurrent():
     phase = lambda xx: np.angle(g.delta[np.argmin(np.abs(x - xx))])
     assert -ph / 2 < phase(0.5) < phase(1.5) < 0 < phase(3.5) < phase(4.5) < ph / 2
     assert abs(phase(0.5) + phase(4.5)) < 1e-6
+
+
+def test_tc_consistent_with_gap_loop_in_sn_device():
+    # Tc (linearised) and the full gap loop use the same discretisation: just below
+    # Tc the loop finds a gap, just above it none. (Before they used different
+    # pairing weights at the S/N interface node and disagreed by 0.24% in Tc.)
+    m = usadel.meshes.wire([("S", 1.0, 20), ("N", 0.5, 10)])
+    dev = usadel.Device(m, {"S": usadel.Material(tc=1.0), "N": usadel.Material()})
+    tc = critical_temperature(dev, rtol=1e-8)
+    assert 0.3 < tc < 1.0
+    assert np.max(np.abs(gap(dev, 0.9 * tc, maxiter=200).delta)) > 0.1
+    assert np.max(np.abs(gap(dev, 1.1 * tc, maxiter=200).delta)) < 1e-4

@@ -164,15 +164,10 @@ class _LinearTail:
     """
 
     def __init__(self, device, T, N):
-        import scipy.linalg
         from scipy.special import digamma, polygamma
 
         ops = device.operators
-        K, c, fixed = _linear_operators(device)
-        free = np.nonzero(~fixed)[0]
-        Kd = K.toarray()
-        lam, V = scipy.linalg.eigh(Kd[np.ix_(free, free)], np.diag(c[free]))
-        lam = np.maximum(lam, 0.0)
+        K, c, free, lam, V = _linear_modes(device)
         x = lam / (4 * np.pi * T)
         S1 = digamma(N + 0.5 + x) - digamma(N + 0.5)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -344,6 +339,12 @@ def _neq_map(prob, device, T, hL_of, u, eta):
 
 
 def _linear_operators(device):
+    """Linearised retarded operator: (K' + 2 w C) gamma = i C Delta at small gamma.
+
+    K' = sigma-weighted stiffness + 2 C_Gamma + tunnel contacts (w/r on the
+    diagonal) + tunnel interfaces (w/r couplings); C = lumped sigma/D mass;
+    ``fixed`` marks clean-contact (Dirichlet) nodes.
+    """
     ops = device.operators
     c = ops.lump_sd
     cG = ops.lump(ops.w_el / ops.D_e * ops.gamma_e)
@@ -352,61 +353,63 @@ def _linear_operators(device):
         nodes, wts = ops.boundary_nodes(tag)
         if res.barrier is not None:
             diag[nodes] += wts / res.barrier.r
-    K = ops.K.tolil()
+    K = ops.K + sps.diags(diag + 2 * cG)
     for pa, pb, wts, bar in ops.pairs:
         k = wts / bar.r
-        for i, j, kk in zip(pa, pb, k):
-            K[i, i] += kk
-            K[j, j] += kk
-            K[i, j] -= kk
-            K[j, i] -= kk
-    K = K.tocsr() + sps.diags(diag + 2 * cG)
+        K = K + sps.csr_matrix((np.r_[k, k, -k, -k], (np.r_[pa, pb, pa, pb], np.r_[pa, pb, pb, pa])), shape=K.shape)
     fixed = np.zeros(ops.n, bool)
     for tag, res in device.contacts.items():
         if res.barrier is None:
             fixed[ops.boundary_nodes(tag)[0]] = True
-    return K, c, fixed
+    return K.tocsr(), c, fixed
 
 
-def critical_temperature(device, *, cutoff=60.0, rtol=1e-6):
-    """Tc of a device from the linearised gap equation (no full loop at trial T)."""
-    if not isinstance(device, Device):
-        raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
-    import scipy.sparse.linalg as spla
+def _linear_modes(device):
+    """Generalised eigenmodes K' V = C V Lambda (V^T C V = 1) on the free nodes.
+
+    Dense: used for meshes up to ``MAX_DENSE_TAIL`` nodes. Returns
+    (K', C, free nodes, Lambda >= 0, V).
+    """
+    import scipy.linalg
 
     K, c, fixed = _linear_operators(device)
-    prob0 = _GapProblem(device, 1.0, cutoff, 4)
-    sc = prob0.sc & ~fixed
-    idx = np.nonzero(sc)[0]
     free = np.nonzero(~fixed)[0]
-    Kf = K[free][:, free].tocsc()
-    cf = c[free]
-    csc = prob0.c_sc
-    pos = np.searchsorted(free, idx)
+    lam, V = scipy.linalg.eigh(K.toarray()[np.ix_(free, free)], np.diag(c[free]))
+    return K, c, free, np.maximum(lam, 0.0), V
+
+
+def critical_temperature(device, *, rtol=1e-6):
+    """Tc of a device from the linearised gap equation (no full loop at trial T).
+
+    Linearising the gap equation around Delta = 0 with the same discrete
+    operator as the gap loop (``_linear_modes``; a per-node Delta is a P1 field
+    with the full lumped weight C), the Matsubara sum over all w_n is exact:
+    sum_n 2 pi T (Delta/w_n - f_n) = V diag(psi(1/2 + l/(4 pi T)) - psi(1/2)) V^T C Delta.
+    Tc is the highest T where the largest eigenvalue of the symmetrised
+    M(T) = ln(Tc0/T) - C^(1/2) V diag(...) V^T C^(1/2) (on superconducting,
+    non-Dirichlet nodes) crosses zero. Contacts count as normal at Tc (a
+    superconducting reservoir has no bifurcation).
+    """
+    from scipy.special import digamma
+
+    if not isinstance(device, Device):
+        raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
+    prob0 = _GapProblem(device, 1.0, 60.0, 4)
+    K, c, free, lam, V = _linear_modes(device)
+    keep = prob0.sc[free]  # superconducting free nodes, in the order of ``free``
+    W = np.sqrt(c[free])[:, None] * V  # C^(1/2) V
+    W = W[keep]
+    ln_tc = prob0.ln_tc[free][keep]
     tcmax = float(np.max(prob0.tc0[prob0.sc]))
-    span = np.ptp(device.operators.p, axis=1).max()
-    e_th = max(m.D for m in device.materials.values()) / span**2
 
     def largest_eig(T):
-        """Largest eigenvalue of M(T) = ln(Tc0/T) - 2 pi T sum (1/w - K_n) - tail (symmetrised).
-
-        M Delta = 0 is the linearised gap equation; the least pair-broken mode
-        has the largest eigenvalue, which is > 0 below Tc and < 0 above.
-        """
-        N = int(np.ceil((cutoff * max(tcmax, e_th) / (np.pi * T) - 1) / 2))
-        w = np.pi * T * (2 * np.arange(N) + 1)
-        s = np.sqrt(csc[idx])
-        n = idx.size
-        M = np.diag(np.log(prob0.tc0[idx] / T))
-        rhs = np.zeros((free.size, n))
-        rhs[pos, np.arange(n)] = s
-        for wn in w:
-            X = spla.splu((Kf + sps.diags(2 * wn * cf)).tocsc()).solve(rhs)
-            M -= 2 * np.pi * T * (np.eye(n) / wn - 2 * s[:, None] * X[pos])
-        a = w[-1] + np.pi * T
-        M -= np.diag(np.log((a + prob0.gamma_node[idx]) / a))
+        """Largest eigenvalue of M(T): > 0 below Tc (the least pair-broken mode), < 0 above."""
+        S0 = digamma(0.5 + lam / (4 * np.pi * T)) - digamma(0.5)
+        M = np.diag(ln_tc - np.log(T)) - (W * S0) @ W.T
         return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
 
+    if not keep.any():
+        return 0.0
     lo, hi = 1e-3 * tcmax, tcmax * (1 + 1e-9)
     if largest_eig(hi) >= 0:
         return tcmax
