@@ -186,6 +186,11 @@ class BlockSolver:
         b = blocks.shape[0]
         return blocks.reshape(b, -1)[:, self.perm]
 
+    def matvec(self, data, u):
+        """A_b u_b for every b; data (b, nnz_full), u (b, N)."""
+        return np.stack([sps.csr_matrix((data[k], self.indices, self.indptr), shape=(self.N, self.N)) @ u[k]
+                         for k in range(data.shape[0])])
+
     def fix_rows(self, data, rows):
         """Replace the given full rows by identity rows (Dirichlet)."""
         if rows.size == 0:
@@ -240,12 +245,9 @@ def locate(device, points):
     pts = np.asarray(points, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != top.dim:
         raise UsadelError(f"points must have shape (n, {top.dim}), got {pts.shape}")
-    p, t = top.p, top.t
-    X = p[:, t]  # dim, d+1, n_el
-    J = np.moveaxis(X[:, 1:, :] - X[:, :1, :], -1, 0)
-    inv = np.linalg.inv(J)
-    rel = pts[:, None, :] - X[:, 0, :].T[None, :, :]  # n_pts, n_el, dim
-    lam = np.einsum("eij,pej->pei", inv, rel)  # n_pts, n_el, d
+    ops = device.operators
+    rel = pts[:, None, :] - top.p[:, top.t[0]].T[None, :, :]  # n_pts, n_el, dim
+    lam = np.einsum("eid,ped->pei", ops.grad[:, 1:, :], rel)  # barycentric coords 1..d
     bary = np.concatenate([1.0 - lam.sum(-1, keepdims=True), lam], axis=-1)
     inside = np.min(bary, axis=-1)
     el = np.argmax(inside, axis=1)

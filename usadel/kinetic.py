@@ -447,7 +447,7 @@ def kinetic(sp, floor=1e-9):
     # move known Dirichlet values to the right-hand side, then identity rows
     full = rhs.reshape(nE, -1).copy()
     if rows.size:
-        A_u0 = _matvec(solver, data, u0.reshape(nE, -1))
+        A_u0 = solver.matvec(data, u0.reshape(nE, -1))
         full -= A_u0
         full[:, rows] = 0.0
         data = solver.fix_rows(data, rows)
@@ -455,14 +455,6 @@ def kinetic(sp, floor=1e-9):
     kr = KineticResult(spectral=sp, h=x, coeff_el=ce, coeff_node=cn, jS_el=jS, floor=floor)
     kr._state = dict(tunnel=tunnel, tags=tags, sink=sink, iface=iface, kL=kL, kT=kT, C=C)
     return kr
-
-
-def _matvec(solver, data, u):
-    out = np.zeros_like(u)
-    rows = solver.fr
-    for b in range(u.shape[0]):
-        np.add.at(out[b], rows, data[b] * u[b, solver.fc])
-    return out
 
 
 def _delta_lumped(sp):

@@ -122,7 +122,7 @@ class _Problem:
         self.cG = ops.lump(ops.w_el / ops.D_e * ops.gamma_e)
         self.cD = delta_weights(device, delta)
         self.cDc = np.conj(self.cD)
-        self.delta_node = delta_nodes(device, delta)
+        self.delta_node = np.divide(self.cD, self.c, out=np.zeros_like(self.cD), where=self.c > 0)
         self.gamma_node = np.divide(self.cG, self.c, out=np.zeros_like(self.c), where=self.c > 0)
         # contacts
         self.dirichlet = []  # (nodes, reservoir)
