@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from usadel import bcs
-from usadel.seed import seed_signal
+from usadel.seed import seed_readings, seed_signal
 
 
 @pytest.mark.parametrize("T", [1.2, 0.8, 0.5])
@@ -41,3 +41,70 @@ def test_spin_accumulation_excludes_undetermined_subgap_values():
     assert abs(vals[0][0] - fem[0] / 2) < 1e-3 * abs(fem[0])
     assert abs(vals[0][0] - vals[1][0]) < 1e-3 * abs(vals[0][0])
     assert abs(vals[0][1]) > 100 * abs(vals[0][0])  # the raw integral is dominated by subgap values
+
+
+def test_probe_formula_is_the_tunnel_current():
+    # probe_potential's zero-current condition uses I ~ Int N [hT_P - hT - P hTS];
+    # this is the charge row of the kinetic solver's own Keldysh barrier flux
+    # (KL, polarised) between a superconducting state and a normal probe, for any
+    # distribution on the superconducting side (hL, hLS drop out).
+    from usadel.kinetic import tunnel_flux_matrices
+    from usadel.spectral import bulk_gamma
+
+    rng = np.random.default_rng(1)
+    E = np.array([0.3, 0.99, 1.01, 1.7, 4.0]) + 1e-3j
+    g, gt = bulk_gamma(E, 1.0)
+    N = np.real((1 - g * gt) / (1 + g * gt))
+    for P in (0.0, 0.4, -0.9):
+        A, B = tunnel_flux_matrices(g, gt, np.zeros(E.size, complex), np.zeros(E.size, complex), 2.0, P)
+        hS = rng.normal(size=(E.size, 4))
+        hP = np.zeros((E.size, 4))
+        hP[:, :2] = rng.normal(size=(E.size, 2))
+        flux_T = np.einsum("eab,eb->ea", A, hS)[:, 1] + np.einsum("eab,eb->ea", B, hP)[:, 1]
+        expect = N * (hS[:, 1] + P * hS[:, 3] - hP[:, 1]) / 2.0
+        assert np.allclose(flux_T, expect, atol=1e-12)
+
+
+def test_probe_reading_is_the_seed_reading_above_tc():
+    # Normal state: Int hT_P(mu) dE = -2 mu exactly, so the probe reads -P Int hTS.
+    for eV in (0.176, 17.6):
+        assert abs(bcs.seed_probe_eq11(1.2, 0.0, eV, 6.0, 1, 1, 1) / bcs.seed_eq11(1.2, 0.0, eV, 6.0, 1, 1, 1)
+                   - 1) < 1e-9
+    a, b, _ = seed_readings(1.2, [0.176, 5.28], [6.0], n=200, n_E=200)
+    assert np.allclose(b, a, rtol=1e-6)
+
+
+def test_probe_reading_fem_matches_closed_form_below_tc():
+    # (b) from the FEM pipeline against bcs.seed_probe_eq11 (the BCS-limit hTS of
+    # Eq. 11 fed to the same probe) at T = 0.5 Tc, where (b) is 6-7x (a). The
+    # tolerance 5e-3 (relative to (b)) is set by the thermal weight Int N (-df0/dE),
+    # a trapezoidal integral over the gap-edge singularity: measured 6e-3, 1.5e-3,
+    # 7e-4 with 300, 600, 1200 energies (reading (a) is 1e-5 of normal already).
+    T, eVs, L = 0.5, [0.176, 5.28, 17.6], [6.0, 7.0]
+    a, b, d = seed_readings(T, eVs, L, n=500, n_E=600)
+    ref_b = np.array([[bcs.seed_probe_eq11(T, d, eV, x, 1, 1, 1) for x in L] for eV in eVs])
+    ref_a = np.array([[bcs.seed_eq11(T, d, eV, x, 1, 1, 1) for x in L] for eV in eVs])
+    assert np.all(np.abs(b / ref_b - 1) < 5e-3)
+    assert np.all(b / a > 5)  # the two readings differ strongly below Tc
+
+
+def test_kinetic_contacts_override_equals_new_device():
+    import usadel
+    from usadel.device import Reservoir
+    from usadel.seed import seed_device_1d, spin_battery
+    from usadel.observables import energy_grid
+
+    dev, d = seed_device_1d(0.6, 1.0, n=100, L_S=3.0)
+    dev2, _ = seed_device_1d(0.6, 5.0, n=100, L_S=3.0)
+    E = energy_grid(d, T=0.6, e_max=10, n=100, mu=[0.5, 2.5])
+    k1 = usadel.kinetic(usadel.spectral(dev2, E, delta=d))
+    sp = usadel.spectral(dev, E, delta=d)
+    k2 = usadel.kinetic(sp, contacts={"left": Reservoir(distribution=spin_battery(5.0, 0.6),
+                                                        barrier=dev.contacts["left"].barrier)})
+    assert np.allclose(k1.h, k2.h, atol=1e-12)
+    with pytest.raises(usadel.UsadelError, match="delta, phase or barrier"):
+        usadel.kinetic(sp, contacts={"left": Reservoir(distribution=spin_battery(5.0, 0.6))})
+    with pytest.raises(usadel.UsadelError, match="not a contact"):
+        usadel.kinetic(sp, contacts={"nowhere": Reservoir(T=1.0)})
+    with pytest.raises(usadel.UsadelError, match="temperature"):
+        k2.probe_potential([1.0], 0.5, T=0.0)

@@ -16,7 +16,7 @@ from scipy.optimize import brentq
 from scipy.special import digamma
 
 __all__ = ["bcs_green", "bcs_dos", "ag_green", "ag_dos", "ag_spectral_gap", "ag_tc", "ag_delta_T0",
-           "seed_delta_T", "spin_flip_length_S", "seed_eq11", "seed_erf_formula",
+           "seed_delta_T", "spin_flip_length_S", "seed_eq11", "seed_hTS", "seed_probe_eq11", "seed_erf_formula",
            "homogeneous_gap", "DELTA0_OVER_TC"]
 
 #: BCS Delta(T=0)/Tc0 = pi/e^gamma_E
@@ -203,6 +203,38 @@ def spin_flip_length_S(E, delta, l_sf):
     return np.where(E > delta, l_sf * np.sqrt(np.clip((E**2 - delta**2) / (E**2 + delta**2), 0, None)), 0.0)
 
 
+def _f0(e, T):
+    return 0.5 * (1.0 - np.tanh(e / (2.0 * T))) if T > 0 else (e < 0) * 1.0
+
+
+def seed_hTS(E, T, delta, eV, L, l_sf, R_I, R_sf, P_FN=1.0):
+    """BCS-limit hTS(L, E) behind seed Eq. 11 (scalar E >= 0; 0 below the gap):
+
+        hTS = -Df_N(E) exp(-L/l_S(E)) R_S(E)/(R_S(E) + R_I(E)),
+        Df_N = P_FN [f0(E - eV/2) - f0(E + eV/2)],  R_I(E) = R_I/N_BCS(E),  R_S(E) = R_sf l_S(E)/l_sf,
+
+    so that reading (a), -P_D Int dE hTS over the whole axis (hTS even), is Eq. 11.
+    """
+    if E <= delta:
+        return 0.0
+    lS = l_sf * np.sqrt((E * E - delta * delta) / (E * E + delta * delta))
+    N = E / np.sqrt(E * E - delta * delta)
+    RS = R_sf * lS / l_sf
+    return -P_FN * (_f0(E - eV / 2, T) - _f0(E + eV / 2, T)) * np.exp(-L / lS) * RS / (RS + R_I / N)
+
+
+def _bcs_dos_integral(g, delta, top, points=()):
+    """Int_0^top dE N_BCS(E) g(E), with E = Delta cosh u above the gap (N dE = E du)."""
+    from scipy.integrate import quad
+
+    kw = dict(limit=500, epsabs=1e-14, epsrel=1e-11)
+    if delta <= 0:
+        return quad(g, 0, top, points=[p for p in points if 0 < p < top] or None, **kw)[0]
+    pts = [np.arccosh(p / delta) for p in points if delta < p < top]
+    return quad(lambda u: g(delta * np.cosh(u)) * delta * np.cosh(u), 0, np.arccosh(top / delta),
+                points=pts or None, **kw)[0]
+
+
 def seed_eq11(T, delta, eV, L, l_sf, R_I, R_sf, P_D=1.0, P_FN=1.0):
     """Seed Eq. 11 by quadrature: Delta mu = mu(P) - mu(AP) at distance L.
 
@@ -215,15 +247,8 @@ def seed_eq11(T, delta, eV, L, l_sf, R_I, R_sf, P_D=1.0, P_FN=1.0):
     """
     from scipy.integrate import quad
 
-    f0 = lambda e: 0.5 * (1.0 - np.tanh(e / (2.0 * T))) if T > 0 else (e < 0) * 1.0
-
     def integrand(E):
-        if E <= delta:
-            return 0.0
-        lS = l_sf * np.sqrt((E * E - delta * delta) / (E * E + delta * delta))
-        N = E / np.sqrt(E * E - delta * delta)
-        RS = R_sf * lS / l_sf
-        return P_FN * (f0(E - eV / 2) - f0(E + eV / 2)) * np.exp(-L / lS) * RS / (RS + R_I / N)
+        return -seed_hTS(E, T, delta, eV, L, l_sf, R_I, R_sf, P_FN)
 
     top = eV / 2 + 40 * max(T, 1e-12 * eV) + delta
     if delta > 0:
@@ -233,6 +258,31 @@ def seed_eq11(T, delta, eV, L, l_sf, R_I, R_sf, P_D=1.0, P_FN=1.0):
     else:
         val = quad(integrand, 0, top, limit=500, epsabs=1e-14, epsrel=1e-11, points=[eV / 2])[0]
     return 2.0 * P_D * val
+
+
+def seed_probe_eq11(T, delta, eV, L, l_sf, R_I, R_sf, P_D=1.0, P_FN=1.0):
+    """Reading (b) in the BCS limit: mu_P(P_D) - mu_P(-P_D) of a polarised tunnel probe.
+
+    The probe (temperature T) carries no current when
+    Int dE N_BCS hT_P(mu_P) = P Int dE N_BCS hTS, hT_P = f0(E + mu_P) - f0(E - mu_P),
+    with the BCS-limit hTS of Eq. 11 (``seed_hTS``); same as
+    ``usadel.KineticResult.probe_potential``, but from closed forms by quadrature.
+    In the normal state this equals Eq. 11 (reading (a)).
+    """
+    from scipy.optimize import brentq
+
+    top = eV / 2 + 40 * T + delta
+    src = P_D * _bcs_dos_integral(lambda e: seed_hTS(e, T, delta, eV, L, l_sf, R_I, R_sf, P_FN),
+                                  delta, top, points=[eV / 2])
+    big = top + 40 * T
+
+    def lhs(mu):
+        return _bcs_dos_integral(lambda e: _f0(e + mu, T) - _f0(e - mu, T), delta, big + abs(mu),
+                                 points=[abs(mu)])
+
+    mu_p = brentq(lambda m: lhs(m) - src, -top, top, xtol=1e-15, rtol=1e-12)
+    mu_m = brentq(lambda m: lhs(m) + src, -top, top, xtol=1e-15, rtol=1e-12)
+    return mu_p - mu_m
 
 
 def seed_erf_formula(delta, eV, L, l_sf, P_D=1.0, P_FN=1.0, a=None):

@@ -9,7 +9,9 @@ ends in an equilibrium S reservoir; a polarised detector at x = L reads
         vanish with the Dynes eta, so hTS there is an undetermined ratio of vanishing
         terms (measured O(1), 500x the signal); it multiplies zero density of states
         in every physical observable, which is what the seed's "hTS = 0 below the
-        gap" expresses. Restricting to |E| > Delta is that statement, made robust.
+        gap" expresses. Restricting to the quasiparticle states
+        (``KineticResult.spin_accumulation``: DL/D > 1e-6) is that statement, made
+        robust; reading (a) is 2 P_D mu_s(L).
 
 Units: Tc = 1, l_sf = 1, sigma = 1 (so R_sf^N = l_sf/sigma = 1).
 """
@@ -23,7 +25,7 @@ from .meshes import interval
 from .observables import energy_grid
 from .spectral import spectral
 
-__all__ = ["spin_battery", "seed_device_1d", "seed_signal"]
+__all__ = ["spin_battery", "seed_device_1d", "seed_signal", "seed_readings", "fig2", "fig2_table", "format_fig2", "plot_fig2"]
 
 
 def spin_battery(eV, T, P_FN=1.0):
@@ -48,13 +50,126 @@ def seed_device_1d(T, eV, *, delta=None, L_S=14.0, n=1400, l_sf=1.0, tau_sf=1e4,
     return dev, d
 
 
+def seed_readings(T, eVs, L, *, P_D=1.0, n_E=400, eta=1e-6, **kw):
+    """Readings (a) and (b) at detector positions ``L`` for several battery biases.
+
+    One spectral solve (it does not depend on the bias) on an energy grid that
+    resolves every bias edge eV/2, then one kinetic solve per bias.
+
+    (a) -P_D Int dE hTS(L, E) over the quasiparticle states (the seed's definition);
+    (b) mu_P(P_D) - mu_P(-P_D) of a weakly coupled polarised tunnel probe at the
+        device temperature (``KineticResult.probe_potential``).
+
+    Returns (a, b, delta): arrays of shape (len(eVs), len(L)) and the gap used.
+    """
+    eVs = np.atleast_1d(np.asarray(eVs, float))
+    L = np.atleast_1d(np.asarray(L, float))
+    dev, d = seed_device_1d(T, float(eVs[0]), **kw)
+    E = energy_grid(max(d, 1e-3), T=T, e_max=eVs.max() / 2 + 30 * T + 2 * d, n=n_E, mu=list(eVs / 2))
+    sp = spectral(dev, E, delta=d, eta=eta * max(d, 1.0))
+    a = np.empty((eVs.size, L.size))
+    b = np.empty_like(a)
+    P_FN = kw.get("P_FN", 1.0)
+    for i, eV in enumerate(eVs):
+        k = kinetic(sp, contacts={"left": Reservoir(distribution=spin_battery(eV, T, P_FN),
+                                                    barrier=dev.contacts["left"].barrier)})
+        a[i] = 2.0 * P_D * sp.at(L[:, None], k.spin_accumulation())  # over the states, see above
+        for j, x in enumerate(L):
+            b[i, j] = k.probe_potential([x], P_D, T) - k.probe_potential([x], -P_D, T)
+    return a, b, d
+
+
 def seed_signal(T, eV, L, *, P_D=1.0, n_E=400, eta=1e-6, **kw):
     """Reading (a) at detector positions ``L`` (array) from the full FEM pipeline."""
-    dev, d = seed_device_1d(T, eV, **kw)
-    E = energy_grid(max(d, 1e-3), T=T, e_max=eV / 2 + 30 * T + 2 * d, n=n_E, mu=[eV / 2])
-    k = kinetic(spectral(dev, E, delta=d, eta=eta * max(d, 1.0)))
-    out = []
-    for x in np.atleast_1d(L):
-        h = k.distribution([x])[:, 3]
-        out.append(-2.0 * P_D * np.trapezoid(np.where(E > d, h, 0.0), E))  # hTS even in E
-    return np.array(out), d
+    a, _, d = seed_readings(T, [eV], L, P_D=P_D, n_E=n_E, eta=eta, **kw)
+    return a[0], d
+
+
+#: Fig. 2 parameters of the seed: eV in units of Delta(T = 0) and L/l_sf
+FIG2_BIASES = (0.1, 3.0, 10.0)
+FIG2_LENGTHS = (6.0, 7.0)
+FIG2_TEMPERATURES = (0.15, 0.3, 0.45, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.05)
+
+
+def fig2(temperatures=FIG2_TEMPERATURES, biases=FIG2_BIASES, lengths=FIG2_LENGTHS, *, n=1000, n_E=1200,
+         log=None, **kw):
+    """The seed's Fig. 2 from the full FEM pipeline and from the closed forms, both readings.
+
+    Units of the seed: Tc = 1, l_sf = 1, R_sf^N = R_I = 1, P_D = P_FN = 1,
+    Delta(T) the seed's approximate BCS gap (uniform), eV = ``biases`` x 1.76.
+    Returns a dict with arrays of shape (n_T, n_bias, n_L): ``fem_a``, ``ref_a``
+    (Eq. 11), ``fem_b``, ``ref_b`` (``bcs.seed_probe_eq11``), all divided by the
+    normal-state signal (Eq. 11 at Delta = 0, the textbook F/N injection result,
+    which both readings equal above Tc), plus ``T``, ``biases``, ``lengths``.
+    """
+    from .bcs import seed_eq11, seed_probe_eq11
+
+    Ts = np.asarray(temperatures, float)
+    eVs = 1.76 * np.asarray(biases, float)
+    Ls = np.asarray(lengths, float)
+    normal = np.array([[seed_eq11(1.0, 0.0, eV, L, 1.0, 1.0, 1.0) for L in Ls] for eV in eVs])
+    out = {k: np.empty((Ts.size, eVs.size, Ls.size)) for k in ("fem_a", "ref_a", "fem_b", "ref_b")}
+    for i, T in enumerate(Ts):
+        a, b, d = seed_readings(T, eVs, Ls, n=n, n_E=n_E, **kw)
+        out["fem_a"][i], out["fem_b"][i] = a / normal, b / normal
+        out["ref_a"][i] = [[seed_eq11(T, d, eV, L, 1.0, 1.0, 1.0) for L in Ls] for eV in eVs] / normal
+        out["ref_b"][i] = [[seed_probe_eq11(T, d, eV, L, 1.0, 1.0, 1.0) for L in Ls] for eV in eVs] / normal
+        if log:
+            log(f"  T/Tc = {T:.3g} done")
+    # closed forms on a dense temperature grid for the plot's lines
+    Td = np.unique(np.concatenate([np.linspace(0.1, 1.0, 46)[:-1], np.linspace(0.95, 1.0, 11), [1.05]]))
+    dd = seed_delta_T(Td, 1.0)
+    for key, f in (("dense_a", seed_eq11), ("dense_b", seed_probe_eq11)):
+        out[key] = np.array([[[f(T, float(d), eV, L, 1.0, 1.0, 1.0) for L in Ls] for eV in eVs]
+                             for T, d in zip(Td, dd)]) / normal
+    out.update(T=Ts, T_dense=Td, biases=np.asarray(biases, float), lengths=Ls, n=n, n_E=n_E)
+    return out
+
+
+def fig2_table(res):
+    """Rows (eV/Delta0, L/l_sf, max|FEM-Eq.11|/normal for (a), max relative |FEM-ref|/ref for (b),
+    (b)/(a) at the lowest temperature)."""
+    rows = []
+    for j, k in enumerate(res["biases"]):
+        for l, L in enumerate(res["lengths"]):
+            da = np.max(np.abs(res["fem_a"][:, j, l] - res["ref_a"][:, j, l]))
+            rb = res["ref_b"][:, j, l]
+            db = np.max(np.abs(res["fem_b"][:, j, l] - rb) / np.abs(rb))
+            rows.append((k, L, da, db, res["ref_b"][0, j, l] / res["ref_a"][0, j, l]))
+    return rows
+
+
+def format_fig2(res):
+    lines = [f"{'eV/Delta0':>9} {'L/l_sf':>6} {'(a) max|FEM-Eq11|/normal':>25} "
+             f"{'(b) max|FEM-ref|/ref':>21} {'(b)/(a) at T=' + format(res['T'][0], 'g'):>16}"]
+    for k, L, da, db, ratio in fig2_table(res):
+        lines.append(f"{k:9.1f} {L:6.1f} {da:25.2e} {db:21.2e} {ratio:16.3g}")
+    return "\n".join(lines)
+
+
+def plot_fig2(res, path=None):
+    """Two panels: reading (a) (the seed's Fig. 2) and reading (b); lines closed forms, dots FEM."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, axs = plt.subplots(1, 2, figsize=(11, 4.5))
+    Ts = res["T"]
+    for ax, key, title in ((axs[0], "a", "(a) seed: -P_D Int hTS (Eq. 11)"),
+                           (axs[1], "b", "(b) polarised tunnel probe at zero current")):
+        for j, k in enumerate(res["biases"]):
+            for l, L in enumerate(res["lengths"]):
+                line, = ax.plot(res["T_dense"], res["dense_" + key][:, j, l], "-" if L == res["lengths"][-1] else ":",
+                                label=f"eV = {k:g} D0, L/l_sf = {L:g}")
+                ax.plot(Ts, res["fem_" + key][:, j, l], "o", color=line.get_color(), ms=3.5)
+        ax.set_xlabel("T / Tc")
+        ax.set_ylabel("Delta mu(T) / Delta mu(T >= Tc)")
+        ax.set_title(title, fontsize=10)
+    axs[1].set_yscale("log")
+    axs[0].legend(fontsize=7)
+    fig.suptitle(f"seed Fig. 2: lines closed forms, dots FEM ({res['n']} elements, {res['n_E']} energies)",
+                 fontsize=10)
+    if path is not None:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig
