@@ -338,8 +338,21 @@ class KineticResult:
         """Charge-imbalance potential -(1/2) Int dE hT per node (over energies with states)."""
         return -0.5 * self._integrate(self.hT * self._states(states_only), "even")
 
-    def probe_potential(self, point, polarization=0.0, T=None, states_only=True):
-        """Zero-current potential mu_P of a weakly coupled tunnel probe at ``point``.
+    def probe_weights(self, where):
+        """(nodes, weights summing to 1) of a point (P1 interpolation) or a boundary tag (facet measure)."""
+        if isinstance(where, str):
+            nodes, w = self.spectral.device.operators.boundary_nodes(where)
+            return nodes, w / w.sum()
+        from .fem import locate
+
+        el, bary = locate(self.spectral.device, np.atleast_2d(where))
+        return self.spectral.device.topology.t[:, el[0]], bary[:, 0]
+
+    def probe_potential(self, where, polarization=0.0, T=None, states_only=True):
+        """Zero-current potential mu_P of a weakly coupled tunnel probe.
+
+        ``where``: a point, or a boundary tag for a finite contact (the tunnel
+        currents add up over its area, so N and N h are averaged over it).
 
         The probe is a normal (ferromagnetic) electrode in equilibrium,
         f0(E - mu_P) at temperature ``T``, with spin conductances
@@ -375,12 +388,13 @@ class KineticResult:
             raise UsadelError(f"probe_potential: polarization must be in [-1, 1], got {polarization!r}")
         E = self.energies
         full = not np.all(E >= 0)
-        el_pt = np.atleast_2d(point)
-        N = self.spectral.at(el_pt)[:, 0]
+        nodes, w = self.probe_weights(where)
+        Nn = self.spectral.dos()[:, nodes]
         if states_only:
-            N = N * self.spectral.at(el_pt, (self.coeff_node["DL"] > 1e-6).astype(float))[:, 0]
-        h = self.distribution(point)
-        rhs = np.trapezoid(N * (h[:, 1] + polarization * h[:, 3]), E)
+            Nn = Nn * self._states(True)[:, nodes]
+        N = Nn @ w
+        hn = self.h[:, nodes]
+        rhs = np.trapezoid((Nn * (hn[..., 1] + polarization * hn[..., 3])) @ w, E)
         e_top = E.max()
         Ef = np.union1d(E, np.linspace(E.min(), e_top, int(np.ceil((e_top - E.min()) / (0.01 * T))) + 2))
         Nf = np.interp(Ef, E, N)

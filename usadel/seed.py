@@ -21,11 +21,13 @@ import numpy as np
 from .bcs import seed_delta_T
 from .device import Barrier, Device, Material, Reservoir
 from .kinetic import fermi, kinetic
-from .meshes import interval
+from .errors import UsadelError
+from .meshes import interval, wire
 from .observables import energy_grid
 from .spectral import spectral
 
-__all__ = ["spin_battery", "seed_device_1d", "seed_signal", "seed_readings", "fig2", "fig2_table", "format_fig2", "plot_fig2"]
+__all__ = ["spin_battery", "seed_device_1d", "seed_device_2d", "seed_signal", "seed_readings", "readings",
+           "detector_readings", "fig2", "fig2_table", "format_fig2", "plot_fig2"]
 
 
 def spin_battery(eV, T, P_FN=1.0):
@@ -37,28 +39,99 @@ def spin_battery(eV, T, P_FN=1.0):
     return dist
 
 
-def seed_device_1d(T, eV, *, delta=None, L_S=14.0, n=1400, l_sf=1.0, tau_sf=1e4, R_I=1.0, P_FN=1.0, tc=1.0):
+def seed_device_1d(T, eV, *, delta=None, L_S=14.0, n=1400, l_sf=1.0, tau_sf=1e4, R_I=1.0, P_FN=1.0, tc=1.0,
+                   injector="tunnel", edge=0.0, n_edge=0):
     """1D Fig. 1 device with a uniform gap (default: the seed's approximate Delta(T)).
 
     D = l_sf^2/tau_sf with tau_sf large, so that the spin-flip pair breaking
-    3/(4 tau_sf) is negligible next to Delta, as the seed assumes.
+    3/(4 tau_sf) is negligible next to Delta, as the seed assumes. The S reservoir
+    has the gap ``delta``.
+
+    injector : "tunnel" (the seed's R_I) or "transparent" (clean contact: the
+        battery is a normal electrode in direct contact, proximity effect).
+    edge, n_edge : if edge > 0, the first and last ``edge`` of the wire get
+        ``n_edge`` elements each (to resolve xi = sqrt(D/Delta) for a
+        self-consistent gap; the rest gets ``n``).
     """
+    if injector not in ("tunnel", "transparent"):
+        raise UsadelError(f"seed_device_1d: injector must be 'tunnel' or 'transparent', got {injector!r}")
     d = float(seed_delta_T(T, tc)) if delta is None else float(delta)
-    dev = Device(interval(L_S, n), {"wire": Material(D=l_sf**2 / tau_sf, tc=tc, tau_sf=tau_sf)},
-                 {"left": Reservoir(distribution=spin_battery(eV, T, P_FN), barrier=Barrier(r=R_I)),
+    if edge > 0:
+        mesh = wire([("wire", edge, n_edge), ("wire", L_S - 2 * edge, n), ("wire", edge, n_edge)])
+    else:
+        mesh = interval(L_S, n)
+    bar = Barrier(r=R_I) if injector == "tunnel" else None
+    dev = Device(mesh, {"wire": Material(D=l_sf**2 / tau_sf, tc=tc, tau_sf=tau_sf)},
+                 {"left": Reservoir(distribution=spin_battery(eV, T, P_FN), barrier=bar),
                   "right": Reservoir(delta=d, T=T)})
     return dev, d
+
+
+def seed_device_2d(T, eV, *, delta=None, mesh=None, l_sf=1.0, tau_sf=1e4, r_I=None, sigma_pad=100.0,
+                   P_FN=1.0, tc=1.0):
+    """The shipped 2D Fig. 1 device (meshes/seed_fig1.msh) with a uniform gap.
+
+    Battery pad "N" (normal, conductivity ``sigma_pad``, so that it acts as an
+    electrode; its far edge "battery" carries the battery distribution),
+    tunnel-coupled to the S wire (width w = 0.2, sigma = 1, length 8, detector
+    contact "detector" of width 0.2 on the top edge at x = 2, S reservoir at
+    x = 8). Default barrier r_I = l_sf/sigma (per unit length of the interface of
+    width w), i.e. R_I = r_I/w = l_sf/(sigma w) = R_sf^N as in Fig. 2.
+    """
+    import pathlib
+
+    from .meshes import load
+
+    if mesh is None:
+        mesh = load(pathlib.Path(__file__).resolve().parents[1] / "meshes" / "seed_fig1.msh")
+    d = float(seed_delta_T(T, tc)) if delta is None else float(delta)
+    D = l_sf**2 / tau_sf
+    r = l_sf if r_I is None else r_I
+    dev = Device(mesh, {"S": Material(D=D, tc=tc, tau_sf=tau_sf),
+                        "N": Material(D=D, tc=0.0, tau_sf=tau_sf, sigma=sigma_pad)},
+                 {"battery": Reservoir(distribution=spin_battery(eV, T, P_FN)),
+                  "reservoir": Reservoir(delta=d, T=T)},
+                 interfaces={("N", "S"): Barrier(r=r)})
+    return dev, d
+
+
+def detector_readings(k, where, T, P_D=1.0):
+    """Readings (a) and (b) of detectors at ``where`` (points and/or boundary tags) from a KineticResult.
+
+    (a) 2 P_D mu_s averaged over the detector (``KineticResult.spin_accumulation``:
+        the seed's -P_D Int dE hTS over the quasiparticle states);
+    (b) mu_P(P_D) - mu_P(-P_D) of a weakly coupled polarised tunnel probe at the
+        temperature T (``KineticResult.probe_potential``).
+    """
+    mu_s = k.spin_accumulation()
+    a, b = [], []
+    for x in where:
+        nodes, w = k.probe_weights(x)
+        a.append(2.0 * P_D * float(mu_s[nodes] @ w))
+        b.append(k.probe_potential(x, P_D, T) - k.probe_potential(x, -P_D, T))
+    return np.array(a), np.array(b)
+
+
+def readings(sp, T, eVs, where, battery, *, P_D=1.0, P_FN=1.0):
+    """Readings (a), (b) (shape (len(eVs), len(where))) for several battery biases on one spectral result.
+
+    ``battery``: the contact tag of the spin battery; only its distribution changes.
+    """
+    res = sp.device.contacts[battery]
+    a = np.empty((len(eVs), len(where)))
+    b = np.empty_like(a)
+    for i, eV in enumerate(eVs):
+        k = kinetic(sp, contacts={battery: Reservoir(distribution=spin_battery(eV, T, P_FN), barrier=res.barrier)})
+        a[i], b[i] = detector_readings(k, where, T, P_D)
+    return a, b
 
 
 def seed_readings(T, eVs, L, *, P_D=1.0, n_E=400, eta=1e-6, **kw):
     """Readings (a) and (b) at detector positions ``L`` for several battery biases.
 
     One spectral solve (it does not depend on the bias) on an energy grid that
-    resolves every bias edge eV/2, then one kinetic solve per bias.
-
-    (a) -P_D Int dE hTS(L, E) over the quasiparticle states (the seed's definition);
-    (b) mu_P(P_D) - mu_P(-P_D) of a weakly coupled polarised tunnel probe at the
-        device temperature (``KineticResult.probe_potential``).
+    resolves every bias edge eV/2, then one kinetic solve per bias
+    (:func:`readings`).
 
     Returns (a, b, delta): arrays of shape (len(eVs), len(L)) and the gap used.
     """
@@ -67,15 +140,7 @@ def seed_readings(T, eVs, L, *, P_D=1.0, n_E=400, eta=1e-6, **kw):
     dev, d = seed_device_1d(T, float(eVs[0]), **kw)
     E = energy_grid(max(d, 1e-3), T=T, e_max=eVs.max() / 2 + 30 * T + 2 * d, n=n_E, mu=list(eVs / 2))
     sp = spectral(dev, E, delta=d, eta=eta * max(d, 1.0))
-    a = np.empty((eVs.size, L.size))
-    b = np.empty_like(a)
-    P_FN = kw.get("P_FN", 1.0)
-    for i, eV in enumerate(eVs):
-        k = kinetic(sp, contacts={"left": Reservoir(distribution=spin_battery(eV, T, P_FN),
-                                                    barrier=dev.contacts["left"].barrier)})
-        a[i] = 2.0 * P_D * sp.at(L[:, None], k.spin_accumulation())  # over the states, see above
-        for j, x in enumerate(L):
-            b[i, j] = k.probe_potential([x], P_D, T) - k.probe_potential([x], -P_D, T)
+    a, b = readings(sp, T, eVs, [[x] for x in L], "left", P_D=P_D, P_FN=kw.get("P_FN", 1.0))
     return a, b, d
 
 
