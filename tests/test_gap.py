@@ -217,3 +217,92 @@ def test_tc_consistent_with_gap_loop_in_sn_device():
     assert 0.3 < tc < 1.0
     assert np.max(np.abs(gap(dev, 0.9 * tc, maxiter=200).delta)) > 0.1
     assert np.max(np.abs(gap(dev, 1.1 * tc, maxiter=200).delta)) < 1e-4
+
+
+# ---------------------------------------------------------------------------
+# Cooper limit: needs the Debye energy (gap(..., omega_D=...), Lorentzian regulator)
+
+
+def _bilayer(dS, dN, n=10):
+    from usadel.meshes import wire
+
+    return usadel.Device(wire([("S", dS, n), ("N", dN, n)]),
+                         {"S": usadel.Material(D=1.0, tc=1.0), "N": usadel.Material(D=1.0)}, {})
+
+
+def test_cooper_limit_closed_forms():
+    # regulated bulk: Tc = Tc0 by construction; omega_D >> Tc0: the textbook
+    # Tc = Tc0 (Tc0/(1.134 omega_D))^(d_N/d_S), corrections O((Tc0/omega_D)^2)
+    assert abs(bcs.cooper_limit_tc(1.0, 50.0, 1.0) - 1.0) < 1e-12
+    c = 2 * np.exp(np.euler_gamma) / np.pi
+    for wD, frac in ((1000.0, 0.5), (1000.0, 1 / 3)):
+        text = (1.0 / (c * wD)) ** ((1 - frac) / frac)
+        assert abs(bcs.cooper_limit_tc(1.0, wD, frac) / text - 1) < 2e-4
+    # regulated homogeneous gap -> cutoff-free BCS as omega_D -> inf
+    assert abs(bcs.cooper_limit_gap(0.1, 1.0, 1e3, 1.0) / bcs.homogeneous_gap(0.1, 1.0) - 1) < 1e-4
+
+
+def test_regulated_bulk_wire_matches_homogeneous():
+    from usadel.gap import critical_temperature
+
+    dev = usadel.Device(usadel.meshes.interval(1.0, 10), {"wire": usadel.Material(D=1.0, tc=1.0)}, {})
+    assert abs(critical_temperature(dev, omega_D=20.0) - 1.0) < 1e-6
+    for T in (0.1, 0.9):
+        g = usadel.gap(dev, T, omega_D=20.0)
+        assert abs(np.abs(g.delta).max() / bcs.cooper_limit_gap(T, 1.0, 20.0, 1.0) - 1) < 1e-5  # measured 5e-6
+
+
+def test_cooper_limit_bilayer_tc_and_gap():
+    # Thin S/N bilayer (equal D and DOS, insulating ends): Tc and the uniform gap of a
+    # homogeneous superconductor with lambda_eff = lambda d_S/(d_S + d_N). The FEM
+    # differs by the finite-thickness correction O((d/xi_wD)^2), xi_wD = sqrt(D/omega_D):
+    # measured 2.1e-3 at d_S = d_N = 0.01 (omega_D = 20), 4x smaller at half the thickness.
+    from usadel.gap import critical_temperature
+
+    wD = 20.0
+    ref = bcs.cooper_limit_tc(1.0, wD, 0.5)
+    err = [abs(critical_temperature(_bilayer(d, d), omega_D=wD) / ref - 1) for d in (0.01, 0.005)]
+    assert err[0] < 3e-3 and err[1] < 0.3 * err[0]
+    # discretisation: the interface node pairs only over its superconducting half
+    # (no O(h) shift of the interface): 5 and 40 elements per layer agree
+    assert abs(critical_temperature(_bilayer(0.01, 0.01, 5), omega_D=wD)
+               / critical_temperature(_bilayer(0.01, 0.01, 40), omega_D=wD) - 1) < 1e-4
+    # textbook exponent d_N/d_S = 2, omega_D = 100: Tc0 (Tc0/1.134 omega_D)^2
+    c = 2 * np.exp(np.euler_gamma) / np.pi
+    tc = critical_temperature(_bilayer(0.002, 0.004), omega_D=100.0)
+    assert abs(tc / (1.0 / (c * 100.0)) ** 2 - 1) < 3e-3  # measured 2.1e-3
+    # the gap at T = 0.3 Tc: pair potential Delta_S in S, zero in N, spectral gap Delta_S d_S/d
+    dev = _bilayer(0.01, 0.01)
+    T = 0.3 * ref
+    g = usadel.gap(dev, T, omega_D=wD)
+    x = g.x[:, 0]
+    dS = np.abs(g.delta[x < 0.0099])
+    assert np.ptp(dS) < 1e-3 * dS.mean()
+    assert np.all(g.delta[x > 0.0101] == 0)
+    assert abs(0.5 * dS.mean() / bcs.cooper_limit_gap(T, 1.0, wD, 0.5) - 1) < 3e-3  # measured 2.1e-3
+
+
+def test_omega_d_validation():
+    dev = _bilayer(0.01, 0.01)
+    with pytest.raises(usadel.UsadelError, match="omega_D"):
+        usadel.gap(dev, 0.01, omega_D=-1.0)
+
+
+def test_newton_krylov_matches_anderson_at_an_sn_interface():
+    # Newton-Krylov (exact Jacobian-vector products through the factorised Matsubara
+    # Jacobians) and Anderson converge to the same Delta(x); Newton in a handful of
+    # outer iterations where Anderson needs ~20 (benchmarks/gap_iterations.py).
+    m = usadel.meshes.wire([("S", 3.0, 60), ("N", 3.0, 60)])
+    dev = usadel.Device(m, {"S": usadel.Material(tc=1.0), "N": usadel.Material()})
+    a = gap(dev, 0.5, method="anderson")
+    n = gap(dev, 0.5, method="newton")
+    assert np.max(np.abs(a.delta - n.delta)) < 1e-7
+    assert n.iterations < a.iterations and n.iterations <= 8
+
+
+def test_anderson_drops_a_wrong_preconditioner():
+    from usadel.gap import anderson
+
+    fun = lambda x: (0.5 * x + 1.0, None)  # fixed point x = 2
+    x, hist, ok, _ = anderson(fun, np.zeros(3, complex), 1e-12, 40, precondition=lambda x, r, e: -r)
+    assert ok and np.allclose(x, 2.0)

@@ -17,7 +17,7 @@ from scipy.special import digamma
 
 __all__ = ["bcs_green", "bcs_dos", "ag_green", "ag_dos", "ag_spectral_gap", "ag_tc", "ag_delta_T0",
            "seed_delta_T", "spin_flip_length_S", "seed_eq11", "seed_hTS", "seed_probe_eq11", "seed_erf_formula",
-           "homogeneous_gap", "DELTA0_OVER_TC"]
+           "homogeneous_gap", "cooper_limit_tc", "cooper_limit_gap", "DELTA0_OVER_TC"]
 
 #: BCS Delta(T=0)/Tc0 = pi/e^gamma_E
 DELTA0_OVER_TC = np.pi / np.exp(np.euler_gamma)
@@ -184,6 +184,54 @@ def homogeneous_gap_neq(T, tc0, hL, d_lo=1e-3, d_hi=None):
         return s - neq - np.log(tc0 / T)
 
     return brentq(eq, d_lo * tc0, (d_hi or 1.8) * tc0, xtol=1e-13, rtol=1e-13)
+
+
+# ----------------------------------------------------------------------------
+# Cooper limit of a thin S/N bilayer, with a Lorentzian-regulated pairing interaction
+# g_n = omega_D^2/(w_n^2 + omega_D^2) (the regulator of usadel.gap(..., omega_D=...))
+
+
+def _psi_reg(a):
+    from scipy.special import digamma
+
+    return float(np.real(digamma(0.5 + 1j * a)) - digamma(0.5))
+
+
+def cooper_limit_tc(tc0, omega_D, fraction_S):
+    """Tc of a bilayer thin compared with xi: lambda_eff = lambda nu_S d_S/(nu_S d_S + nu_N d_N).
+
+    With 1/lambda = Psi(omega_D/(2 pi Tc0)) (Psi(a) = Re psi(1/2 + i a) - psi(1/2)), Tc
+    solves Psi(omega_D/(2 pi Tc)) = 1/lambda_eff. For omega_D >> Tc this is the
+    textbook Tc = 1.13 omega_D exp(-1/lambda_eff) = Tc0 (Tc0/(1.13 omega_D))^(d_N/d_S)
+    (equal densities of states), with corrections of order (Tc0/omega_D)^2.
+    """
+    inv_l = _psi_reg(omega_D / (2 * np.pi * tc0)) / fraction_S
+    return brentq(lambda T: _psi_reg(omega_D / (2 * np.pi * T)) - inv_l, 1e-8 * tc0, tc0, xtol=1e-15 * tc0,
+                  rtol=1e-14)
+
+
+def cooper_limit_gap(T, tc0, omega_D, fraction_S):
+    """The bilayer's uniform spectral gap Delta* (the pair potential in S is Delta*/fraction_S).
+
+    Homogeneous BCS with lambda_eff and the same regulator:
+    Psi(omega_D/(2 pi T)) - 1/lambda_eff = 2 pi T sum_n g_n (1/w_n - 1/sqrt(w_n^2 + Delta*^2)),
+    summed to w = 40 max(omega_D, 3 Tc0); beyond, the summand is g Delta*^2/(2 w^3) to
+    relative O((Delta/w)^2) and its integral is done in closed form.
+    """
+    if T >= cooper_limit_tc(tc0, omega_D, fraction_S):
+        return 0.0
+    inv_l = _psi_reg(omega_D / (2 * np.pi * tc0)) / fraction_S
+    n = int(np.ceil(40 * max(omega_D, 3 * tc0) / (2 * np.pi * T)))
+    w = np.pi * T * (2 * np.arange(n) + 1)
+    g = omega_D**2 / (w * w + omega_D**2)
+    a = w[-1] + np.pi * T
+
+    def eq(d):
+        s = 2 * np.pi * T * np.sum(g * (1 / w - 1 / np.sqrt(w * w + d * d)))
+        s += d * d / 4 * (1 / a**2 - np.log1p(omega_D**2 / a**2) / omega_D**2)  # Int_a g d^2/(2 w^3) dw
+        return _psi_reg(omega_D / (2 * np.pi * T)) - inv_l - s
+
+    return brentq(eq, 1e-9 * tc0, 3 * tc0, xtol=1e-14 * tc0, rtol=1e-13)
 
 
 # ----------------------------------------------------------------------------

@@ -218,6 +218,39 @@ class BlockSolver:
                 out[k] = self._sparse_solve(A, rhs[k])
             return out
 
+    def factorize(self, data):
+        """Factorise every matrix of the batch once; returns ``solve(rhs)`` for (b, N) right-hand sides.
+
+        For repeated solves with the same matrices (Jacobian-vector products of
+        the gap equation's Newton-Krylov iteration). Banded: one LAPACK gbtrf of
+        the block-diagonal batch; otherwise one SuperLU factorisation per member.
+        """
+        b = data.shape[0]
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.banded:
+                from scipy.linalg.lapack import get_lapack_funcs
+
+                bw, N = self.bw, self.N
+                ab = np.zeros((3 * bw + 1, b * N), dtype=complex)
+                col = (np.arange(b)[:, None] * N + self.fc[None, :])
+                ab[(2 * bw + self.fr - self.fc)[None, :], col] = data
+                gbtrf, gbtrs = get_lapack_funcs(("gbtrf", "gbtrs"), (ab,))
+                lu, piv, info = gbtrf(ab, bw, bw)
+                if info != 0:
+                    raise np.linalg.LinAlgError(f"banded LU failed (info = {info})")
+
+                def solve(rhs):
+                    with threadpool_limits(limits=1, user_api="blas"):
+                        x, info2 = gbtrs(lu, bw, bw, np.asarray(rhs, complex).reshape(-1), piv)
+                    return x.reshape(b, N)
+                return solve
+            lus = [spla.splu(sps.csr_matrix((data[k], self.indices, self.indptr), shape=(self.N, self.N)).tocsc(),
+                             **self.lu_kw) for k in range(b)]
+
+        def solve_sparse(rhs):
+            return np.stack([lus[k].solve(np.asarray(rhs[k], complex)) for k in range(b)])
+        return solve_sparse
+
     def _sparse_solve(self, A, rhs):
         """GMRES preconditioned by the last LU factorisation, refactorising when it stalls.
 

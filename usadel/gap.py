@@ -9,9 +9,27 @@ Debye cutoff eliminated in favour of the bulk Tc0 of each material:
 
 The sum runs to an automatic cutoff w_c = ``cutoff`` x max(Tc0, Delta, E_Th) and
 its tail beyond it is added analytically with the local BCS asymptotics
-sum_{n >= N} (Delta/w - Delta/sqrt(w^2 + |Delta|^2)). Self-consistency is
-found by Anderson acceleration on Delta(x) (plain fixed point is far too slow
-near Tc), warm-starting every spectral solve from the previous iteration.
+sum_{n >= N} (Delta/w - Delta/sqrt(w^2 + |Delta|^2)) (exact discrete linear
+response plus that local nonlinear correction, ``_LinearTail``). Self-consistency
+is found by Newton-Krylov with exact Jacobian-vector products (``_NewtonKrylov``;
+~5 outer iterations at S/N interfaces) or Anderson acceleration on Delta(x)
+(plain fixed point is far too slow near Tc), warm-starting every spectral solve
+from the previous iteration.
+
+Debye cutoff (``omega_D``): the cutoff-free form describes every material by
+its Tc0 alone, which is exact when omega_D >> T, Delta, E_Th. Where omega_D
+itself matters (the Cooper limit of a thin S/N bilayer, Tc = Tc0 (Tc0/1.13
+omega_D)^(d_N/d_S)), ``omega_D`` switches on a Lorentzian regulator of the
+pairing interaction, g_n = omega_D^2/(w_n^2 + omega_D^2):
+
+    Delta(x) = lambda(x) 2 pi T sum_{w_n>0} g_n f_n,   1/lambda = Psi(omega_D/(2 pi Tc0)),
+    Psi(a) = Re psi(1/2 + i a) - psi(1/2) = 2 pi T sum_n g_n/w_n  (a = omega_D/(2 pi T)),
+
+i.e. Delta [Psi(omega_D/2 pi T) - Psi(omega_D/2 pi Tc0)] = 2 pi T sum g_n (Delta/w_n - f_n),
+which is the cutoff-free equation as omega_D -> inf (Psi(a) -> ln(4 e^gamma a)) and
+gives the usual Tc = (2 e^gamma/pi) omega_D e^(-1/lambda) = 1.13 omega_D e^(-1/lambda).
+The linear tail stays exact: the regulated mode sums are digamma functions too
+(``_mode_sum``).
 
 Tc of a device comes from the linearised gap equation: with gamma -> 0,
 (K + 2 w M + 2 M_Gamma) gamma = i M Delta, so f_n = 2 A_n^{-1} M Delta, and Tc is
@@ -72,7 +90,9 @@ class GapResult:
 
 
 class _GapProblem:
-    def __init__(self, device, T, cutoff, n_matsubara):
+    def __init__(self, device, T, cutoff, n_matsubara, omega_D=None):
+        if omega_D is not None and not (np.isfinite(omega_D) and omega_D > 0):
+            raise UsadelError(f"gap: omega_D must be a positive energy, got {omega_D!r}")
         if not isinstance(device, Device):
             raise UsadelError(f"gap: expected a usadel.Device, got {type(device).__name__}")
         if not (np.isfinite(T) and T > 0):
@@ -92,15 +112,36 @@ class _GapProblem:
         span = np.ptp(ops.p, axis=1).max()
         e_th = max(m.D for m in mats) / span**2
         scale = max(np.max(self.tc0[self.sc]), e_th, max([r.delta for r in device.contacts.values()], default=0.0))
+        # with a regulator the summand falls as omega_D^2/w^2 faster; the linear tail is exact
+        # and the nonlinear one is local (Delta^3 omega_D^2/w^4), so E_Th does not set the cutoff
+        w_top = cutoff * scale if omega_D is None else max(
+            cutoff * max(np.max(self.tc0[self.sc]), max([r.delta for r in device.contacts.values()], default=0.0)),
+            4.0 * omega_D)
         if n_matsubara is None:
-            n_matsubara = int(np.ceil((cutoff * scale / (np.pi * T) - 1) / 2))
+            n_matsubara = int(np.ceil((w_top / (np.pi * T) - 1) / 2))
         self.N = max(int(n_matsubara), 4)
         self.w = np.pi * T * (2 * np.arange(self.N) + 1)
         self.a = self.w[-1] + np.pi * T  # midpoint-rule boundary of the tail
-        self.sum_inv_w = 2 * np.pi * T * np.sum(1.0 / self.w)
+        self.omega_D = omega_D
+        self.g = np.ones(self.N) if omega_D is None else omega_D**2 / (self.w**2 + omega_D**2)
+        self.sum_inv_w = 2 * np.pi * T * np.sum(self.g / self.w)
+        # ln(Tc0/T), or with the regulator Psi(omega_D/2 pi T) - Psi(omega_D/2 pi Tc0)
+        self.ln_ratio = np.log(self.tc0 / T) if omega_D is None else \
+            _psi_reg(omega_D / (2 * np.pi * T)) - _psi_reg(omega_D / (2 * np.pi * self.tc0))
         self.guess = None
         self.gamma_node = np.divide(ops.lump(w * ops.gamma_e), self.c_sc, out=np.zeros(ops.n), where=self.sc)
-        self.linear_tail = _LinearTail(device, T, self.N) if ops.n <= MAX_DENSE_TAIL else None
+        # pairing weight per node relative to the node's full lumped weight: 1 without a
+        # regulator (see spectral.delta_weights: the cutoff-free sum needs f -> Delta/w at
+        # every node, which makes an S/N interface node pair over its whole dual cell, an
+        # O(h) shift of the interface); with omega_D the sums converge anyway and the
+        # pairing is restricted to the superconducting part of each dual cell.
+        self.ps = np.ones(ops.n) if omega_D is None else \
+            np.divide(self.c_sc, ops.lump_sd, out=np.zeros(ops.n), where=ops.lump_sd > 0)
+        self.psi_tail = 0.0 if omega_D is None else _psi_reg(omega_D / (2 * np.pi * T)) - self.sum_inv_w
+        self.linear_tail = _LinearTail(device, T, self.N, omega_D) if ops.n <= MAX_DENSE_TAIL else None
+        if self.linear_tail is None and omega_D is not None:
+            raise UsadelError(f"gap: omega_D needs the exact linear Matsubara tail, available up to "
+                              f"{MAX_DENSE_TAIL} nodes (this device has {ops.n})")
         if self.linear_tail is None:
             log.warning("gap: %d nodes; Matsubara tail beyond the cutoff uses local BCS asymptotics, "
                         "which is not converged near S/N interfaces (raise cutoff and check)", ops.n)
@@ -120,10 +161,10 @@ class _GapProblem:
 
     def pair_sum(self, delta):
         """2 pi T sum_{n < N} f_n per node, and the Matsubara solution."""
-        sp = spectral(self.device, 1j * self.w, delta=delta, eta=0.0, guess=self.guess)
+        sp = spectral(self.device, 1j * self.w, delta=delta * self.ps, eta=0.0, guess=self.guess)
         self.guess = sp
         f = -1j * sp.F
-        return 2 * np.pi * self.T * f.sum(axis=0), sp
+        return 2 * np.pi * self.T * (self.g @ f), sp
 
     def update(self, delta, neq=0.0):
         """G(Delta): the gap equation solved for Delta given f_n(Delta).
@@ -133,20 +174,23 @@ class _GapProblem:
         (``_LinearTail``) plus the local nonlinear BCS correction ~ |Delta|^2 Delta/(4 w_N^2).
         """
         s, sp = self.pair_sum(delta)
-        lhs = self.sum_inv_w - np.log(self.tc0 / self.T)
+        lhs = self.sum_inv_w - self.ln_ratio
         new = np.zeros(self.ops.n, complex)
         k = self.sc
         corr = np.zeros(self.ops.n, complex) + neq  # delta_neq per node (0 in equilibrium)
         if self.linear_tail is not None:
-            tail = self.linear_tail(delta)[k] + delta[k] * self.nonlinear_tail(delta[k])
+            dp = delta * self.ps  # the pairing the spectral problem sees
+            tail = self.linear_tail(dp)[k] + (delta - dp)[k] * self.psi_tail + delta[k] * self.nonlinear_tail(delta[k])
         else:
             tail = delta[k] * self.tail(delta[k])
         new[k] = (s[k] - tail + corr[k]) / lhs[k]
         return new, sp
 
     def nonlinear_tail(self, d):
-        """Local BCS: sum_{n>=N} 2 pi T (1/sqrt(w^2+Gamma..) - 1/sqrt(w^2+|d|^2)) ~ |d|^2/(4 b^2)."""
-        return self.tail(d) - np.log((self.a + self.gamma_node[self.sc]) / self.a)
+        """Local BCS: sum_{n>=N} 2 pi T (1/sqrt(w^2+Gamma..) - 1/sqrt(w^2+|d|^2)) ~ |d|^2/(4 b^2)
+        (times the regulator at the tail's start, an upper bound: w_N >= 4 omega_D makes it < 1e-3 of itself)."""
+        g = 1.0 if self.omega_D is None else self.omega_D**2 / (self.a**2 + self.omega_D**2)
+        return g * (self.tail(d) - np.log((self.a + self.gamma_node[self.sc]) / self.a))
 
 
 MAX_DENSE_TAIL = 2500
@@ -163,15 +207,10 @@ class _LinearTail:
     and the lift enters with S1(l)/l.
     """
 
-    def __init__(self, device, T, N):
-        from scipy.special import digamma, polygamma
-
+    def __init__(self, device, T, N, omega_D=None):
         ops = device.operators
         K, c, free, lam, V = _linear_modes(device)
-        x = lam / (4 * np.pi * T)
-        S1 = digamma(N + 0.5 + x) - digamma(N + 0.5)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            S2 = np.where(lam > 1e-12, S1 / np.where(lam > 1e-12, lam, 1.0), polygamma(1, N + 0.5) / (4 * np.pi * T))
+        S1, S2 = _mode_sum(lam, T, N, omega_D)
         self.free, self.V, self.c = free, V, c
         self.S1, self.S2 = S1, S2
         R = np.zeros(ops.n, complex)
@@ -185,15 +224,178 @@ class _LinearTail:
         self.lift = V @ (S2 * (V.T @ R[free]))
 
     def __call__(self, delta):
+        out = self.linear(delta)
+        out[self.free] -= self.lift
+        return out
+
+    def linear(self, delta):
+        """The part linear in Delta (without the reservoirs' lift)."""
         f = self.free
         out = np.zeros(delta.shape, complex)
-        out[f] = self.V @ (self.S1 * (self.V.T @ (self.c[f] * delta[f]))) - self.lift
+        out[f] = self.V @ (self.S1 * (self.V.T @ (self.c[f] * delta[f])))
         return out
 
 
-def anderson(fun, x0, tol, maxiter, m=20, beta=1.0):
+#: largest batch of stored Jacobian factorisations for Newton-Krylov (complex entries)
+MAX_NEWTON_STORAGE = 3e7
+
+
+class _NewtonKrylov:
+    """Inexact Newton on F(Delta) = G(Delta) - Delta with exact Jacobian-vector products.
+
+    G is the equilibrium gap map (``_GapProblem.update``). At the Matsubara
+    solution gamma(Delta) the spectral Jacobian A_n = dR/dgamma is factorised
+    once per outer step; J v then costs one back-substitution per frequency:
+    dgamma = -A_n^{-1} (dR/dDelta) v (R is affine in Delta), df = d(-i F)/dgamma dgamma,
+    dG = (2 pi T sum g_n df_n - d tail)/lhs. GMRES (real form: Delta may be
+    complex) solves J s = -F to a relative 1e-4; a backtracking line search on
+    max|F| guards the step. Outer iterations (nonlinear Matsubara solves) drop
+    from Anderson's 20-50 at S/N interfaces to ~5 (``benchmarks/gap_iterations.py``).
+    The local nonlinear tail's Delta-dependence (|Delta|^2/w_N^2) is left out of
+    J: it only slows the final convergence by that factor.
+    """
+
+    def __init__(self, prob, neq=0.0):
+        self.prob, self.neq = prob, neq
+        self.k = prob.sc
+
+    def fits(self):
+        p = self.prob
+        solver = p.ops.solver(2, symmetric_pivoting=True)
+        per = (3 * solver.bw + 1) * solver.N if solver.banded else 20 * solver.indices.size
+        return p.linear_tail is not None and p.N * per < MAX_NEWTON_STORAGE
+
+    def jacobian(self, delta, sp):
+        from .spectral import _Problem, delta_weights
+
+        p = self.prob
+        eps = 1j * p.w
+        sprob = _Problem(p.device, delta * p.ps, 0.0)
+        g, gt = sp.gamma, sp.gamma_t
+        _, data = sprob.residual(eps, g, gt, jac=True)
+        solve = sprob.solver.factorize(data)
+        dn2 = (1.0 + g * gt) ** 2
+        dir_nodes = sprob.dir_nodes
+        lhs = p.sum_inv_w - p.ln_ratio
+        k = self.k
+
+        def jv(v):
+            dp = v * p.ps
+            cv = delta_weights(p.device, dp)
+            dFg = -1j * (cv + np.conj(cv) * g * g)
+            dFt = 1j * (cv * gt * gt + np.conj(cv))
+            dFg[:, dir_nodes] = 0.0
+            dFt[:, dir_nodes] = 0.0
+            rhs = np.empty((eps.size, 2 * p.ops.n), complex)
+            rhs[:, 0::2], rhs[:, 1::2] = -dFg, -dFt
+            dx = solve(rhs)
+            dF = (2.0 * dx[:, 0::2] - 2.0 * g * g * dx[:, 1::2]) / dn2
+            dS = 2 * np.pi * p.T * (p.g @ (-1j * dF))
+            dtail = p.linear_tail.linear(dp)[k] + (v - dp)[k] * p.psi_tail
+            out = -v.copy()
+            out[k] += (dS[k] - dtail) / lhs[k]
+            return out
+        return jv
+
+    def step(self, delta, r, sp):
+        """Newton step -J^{-1} r with the Jacobian of the equilibrium map at delta (sp: its Matsubara solution)."""
+        import scipy.sparse.linalg as spla
+
+        p, k = self.prob, self.k
+        m = int(np.count_nonzero(k))
+        jv = self.jacobian(delta, sp)
+
+        def unpack(x):
+            z = np.zeros(p.ops.n, complex)
+            z[k] = x[:m] + 1j * x[m:]
+            return z
+
+        pack = lambda z: np.r_[z[k].real, z[k].imag]
+        A = spla.LinearOperator((2 * m, 2 * m), matvec=lambda x: pack(jv(unpack(x))), dtype=float)
+        s, _ = spla.gmres(A, -pack(r), rtol=1e-4, atol=0.0, restart=60, maxiter=4)
+        return unpack(s)
+
+    def solve(self, d0, tol, maxiter):
+        import scipy.sparse.linalg as spla
+
+        p, k = self.prob, self.k
+        m = int(np.count_nonzero(k))
+
+        def pack(z):
+            return np.r_[z[k].real, z[k].imag]
+
+        def unpack(x):
+            z = np.zeros(p.ops.n, complex)
+            z[k] = x[:m] + 1j * x[m:]
+            return z
+
+        d = d0.copy()
+        new, sp = p.update(d, self.neq)
+        F = new - d
+        hist = [float(np.max(np.abs(F)))]
+        while hist[-1] >= tol and len(hist) < maxiter:
+            jv = self.jacobian(d, sp)
+            A = spla.LinearOperator((2 * m, 2 * m), matvec=lambda x: pack(jv(unpack(x))), dtype=float)
+            s, _ = spla.gmres(A, -pack(F), rtol=1e-4, atol=0.0, restart=60, maxiter=4)
+            step = unpack(s)
+            lam = 1.0
+            while True:
+                trial = d + lam * step
+                new_t, sp_t = p.update(trial, self.neq)
+                F_t = new_t - trial
+                r_t = float(np.max(np.abs(F_t)))
+                if r_t < hist[-1] or lam < 0.1 or len(hist) + 1 >= maxiter:
+                    break
+                hist.append(r_t)  # a rejected trial costs a nonlinear solve too
+                lam *= 0.5
+            d, new, sp, F = trial, new_t, sp_t, F_t
+            hist.append(r_t)
+        return new, hist, hist[-1] < tol, sp
+
+
+def _psi_reg(a):
+    """Psi(a) = Re psi(1/2 + i a) - psi(1/2) = sum_{n>=0} g_n/(n + 1/2), g_n = a^2/((n + 1/2)^2 + a^2)."""
+    from scipy.special import digamma
+
+    return np.real(digamma(0.5 + 1j * np.asarray(a, float))) - digamma(0.5)
+
+
+def _mode_sum(lam, T, N, omega_D=None):
+    """S1 = sum_{n>=N} 2 pi T g_n (1/w_n - 2/(l + 2 w_n)) per mode eigenvalue l, and S2 = S1/l.
+
+    Without regulator (g = 1): psi(N + 1/2 + x) - psi(N + 1/2), x = l/(4 pi T).
+    With g_n = a^2/(z^2 + a^2) (z = n + 1/2, a = omega_D/(2 pi T)) the summand
+    a^2 x/((z^2 + a^2) z (z + x)) splits into simple fractions at z = 0, -x, +-i a:
+    S1 = -psi(N + 1/2) + a^2/(x^2 + a^2) psi(N + 1/2 + x) + Re[x/(x + i a) psi(N + 1/2 - i a)].
+    l -> 0: S2 = (psi'(N + 1/2) - Im psi(N + 1/2 + i a)/a)/(4 pi T).
+    """
+    from scipy.special import digamma, polygamma
+
+    x = lam / (4 * np.pi * T)
+    small = lam <= 1e-12
+    if omega_D is None:
+        S1 = digamma(N + 0.5 + x) - digamma(N + 0.5)
+        lim = polygamma(1, N + 0.5) / (4 * np.pi * T)
+    else:
+        a = omega_D / (2 * np.pi * T)
+        S1 = (-digamma(N + 0.5) + a * a / (x * x + a * a) * digamma(N + 0.5 + x)
+              + np.real(x / (x + 1j * a) * digamma(N + 0.5 - 1j * a)))
+        lim = (polygamma(1, N + 0.5) - np.imag(digamma(N + 0.5 + 1j * a)) / a) / (4 * np.pi * T)
+    S1 = np.where(small, 0.0, S1)
+    S2 = np.where(small, lim, S1 / np.where(small, 1.0, lam))
+    return S1, S2
+
+
+def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None):
     """Anderson acceleration (Walker & Ni type II) for x = fun(x), complex vectors.
 
+    ``precondition(x, r, extra)``, if given, maps the residual r = fun(x) - x to
+    an approximate Newton step (Anderson then accelerates x -> x + step);
+    convergence is always judged on max|r|. If the preconditioned iteration has
+    not halved the best residual within 6 steps (the approximate Jacobian is
+    wrong, e.g. the equilibrium Jacobian where the nonequilibrium part
+    dominates), it is dropped and Anderson restarts on the plain residual from
+    the best x.
     Returns (x, history, converged, extra) where extra is fun's second output at x.
     """
     x = x0.copy()
@@ -207,6 +409,18 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0):
         hist.append(res)
         if res < tol:
             return gx, hist, True, extra
+        if precondition is not None and it >= 6 and min(hist[-6:]) > 0.5 * min(hist[:-6]):
+            log.info("anderson: preconditioned residuals %s; continuing without the preconditioner",
+                     ["%.1e" % h for h in hist])
+            precondition = None
+            X, R = [], []
+            best = int(np.argmin(hist))
+            if best != it:
+                x, r = best_x.copy(), best_r.copy()
+        if not hist[:-1] or res <= min(hist[:-1]):
+            best_x, best_r = x.copy(), r.copy()
+        if precondition is not None:
+            r = precondition(x, r, extra)
         X.append(x.copy())
         R.append(r.copy())
         if len(X) > m + 1:
@@ -261,7 +475,7 @@ def comoving_grid(n=1600, e_max=12.0, T_over_delta=None, mu_over_delta=()):
 
 
 def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubara=None, neq=None,
-        hL=None, u_grid=None, eta=1e-6):
+        hL=None, u_grid=None, eta=1e-6, omega_D=None, method="newton"):
     """Self-consistent Delta(x) at temperature T (equilibrium unless ``neq`` is given).
 
     Parameters
@@ -285,13 +499,23 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         :func:`comoving_grid`, graded at u = 1): on a fixed grid the gap-edge
         singularity of F^R makes the trapezoid integral jump as Delta moves
         between grid points (measured residual noise ~1e-3) and Anderson stalls.
+    omega_D : float or None
+        Debye energy: regulate the pairing interaction (module docstring) instead
+        of the cutoff-free form. Needed where omega_D matters (Cooper limit).
+    method : "newton" or "anderson"
+        Outer iteration in equilibrium: Newton-Krylov with exact Jacobian-vector
+        products (``_NewtonKrylov``; used when the exact linear tail is available
+        and the factorisations fit in memory, else Anderson), or Anderson (m = 20).
+        The nonequilibrium map (``hL``) always uses Anderson.
 
     Raises
     ------
     ConvergenceError
         With the residual history if Anderson does not converge in ``maxiter``.
     """
-    prob = _GapProblem(device, T, cutoff, n_matsubara)
+    if method not in ("newton", "anderson"):
+        raise UsadelError(f"gap: method must be 'newton' or 'anderson', got {method!r}")
+    prob = _GapProblem(device, T, cutoff, n_matsubara, omega_D)
     d0 = _initial_delta(prob) if delta0 is None else np.asarray(delta0, complex)
     scale = float(np.max(prob.tc0[prob.sc]))
     neq_arr = 0.0 if neq is None else np.asarray(neq, complex)
@@ -300,11 +524,17 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
             raise UsadelError("gap: hL must be a callable hL(E)")
         u = comoving_grid() if u_grid is None else np.asarray(u_grid, float)
         fun = _neq_map(prob, device, T, lambda E, sp: hL(E), u, eta)
+        nk = _NewtonKrylov(prob)
+        pre = (lambda x, r, msp: nk.step(x, r, msp)) if method == "newton" and nk.fits() else None
+        d, hist, ok, sp = anderson(fun, d0, tol * scale, maxiter, precondition=pre)
     else:
-        fun = lambda d: prob.update(d, neq_arr)
-    d, hist, ok, sp = anderson(fun, d0, tol * scale, maxiter)
+        nk = _NewtonKrylov(prob, neq_arr)
+        if method == "newton" and nk.fits():
+            d, hist, ok, sp = nk.solve(d0, tol * scale, maxiter)
+        else:
+            d, hist, ok, sp = anderson(lambda d: prob.update(d, neq_arr), d0, tol * scale, maxiter)
     if not ok:
-        raise ConvergenceError(f"gap: Anderson iteration did not converge in {maxiter} steps at T = {T}; "
+        raise ConvergenceError(f"gap: the outer iteration did not converge in {maxiter} steps at T = {T}; "
                                f"residual history {['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
     return GapResult(device=device, delta=d, T=T, iterations=len(hist), history=hist, n_matsubara=prob.N, spectral=sp)
 
@@ -324,8 +554,8 @@ def _neq_map(prob, device, T, hL_of, u, eta):
         E = scale * u
         if reach > E[-1]:
             E = np.r_[E, np.linspace(E[-1], reach, max(8, int(4 * (reach - E[-1]) / max(T, 1e-3 * scale))))[1:]]
-            if state["sp"] is not None and state["sp"].energies.size != E.size:
-                state["sp"] = None
+        if state["sp"] is not None and state["sp"].energies.size != E.size:
+            state["sp"] = None  # the grid's tail changed length: no warm start
         sp = spectral(device, E, delta=d, eta=eta * scale, guess=state["sp"])
         state["sp"] = sp
         h = np.asarray(hL_of(E, sp), float)
@@ -378,7 +608,7 @@ def _linear_modes(device):
     return K, c, free, np.maximum(lam, 0.0), V
 
 
-def critical_temperature(device, *, rtol=1e-6):
+def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     """Tc of a device from the linearised gap equation (no full loop at trial T).
 
     Linearising the gap equation around Delta = 0 with the same discrete
@@ -388,29 +618,39 @@ def critical_temperature(device, *, rtol=1e-6):
     Tc is the highest T where the largest eigenvalue of the symmetrised
     M(T) = ln(Tc0/T) - C^(1/2) V diag(...) V^T C^(1/2) (on superconducting,
     non-Dirichlet nodes) crosses zero. Contacts count as normal at Tc (a
-    superconducting reservoir has no bifurcation).
+    superconducting reservoir has no bifurcation). With ``omega_D`` (see
+    ``gap``) ln(Tc0/T) becomes Psi(omega_D/2 pi T) - Psi(omega_D/2 pi Tc0) and
+    the mode sums carry the regulator (``_mode_sum`` with N = 0).
     """
-    from scipy.special import digamma
-
     if not isinstance(device, Device):
         raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
+    if omega_D is not None and not (np.isfinite(omega_D) and omega_D > 0):
+        raise UsadelError(f"critical_temperature: omega_D must be a positive energy, got {omega_D!r}")
     prob0 = _GapProblem(device, 1.0, 60.0, 4)
     K, c, free, lam, V = _linear_modes(device)
     keep = prob0.sc[free]  # superconducting free nodes, in the order of ``free``
-    W = np.sqrt(c[free])[:, None] * V  # C^(1/2) V
+    ps = np.ones(c.size) if omega_D is None else \
+        np.divide(prob0.c_sc, c, out=np.zeros(c.size), where=c > 0)  # as _GapProblem.ps
+    W = np.sqrt(c[free] * ps[free])[:, None] * V  # (C ps)^(1/2) V
     W = W[keep]
+    ps_k = ps[free][keep]
     ln_tc = prob0.ln_tc[free][keep]
     tcmax = float(np.max(prob0.tc0[prob0.sc]))
 
     def largest_eig(T):
         """Largest eigenvalue of M(T): > 0 below Tc (the least pair-broken mode), < 0 above."""
-        S0 = digamma(0.5 + lam / (4 * np.pi * T)) - digamma(0.5)
-        M = np.diag(ln_tc - np.log(T)) - (W * S0) @ W.T
+        S0, _ = _mode_sum(lam, T, 0, omega_D)
+        if omega_D is None:
+            ln_ratio = ln_tc - np.log(T)
+        else:
+            psi = _psi_reg(omega_D / (2 * np.pi * T))
+            ln_ratio = psi - _psi_reg(omega_D / (2 * np.pi * np.exp(ln_tc))) - psi * (1 - ps_k)
+        M = np.diag(ln_ratio) - (W * S0) @ W.T
         return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
 
     if not keep.any():
         return 0.0
-    lo, hi = 1e-3 * tcmax, tcmax * (1 + 1e-9)
+    lo, hi = 1e-6 * tcmax, tcmax * (1 + 1e-9)  # Tc below 1e-6 Tc0 is reported as 0
     if largest_eig(hi) >= 0:
         return tcmax
     if largest_eig(lo) <= 0:

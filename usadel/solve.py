@@ -15,7 +15,7 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
-from .gap import _GapProblem, _initial_delta, _neq_map, anderson, comoving_grid
+from .gap import _GapProblem, _initial_delta, _neq_map, _NewtonKrylov, anderson, comoving_grid
 from .kinetic import kinetic
 
 __all__ = ["solve", "SolveResult"]
@@ -83,7 +83,9 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         return k.hL
 
     fun = _neq_map(prob, device, T, hL_of, u, eta)
-    d, hist, ok, _ = anderson(fun, d0, tol * float(np.max(prob.tc0[prob.sc])), maxiter)
+    nk = _NewtonKrylov(prob)
+    pre = (lambda x, r, msp: nk.step(x, r, msp)) if nk.fits() else None  # equilibrium Jacobian as preconditioner
+    d, hist, ok, _ = anderson(fun, d0, tol * float(np.max(prob.tc0[prob.sc])), maxiter, precondition=pre)
     if not ok:
         raise ConvergenceError(f"solve: outer loop did not converge in {maxiter} iterations; residual history "
                                f"{['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
