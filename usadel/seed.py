@@ -71,8 +71,10 @@ def seed_device_2d(T, eV, *, delta=None, mesh=None, l_sf=1.0, tau_sf=1e4, r_I=No
                    P_FN=1.0, tc=1.0):
     """The shipped 2D Fig. 1 device (meshes/seed_fig1.msh) with a uniform gap.
 
-    Battery pad "N" (normal, conductivity ``sigma_pad``, so that it acts as an
-    electrode; its far edge "battery" carries the battery distribution),
+    Battery pad "N" (normal, conductivity ``sigma_pad`` and no spin flip, so that
+    it acts as an electrode: with the wire's tau_sf its spin relaxation would
+    lower the injected accumulation by 4%; its far edge "battery" carries the
+    battery distribution),
     tunnel-coupled to the S wire (width w = 0.2, sigma = 1, length 8, detector
     contact "detector" of width 0.2 on the top edge at x = 2, S reservoir at
     x = 8). Default barrier r_I = l_sf/sigma (per unit length of the interface of
@@ -88,7 +90,7 @@ def seed_device_2d(T, eV, *, delta=None, mesh=None, l_sf=1.0, tau_sf=1e4, r_I=No
     D = l_sf**2 / tau_sf
     r = l_sf if r_I is None else r_I
     dev = Device(mesh, {"S": Material(D=D, tc=tc, tau_sf=tau_sf),
-                        "N": Material(D=D, tc=0.0, tau_sf=tau_sf, sigma=sigma_pad)},
+                        "N": Material(D=D, tc=0.0, tau_sf=None, sigma=sigma_pad)},
                  {"battery": Reservoir(distribution=spin_battery(eV, T, P_FN)),
                   "reservoir": Reservoir(delta=d, T=T)},
                  interfaces={("N", "S"): Barrier(r=r)})
