@@ -517,21 +517,27 @@ def kinetic(sp, floor=1e-9, contacts=None):
             sides.append((ia, ib, A, B))
         iface.append((pa, pb, wts, sides))
     solver = ops.solver(4)
-    data = solver.full_data(blocks.astype(complex)).real
     rows = []
     u0 = np.zeros((nE, n, 4))
     for tag, (nodes, hres) in h_fixed.items():
         u0[:, nodes] = hres[:, None, :]
         rows.append((4 * nodes[:, None] + np.arange(4)).ravel())
     rows = np.concatenate(rows) if rows else np.zeros(0, int)
-    # move known Dirichlet values to the right-hand side, then identity rows
+    # move known Dirichlet values to the right-hand side, then identity rows;
+    # energies in chunks (the banded batch solve of all energies at once needs
+    # ~(2 bw + 1) x n_E x 4 n complex entries: 7 GB for 2400 energies x 2000 nodes)
     full = rhs.reshape(nE, -1).copy()
-    if rows.size:
-        A_u0 = solver.matvec(data, u0.reshape(nE, -1))
-        full -= A_u0
-        full[:, rows] = 0.0
-        data = solver.fix_rows(data, rows)
-    x = solver.solve(data, full).real.reshape(nE, n, 4) + u0
+    x = np.empty((nE, 4 * n))
+    chunk = max(1, int(2e7 // ((2 * solver.bw + 1) * solver.N + 16 * ops.nnz)))
+    for s in range(0, nE, chunk):
+        sl = slice(s, min(nE, s + chunk))
+        data = solver.full_data(blocks[sl].astype(complex)).real
+        if rows.size:
+            full[sl] -= solver.matvec(data, u0[sl].reshape(data.shape[0], -1))
+            full[sl, rows] = 0.0
+            data = solver.fix_rows(data, rows)
+        x[sl] = solver.solve(data, full[sl]).real
+    x = x.reshape(nE, n, 4) + u0
     kr = KineticResult(spectral=sp, h=x, coeff_el=ce, coeff_node=cn, jS_el=jS, floor=floor)
     kr._state = dict(tunnel=tunnel, tags=tags, sink=sink, iface=iface, kL=kL, kT=kT, C=C)
     return kr
