@@ -306,3 +306,24 @@ def test_anderson_drops_a_wrong_preconditioner():
     fun = lambda x: (0.5 * x + 1.0, None)  # fixed point x = 2
     x, hist, ok, _ = anderson(fun, np.zeros(3, complex), 1e-12, 40, precondition=lambda x, r, e: -r)
     assert ok and np.allclose(x, 2.0)
+
+
+def test_quadrature_tail_for_large_meshes(monkeypatch):
+    # Above MAX_DENSE_TAIL nodes the Matsubara tail is a quadrature with sparse
+    # solves instead of the dense eigendecomposition: same operator to ~1e-8, and the
+    # self-consistent gap of an S/N wire with a phase-biased tunnel reservoir agrees.
+    import sys
+
+    G = sys.modules["usadel.gap"]
+    m = usadel.meshes.wire([("S", 3.0, 60), ("N", 3.0, 60)])
+    dev = usadel.Device(m, {"S": usadel.Material(tc=1.0), "N": usadel.Material()},
+                        {"right": usadel.Reservoir(delta=1.0, phase=0.5, barrier=usadel.Barrier(r=0.3))})
+    d = np.random.default_rng(0).normal(size=dev.operators.n) + 0.3j
+    for wD in (None, 20.0):
+        ex, qt = G._LinearTail(dev, 0.3, 80, wD), G._QuadratureTail(dev, 0.3, 80, wD)
+        assert np.max(np.abs(ex(d) - qt(d))) < 1e-7 * np.max(np.abs(ex(d)))
+    ref = gap(dev, 0.5)
+    monkeypatch.setattr(G, "MAX_DENSE_TAIL", 10)
+    got = gap(dev, 0.5)
+    assert isinstance(G._GapProblem(dev, 0.5, 60.0, None).linear_tail, G._QuadratureTail)
+    assert np.max(np.abs(got.delta - ref.delta)) < 1e-7

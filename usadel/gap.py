@@ -7,10 +7,11 @@ Debye cutoff eliminated in favour of the bulk Tc0 of each material:
     f_n = -i F(i w_n) (F = sinh th e^{i chi}: the Matsubara pair amplitude),
     delta_neq = -(1/2) Int dE Re[F^R] (hL - tanh(E/2T))   (only where hL is not thermal).
 
-The sum runs to an automatic cutoff w_c = ``cutoff`` x max(Tc0, Delta, E_Th) and
-its tail beyond it is added analytically with the local BCS asymptotics
-sum_{n >= N} (Delta/w - Delta/sqrt(w^2 + |Delta|^2)) (exact discrete linear
-response plus that local nonlinear correction, ``_LinearTail``). Self-consistency
+The sum runs to an automatic cutoff w_c = ``cutoff`` x max(Tc0, Delta, E_Th);
+its tail beyond it is the exact discrete linear response (``_LinearTail``, dense
+eigenmodes and digamma sums, up to ``MAX_DENSE_TAIL`` nodes; above that
+``_QuadratureTail``, sparse solves on a quadrature in w, 1e-8 of the exact sum)
+plus the local nonlinear BCS correction ~ |Delta|^2 Delta/(4 w_c^2). Self-consistency
 is found by Newton-Krylov with exact Jacobian-vector products (``_NewtonKrylov``;
 ~5 outer iterations at S/N interfaces) or Anderson acceleration on Delta(x)
 (plain fixed point is far too slow near Tc), warm-starting every spectral solve
@@ -138,13 +139,7 @@ class _GapProblem:
         self.ps = np.ones(ops.n) if omega_D is None else \
             np.divide(self.c_sc, ops.lump_sd, out=np.zeros(ops.n), where=ops.lump_sd > 0)
         self.psi_tail = 0.0 if omega_D is None else _psi_reg(omega_D / (2 * np.pi * T)) - self.sum_inv_w
-        self.linear_tail = _LinearTail(device, T, self.N, omega_D) if ops.n <= MAX_DENSE_TAIL else None
-        if self.linear_tail is None and omega_D is not None:
-            raise UsadelError(f"gap: omega_D needs the exact linear Matsubara tail, available up to "
-                              f"{MAX_DENSE_TAIL} nodes (this device has {ops.n})")
-        if self.linear_tail is None:
-            log.warning("gap: %d nodes; Matsubara tail beyond the cutoff uses local BCS asymptotics, "
-                        "which is not converged near S/N interfaces (raise cutoff and check)", ops.n)
+        self.linear_tail = (_LinearTail if ops.n <= MAX_DENSE_TAIL else _QuadratureTail)(device, T, self.N, omega_D)
 
     def tail(self, d):
         """Local tail sum_{n >= N} 2 pi T (1/w_n - f_n/Delta), midpoint rule -> integral.
@@ -178,11 +173,8 @@ class _GapProblem:
         new = np.zeros(self.ops.n, complex)
         k = self.sc
         corr = np.zeros(self.ops.n, complex) + neq  # delta_neq per node (0 in equilibrium)
-        if self.linear_tail is not None:
-            dp = delta * self.ps  # the pairing the spectral problem sees
-            tail = self.linear_tail(dp)[k] + (delta - dp)[k] * self.psi_tail + delta[k] * self.nonlinear_tail(delta[k])
-        else:
-            tail = delta[k] * self.tail(delta[k])
+        dp = delta * self.ps  # the pairing the spectral problem sees
+        tail = self.linear_tail(dp)[k] + (delta - dp)[k] * self.psi_tail + delta[k] * self.nonlinear_tail(delta[k])
         new[k] = (s[k] - tail + corr[k]) / lhs[k]
         return new, sp
 
@@ -194,6 +186,7 @@ class _GapProblem:
 
 
 MAX_DENSE_TAIL = 2500
+MAX_DENSE_TC = 7500
 
 
 class _LinearTail:
@@ -232,7 +225,9 @@ class _LinearTail:
         """The part linear in Delta (without the reservoirs' lift)."""
         f = self.free
         out = np.zeros(delta.shape, complex)
-        out[f] = self.V @ (self.S1 * (self.V.T @ (self.c[f] * delta[f])))
+        x = self.c[f] * delta[f]
+        op = lambda y: self.V @ (self.S1 * (self.V.T @ y))  # real V: two real products beat one complex
+        out[f] = op(x.real) + 1j * op(x.imag)
         return out
 
 
@@ -263,7 +258,7 @@ class _NewtonKrylov:
         p = self.prob
         solver = p.ops.solver(2, symmetric_pivoting=True)
         per = (3 * solver.bw + 1) * solver.N if solver.banded else 20 * solver.indices.size
-        return p.linear_tail is not None and p.N * per < MAX_NEWTON_STORAGE
+        return p.N * per < MAX_NEWTON_STORAGE
 
     def jacobian(self, delta, sp):
         from .spectral import _Problem, delta_weights
@@ -384,6 +379,90 @@ def _mode_sum(lam, T, N, omega_D=None):
     S1 = np.where(small, 0.0, S1)
     S2 = np.where(small, lim, S1 / np.where(small, 1.0, lam))
     return S1, S2
+
+
+class _QuadratureTail:
+    """The linear Matsubara tail of ``_LinearTail`` for meshes too large for a dense eigendecomposition.
+
+    sum_{n>=N} 2 pi T H(w_n), H(w) = g(w) [Delta/w - f_lin(w)], f_lin = 2 A(w)^{-1} (C Delta + R/(2 w)),
+    A(w) = K' + 2 w C (real, symmetric positive definite), by the midpoint rule turned
+    around (Euler-Maclaurin): sum = Int_a^inf H dw + ((2 pi T)^2/24) H'(a) + O(N^-4),
+    a = 2 pi T N. The integral runs in u = ln w with composite Gauss-Legendre
+    (6 points per unit of u, a mode of eigenvalue l contributes a logistic step of
+    unit width at u = ln(l/2)) up to w_top = 1000 max(l_max, a, omega_D), l_max from
+    Gershgorin, plus the closed-form remainder H ~ g C^{-1} (K' Delta - R)/(2 w^2).
+    One sparse LU of A(w) per node, made once; each application costs one
+    back-substitution per node. Agrees with the exact sum to 1e-8 relative at
+    N = 80 (the Euler-Maclaurin remainder grows to ~5e-7 at N = 20 with a
+    regulator; tests/test_gap.py).
+    """
+
+    def __init__(self, device, T, N, omega_D=None):
+        import scipy.sparse.linalg as spla
+
+        from .fem import threadpool_limits
+
+        ops = device.operators
+        K, c, fixed = _linear_operators(device)
+        self.free = free = np.nonzero(~fixed)[0]
+        Kf = K[free][:, free].tocsc()
+        self.c, self.cf = c, c[free]
+        self.Kf = Kf
+        R = np.zeros(ops.n, complex)
+        for tag, res in device.contacts.items():
+            nodes, wts = ops.boundary_nodes(tag)
+            d = res.delta * np.exp(1j * res.phase)
+            if res.barrier is None:
+                R -= K[:, nodes] @ np.full(nodes.size, d)
+            else:
+                R[nodes] += wts / res.barrier.r * d
+        self.R = R[free]
+        a = 2 * np.pi * T * N
+        lmax = float(np.max(np.asarray(abs(Kf).sum(axis=1)).ravel() / self.cf))
+        top = 1000.0 * max(lmax, a, omega_D or 0.0)
+        panels = max(1, int(np.ceil(np.log(top / a))))
+        xg, wg = np.polynomial.legendre.leggauss(6)
+        edges = np.linspace(np.log(a), np.log(a) + panels, panels + 1)
+        u = ((edges[:-1, None] + edges[1:, None]) / 2 + 0.5 * xg[None, :]).ravel()
+        wu = np.tile(0.5 * wg, panels)
+        w = np.exp(u)
+        h = 2 * np.pi * T
+        eps = 1e-3
+        # integral nodes, then a(1 -+ eps) for H'(a)
+        self.omegas = np.r_[w, a * (1 - eps), a * (1 + eps)]
+        self.weights = np.r_[wu * w, -h * h / 24 / (2 * a * eps), h * h / 24 / (2 * a * eps)]
+        self.top = top = float(np.exp(edges[-1]))
+        g = lambda om: 1.0 if omega_D is None else omega_D**2 / (om**2 + omega_D**2)
+        self.g = np.array([g(om) for om in self.omegas])
+        # remainder Int_top^inf g/(2 w^2) dw
+        if omega_D is None:
+            self.Q = 1.0 / (2 * top)
+        else:
+            self.Q = 0.5 * (1.0 / top - (np.pi / 2 - np.arctan(top / omega_D)) / omega_D)
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.lus = [spla.splu((Kf + 2 * om * sps.diags(self.cf)).tocsc()) for om in self.omegas]
+        self.lift = -self._apply(np.zeros(free.size, complex), with_R=True)
+
+    def _apply(self, x, with_R):
+        """Tail of H for Delta = x on the free nodes (x complex), optionally with the lift R."""
+        out = np.zeros(x.size, complex)
+        cx = self.cf * x
+        for lu, om, wt, g in zip(self.lus, self.omegas, self.weights, self.g):
+            b = cx + (self.R / (2 * om) if with_R else 0.0)
+            f = 2 * (lu.solve(np.ascontiguousarray(b.real)) + 1j * lu.solve(np.ascontiguousarray(b.imag)))
+            out += wt * g * (x / om - f)
+        X = (self.Kf @ x - (self.R if with_R else 0.0)) / self.cf
+        return out + self.Q * X
+
+    def __call__(self, delta):
+        out = self.linear(delta)
+        out[self.free] -= self.lift
+        return out
+
+    def linear(self, delta):
+        out = np.zeros(delta.shape, complex)
+        out[self.free] = self._apply(np.asarray(delta, complex)[self.free], with_R=False)
+        return out
 
 
 def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None):
@@ -626,6 +705,10 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
         raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
     if omega_D is not None and not (np.isfinite(omega_D) and omega_D > 0):
         raise UsadelError(f"critical_temperature: omega_D must be a positive energy, got {omega_D!r}")
+    if device.operators.n > MAX_DENSE_TC:
+        raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
+                          f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
+                          f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
     prob0 = _GapProblem(device, 1.0, 60.0, 4)
     K, c, free, lam, V = _linear_modes(device)
     keep = prob0.sc[free]  # superconducting free nodes, in the order of ``free``
