@@ -85,7 +85,11 @@ def seed_device_2d(T, eV, *, delta=None, mesh=None, l_sf=1.0, tau_sf=1e4, r_I=No
     from .meshes import load
 
     if mesh is None:
-        mesh = load(pathlib.Path(__file__).resolve().parents[1] / "meshes" / "seed_fig1.msh")
+        path = pathlib.Path(__file__).resolve().parents[1] / "meshes" / "seed_fig1.msh"
+        if not path.exists():
+            raise UsadelError(f"seed_device_2d: the shipped mesh {path} is not there (installed without the "
+                              f"repository?); pass mesh=usadel.meshes.load(<path to seed_fig1.msh>)")
+        mesh = load(path)
     d = float(seed_delta_T(T, tc)) if delta is None else float(delta)
     D = l_sf**2 / tau_sf
     r = l_sf if r_I is None else r_I
