@@ -118,6 +118,8 @@ def _matsubara_f(w, delta, Gamma):
     frequencies are swept downward, each Newton solve starting from the last.
     """
     w = np.asarray(w, float)
+    if Gamma == 0.0:
+        return delta / np.sqrt(w * w + delta * delta)  # BCS: the root is explicit
     order = np.argsort(w)[::-1]
     out = np.empty_like(w)
     wmax = max(w.max(), 100 * (delta + Gamma))

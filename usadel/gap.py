@@ -516,6 +516,11 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None):
 
 
 def _initial_delta(prob):
+    """Starting guess: the bulk gap of each (Tc0, pair breaking) group of S nodes.
+
+    Only the starting point of the iteration comes from the reference module;
+    the converged Delta does not depend on it beyond the tolerance.
+    """
     from .bcs import homogeneous_gap
 
     ops = prob.ops
