@@ -516,21 +516,17 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None):
 
 
 def _initial_delta(prob):
-    """Starting guess: the bulk gap of each (Tc0, pair breaking) group of S nodes.
+    """Starting guess: the BCS interpolation 1.764 Tc0 tanh(1.74 sqrt(Tc0/T - 1)) per S node.
 
-    Only the starting point of the iteration comes from the reference module;
-    the converged Delta does not depend on it beyond the tolerance.
+    Within 2% of the bulk BCS gap (pair breaking and proximity are left to the
+    iteration); deliberately not taken from usadel.bcs, the reference side.
     """
-    from .bcs import homogeneous_gap
-
-    ops = prob.ops
-    d = np.zeros(ops.n, complex)
-    gam = np.divide(ops.lump(ops.w_el / ops.D_e * ops.gamma_e * ops.sc_e), prob.c_sc, out=np.zeros(ops.n), where=prob.sc)
-    for tc0, g in set(zip(np.round(prob.tc0[prob.sc], 12), np.round(gam[prob.sc], 12))):
-        sel = prob.sc & np.isclose(prob.tc0, tc0) & np.isclose(gam, g)
-        d[sel] = homogeneous_gap(prob.T, tc0, g) if prob.T < tc0 else 0.0
+    tc0 = prob.tc0
+    d = np.zeros(prob.ops.n, complex)
+    sel = prob.sc & (prob.T < tc0)
+    d[sel] = DELTA00 * tc0[sel] * np.tanh(1.74 * np.sqrt(tc0[sel] / prob.T - 1.0))
     if not np.any(np.abs(d) > 0):
-        d[prob.sc] = 0.5 * prob.tc0[prob.sc]  # near/above the bulk Tc: start from a finite guess
+        d[prob.sc] = 0.5 * tc0[prob.sc]  # near/above the bulk Tc: start from a finite guess
     return d
 
 
