@@ -30,7 +30,11 @@ Degenerate coefficients: below a BCS gap DL, aTSTS -> 0 and the L and TS
 equations lose their diffusion term. Diffusion coefficients are floored at
 ``floor * D`` (default 1e-9): the degenerate modes are then fixed by their
 boundary values, and observables (currents, which carry DL or DT) change by
-O(floor).
+O(floor). DL per element is the smaller of its centroid value and the harmonic
+mean of its nodal values: at a clean S contact below the gap DL vanishes at the
+contact node and grows as (x/xi_E)^2 inside, so the energy-mode resistance
+diverges (Andreev mirror, ``test_andreev_mirror_blocks_subgap_energy_current``);
+a centroid value alone leaked an O(h) subgap energy current.
 
 Units: energies E, distributions dimensionless. Observables (``KineticResult``):
 charge current I = -(sigma/(2D)) Int dE jT (so a normal wire has I = V/R_N with
@@ -123,6 +127,11 @@ def tunnel_flux_matrices(g1, gt1, g2, gt2, r, P=0.0):
                         A[..., row, col] += rs * cs * f1
                         B[..., row, col] += rs * cs * f2
     return A, B
+
+
+def _harmonic_el(ops, v):
+    """Harmonic mean over each element's nodes of nodal values v (..., n) > 0."""
+    return (ops.d + 1) / np.sum(1.0 / v[..., ops.t], axis=-2)
 
 
 def _coefficients(g, gt):
@@ -457,7 +466,13 @@ def kinetic(sp, floor=1e-9, contacts=None):
     ce = _coefficients(gb, gtb)
     cn = _coefficients(sp.gamma, sp.gamma_t)
     jS = np.real(sp.matrix_current()) * -1.0  # Im jE / D = -Re (g grad g)_11
-    DL = np.maximum(ce["DL"], floor)
+    # DL per element: harmonic mean of the nodal values (conductances in series). DL
+    # vanishes at a superconducting clean contact below its gap and grows as
+    # (x/xi_E)^2 inside, so the continuum energy-mode resistance diverges (Andreev
+    # mirror); the centroid value leaked an O(h) subgap energy current through the
+    # first element; the smaller of it and the harmonic mean keeps the leak at the
+    # floor. Smooth DL: both are O(h^2) accurate.
+    DL = np.maximum(np.min([ce["DL"], _harmonic_el(ops, np.maximum(cn["DL"], floor))], axis=0), floor)
     DT = np.maximum(ce["DT"], floor)
     ce = dict(ce, DL=DL, DT=DT)
     sd = ops.lump_sd  # sigma/D lumped

@@ -87,7 +87,13 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
     pre = (lambda x, r, msp: nk.step(x, r, msp)) if nk.fits() else None  # equilibrium Jacobian as preconditioner
     d, hist, ok, _ = anderson(fun, d0, tol * float(np.max(prob.tc0[prob.sc])), maxiter, precondition=pre)
     if not ok:
-        raise ConvergenceError(f"solve: outer loop did not converge in {maxiter} iterations; residual history "
-                               f"{['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
+        hint = ""
+        if len(hist) > 10 and min(hist) < 1e-2 * hist[0]:
+            hint = ("; the residual stalls far below its start: typically the real-energy grid cannot resolve the "
+                    "gap edge where Delta(x) varies in space (quasiparticles trapped between regions of different "
+                    "gap), so the map is noisy at that level; pass more energies")
+        raise ConvergenceError(f"solve: outer loop did not converge in {maxiter} iterations (energies: {u.size}); "
+                               f"residual history {['%.2e' % h for h in hist]}{hint}",
+                               history=hist, residuals=np.array(hist))
     sp, _ = fun.state["last"]
     return SolveResult(device=device, delta=d, spectral=sp, kinetic=state["k"], iterations=len(hist), history=hist)
