@@ -1,9 +1,10 @@
-"""Gap self-consistency (seed Eq. 8) in homogeneous wires: BCS and Abrikosov-Gor'kov.
+"""Gap self-consistency (seed Eq. 8): BCS and Abrikosov-Gor'kov in homogeneous wires,
+inverse proximity and the Cooper limit in S/N devices, the nonequilibrium map, and
+the stability of normal solutions.
 
-References are independent (usadel.bcs solves the homogeneous Matsubara equation
-in the th form by scalar Newton, summed to 2000 Tc0 with an analytic tail, and
-the AG closed forms). Inhomogeneous S/N devices are not covered: their
-Matsubara sums are not yet converged at S/N interfaces (see usadel/gap.py).
+Homogeneous references are independent (usadel.bcs solves the homogeneous
+Matsubara equation in the th form by scalar Newton, summed to 2000 Tc0 with an
+analytic tail, and the AG closed forms).
 """
 
 import numpy as np
@@ -155,6 +156,9 @@ def test_solve_without_bias_is_the_equilibrium_gap():
     g = gap(dev, 0.2)
     assert np.max(np.abs(s.delta - g.delta)) < 1e-6
     assert abs(s.kinetic.current("left")) < 1e-10
+    # started normal (an exact but unstable solution here) it must still find the gap
+    s0 = usadel.solve(dev, 0.2, energies=1.76 * comoving_grid(n=600), delta0=np.zeros(dev.operators.n))
+    assert np.max(np.abs(s0.delta - g.delta)) < 1e-6
 
 
 @pytest.mark.slow
@@ -172,6 +176,9 @@ def test_solve_bias_suppresses_gap_then_ohms_law():
     assert abs(s1.kinetic.current("left") + s1.kinetic.current("right")) < 1e-8
     s2 = usadel.solve(nsn(3.0), 0.2, energies=1.76 * u)
     assert abs(mid(s2)) < 1e-4
+    # that normal state is stable: small gaps decay (homogeneous double step: -0.497;
+    # the N ends' inverse proximity lowers it further, measured -0.563)
+    assert -0.7 < s2.normal_growth < -0.497
     assert abs(s2.kinetic.current("left") - 3.0 / 4.0) < 1e-3 * 0.75
     assert s1.iterations < 40 and s2.iterations < 40
 
@@ -217,6 +224,68 @@ def test_tc_consistent_with_gap_loop_in_sn_device():
     assert 0.3 < tc < 1.0
     assert np.max(np.abs(gap(dev, 0.9 * tc, maxiter=200).delta)) > 0.1
     assert np.max(np.abs(gap(dev, 1.1 * tc, maxiter=200).delta)) < 1e-4
+
+
+def test_normal_start_below_tc_finds_the_superconducting_state():
+    # Delta = 0 solves the gap equation at any T, and an iteration started on it (or
+    # at 1e-9) meets any residual tolerance; below Tc that normal state is unstable.
+    # The check measures the growth rate of small gaps there and restarts along the
+    # growing mode: the answer must be the one from the BCS start (Newton, 1e-8 Tc0).
+    w = wire(n=10)
+    ref = gap(w, 0.5)
+    assert ref.normal_growth is None  # nowhere normal: nothing to check
+    for d0 in (np.zeros(11), np.full(11, 1e-9)):
+        r = gap(w, 0.5, delta0=d0)
+        assert np.max(np.abs(r.delta - ref.delta)) < 1e-7
+    m = usadel.meshes.wire([("S", 3.0, 100), ("N", 3.0, 100)])
+    sn = usadel.Device(m, {"S": usadel.Material(tc=1.0), "N": usadel.Material()})
+    r0, r = gap(sn, 0.5), gap(sn, 0.5, delta0=np.zeros(201))
+    assert np.max(np.abs(r.delta - r0.delta)) < 1e-6
+    unchecked = gap(w, 0.5, delta0=np.zeros(11), check_normal=False)
+    assert np.max(np.abs(unchecked.delta)) == 0.0  # what the check is there for
+
+
+def test_normal_growth_rate_is_ln_tc_over_t_and_agrees_with_tc():
+    # Homogeneous wire above Tc0: the linearised gap equation gives the growth rate
+    # ln(Tc0/T) exactly (the map's Jacobian is diagonal; finite differences with
+    # eps = 1e-4 Tc0: 1e-8). S/N device: the rate changes sign at the Tc of the
+    # linearised eigenproblem (critical_temperature, an independent computation),
+    # within 1e-4 of ln(Tc/T) ~ 1e-2 (the mode is not uniform, so only ~ ln(Tc/T)).
+    w = wire(n=10)
+    for T in (1.2, 1.001):
+        r = gap(w, T, delta0=np.zeros(11))
+        assert np.max(np.abs(r.delta)) == 0.0
+        assert abs(r.normal_growth - np.log(1.0 / T)) < 1e-8
+    m = usadel.meshes.wire([("S", 3.0, 100), ("N", 3.0, 100)])
+    sn = usadel.Device(m, {"S": usadel.Material(tc=1.0), "N": usadel.Material()})
+    tc = critical_temperature(sn, rtol=1e-10)
+    above = gap(sn, 1.0001 * tc, delta0=np.zeros(201))
+    assert np.max(np.abs(above.delta)) == 0.0 and -2e-4 < above.normal_growth < 0
+    below = gap(sn, 0.999 * tc, delta0=np.zeros(201), maxiter=200)
+    assert below.normal_growth is None and np.max(np.abs(below.delta)) > 0.05  # the gap just below Tc
+
+
+def test_normal_growth_under_a_double_step_matches_the_linearised_gap_equation():
+    # Homogeneous wire with a prescribed double-step hL (bias V, temperature T), from
+    # Delta = 0: the normal state's growth rate is the linearised nonequilibrium gap
+    # equation, kappa = ln(Tc0/T) - Int_0^inf dE (tanh(E/2T) - hL(E))/E (closed form by
+    # quadrature). Tolerance 1e-3: the map's real-axis integral is a trapezoid on the
+    # co-moving grid (measured 2.4e-4 and 5e-5). Where kappa > 0 the normal start is
+    # unstable and the solver must find the superconducting branch (reference:
+    # bcs.homogeneous_gap_neq, 1e-4 as in the double-step test above).
+    from scipy.integrate import quad
+
+    w = usadel.Device(usadel.meshes.interval(1.0, 6), {"wire": usadel.Material(tc=1.0)})
+    for T, V in ((0.3, 4.0), (0.2, 3.0), (0.3, 2.0)):
+        ds = lambda E: 0.5 * (np.tanh((E + V / 2) / (2 * T)) + np.tanh((E - V / 2) / (2 * T)))
+        I = quad(lambda E: (np.tanh(E / (2 * T)) - ds(E)) / E, 1e-12, 80, limit=500, points=[V / 2])[0]
+        kappa = np.log(1 / T) - I
+        r = gap(w, T, hL=ds, delta0=np.zeros(7))
+        if kappa < 0:
+            assert np.max(np.abs(r.delta)) == 0.0 and abs(r.normal_growth - kappa) < 1e-3
+        else:
+            ref = bcs.homogeneous_gap_neq(T, 1.0, ds, d_lo=0.5)
+            assert r.normal_growth is None and abs(r.delta[0].real - ref) < 1e-4 * ref
 
 
 # ---------------------------------------------------------------------------

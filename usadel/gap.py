@@ -51,7 +51,8 @@ from .errors import ConvergenceError, UsadelError
 from .bcs import DELTA0_OVER_TC as DELTA00
 from .spectral import spectral
 
-__all__ = ["gap", "GapResult", "critical_temperature", "delta_of_T", "delta_neq", "comoving_grid", "anderson"]
+__all__ = ["gap", "GapResult", "critical_temperature", "delta_of_T", "delta_neq", "comoving_grid", "anderson",
+           "normal_state_growth"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,9 @@ class GapResult:
     history : residual norm (max |G(Delta) - Delta|) per iteration
     n_matsubara : number of Matsubara frequencies summed explicitly
     spectral : the Matsubara SpectralResult at the solution
+    normal_growth : linear growth rate of small gaps where the solution is normal,
+        in ln(Tc/T) units (< 0: that normal state is stable), None if it is
+        nowhere normal or unchecked (see :func:`normal_state_growth`)
     """
 
     device: Device
@@ -77,6 +81,7 @@ class GapResult:
     history: list
     n_matsubara: int
     spectral: object = field(repr=False, default=None)
+    normal_growth: float = None
 
     @property
     def x(self):
@@ -530,6 +535,96 @@ def _initial_delta(prob):
     return d
 
 
+#: a gap below this fraction of the local Tc0 counts as normal for the stability check
+NORMAL_LEVEL = 1e-3
+#: growth rate (in ln(Tc/T) units, see normal_state_growth) above which a normal part is unstable
+NORMAL_MARGIN = 1e-5
+
+
+def normal_state_growth(G, d, prob, m=16):
+    """Linear growth rate of small gaps in the normal part of a converged Delta (stability check).
+
+    The normal state Delta = 0 solves the gap equation at every temperature, and
+    an outer iteration that reaches it (from a start too close to it, or through
+    a large step) meets any residual tolerance, stable or not: G(Delta) - Delta ~
+    (lambda - 1) Delta is below the tolerance for small Delta whatever lambda is.
+    Physical states are those where small gaps shrink. With ``low`` the
+    superconducting nodes where |Delta| < NORMAL_LEVEL Tc0, lambda is the
+    dominant eigenvalue of the Jacobian J of the outer map G restricted to
+    ``low`` (the superconducting remainder responds but is not perturbed), from
+    an Arnoldi process (at most ``m`` steps, stopped once the top Ritz value has
+    settled) on finite differences J v = (G(Delta + eps v) - G(Delta))/eps,
+    eps = 1e-4 Tc0, orthogonal in the lumped pairing mass (in which the
+    linearised gap operator at the normal state is self-adjoint, so the Ritz
+    value is a lower bound: no false alarms). G divides by
+    lhs = sum_{n<N} 1/w_n - ln(Tc0/T) ~ ln(w_c/T), so lambda - 1 is small; the
+    rate returned is kappa = (lambda - 1) lhs, in the units of the linearised
+    gap equation: a homogeneous normal superconductor (or one depaired by a
+    nonequilibrium hL) gives kappa = ln(Tc/T) for its own effective Tc.
+    kappa > 0: the normal part is unstable and the solution is not physical.
+    Returns (kappa, mode), the mode normalised to max |mode| = 1, or (None, None)
+    when no node is normal.
+    """
+    low = prob.sc & (np.abs(d) < NORMAL_LEVEL * prob.tc0)
+    if not np.any(low):
+        return None, None
+    lhs = float(np.mean((prob.sum_inv_w - prob.ln_ratio)[low]))
+    wt = np.where(low, prob.c_sc, 0.0)
+    dot = lambda a, b: float(np.sum(wt * np.real(np.conj(a) * b)))
+    eps = 1e-4 * float(np.max(prob.tc0[prob.sc]))
+    g0 = G(d)
+    V = [low / np.sqrt(dot(low.astype(complex), low.astype(complex))) + 0j]
+    H = np.zeros((m + 1, m))
+    top, y = None, None
+    for j in range(m):
+        u = np.where(low, (G(d + eps * V[j]) - g0) / eps, 0.0)
+        for _ in range(2):  # Gram-Schmidt, repeated once
+            for i in range(j + 1):
+                c = dot(V[i], u)
+                H[i, j] += c
+                u = u - c * V[i]
+        H[j + 1, j] = np.sqrt(max(dot(u, u), 0.0))
+        vals, vecs = np.linalg.eig(H[:j + 1, :j + 1])
+        k = int(np.argmax(vals.real))
+        new = float(vals[k].real)
+        settled = top is not None and abs(new - top) * lhs < 0.1 * NORMAL_MARGIN
+        top, y = new, np.real(vecs[:, k])
+        if settled or H[j + 1, j] < 1e-8 * max(abs(new), 1e-300) or (top - 1.0) * lhs > 0.5:
+            break
+        V.append(u / H[j + 1, j])
+    mode = np.real(np.stack(V[:y.size], axis=1) @ y)
+    mode = mode * np.sign(np.sum(mode)) / np.max(np.abs(mode))
+    return (top - 1.0) * lhs, mode
+
+
+def _kick(d, v, prob):
+    """Restart point d + (a bulk-sized gap along the growing mode v) for an unstable normal part."""
+    return d + 0.5 * DELTA00 * prob.tc0 * v * (np.abs(v) > 0)
+
+
+def _stable_solution(run, G, d0, prob, check, where):
+    """run(d0) -> (d, hist, ok, extra); if its normal part is unstable, restart once along the mode."""
+    d, hist, ok, extra = run(d0)
+    growth = None
+    if not (ok and check):
+        return d, hist, ok, extra, growth
+    growth, v = normal_state_growth(G, d, prob)
+    if growth is not None and growth > NORMAL_MARGIN:
+        log.info("%s: converged to a normal part where small gaps grow (rate %.3g); restarting along "
+                 "that mode", where, growth)
+        d, h2, ok, extra = run(_kick(d, v, prob))
+        hist = hist + h2
+        if ok:
+            growth, v = normal_state_growth(G, d, prob)
+            if growth is not None and growth > NORMAL_MARGIN:
+                raise ConvergenceError(
+                    f"{where}: the iteration converged twice to a normal state that is unstable (small gaps grow "
+                    f"at the rate {growth:.3g} = ln(Tc/T)-equivalent, mode on {int(np.count_nonzero(np.abs(v) > 0.1))} "
+                    f"nodes); pass "
+                    f"a finite delta0 near the superconducting solution", history=hist, residuals=np.array(hist))
+    return d, hist, ok, extra, growth
+
+
 def delta_neq(sp, hL, T):
     """Nonequilibrium pairing correction per node (physics.md):
 
@@ -555,7 +650,7 @@ def comoving_grid(n=1600, e_max=12.0, T_over_delta=None, mu_over_delta=()):
 
 
 def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubara=None, neq=None,
-        hL=None, u_grid=None, eta=1e-6, omega_D=None, method="newton"):
+        hL=None, u_grid=None, eta=1e-6, omega_D=None, method="newton", check_normal=True):
     """Self-consistent Delta(x) at temperature T (equilibrium unless ``neq`` is given).
 
     Parameters
@@ -587,6 +682,13 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         products (``_NewtonKrylov``; used when the exact linear tail is available
         and the factorisations fit in memory, else Anderson), or Anderson (m = 20).
         The nonequilibrium map (``hL``) always uses Anderson.
+    check_normal : bool
+        If the solution is normal (|Delta| < 1e-3 Tc0) anywhere in a
+        superconductor, check that small gaps there shrink
+        (:func:`normal_state_growth`, a few extra outer maps); if they grow, the
+        normal state found is unstable (e.g. reached from delta0 = 0 below Tc):
+        restart once along the growing mode, and raise if that fails too. The
+        growth rate is ``GapResult.normal_growth``.
 
     Raises
     ------
@@ -606,17 +708,21 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         fun = _neq_map(prob, device, T, lambda E, sp: hL(E), u, eta)
         nk = _NewtonKrylov(prob)
         pre = (lambda x, r, msp: nk.step(x, r, msp)) if method == "newton" and nk.fits() else None
-        d, hist, ok, sp = anderson(fun, d0, tol * scale, maxiter, precondition=pre)
+        run = lambda x0: anderson(fun, x0, tol * scale, maxiter, precondition=pre)
+        G = lambda x: fun(x)[0]
     else:
         nk = _NewtonKrylov(prob, neq_arr)
         if method == "newton" and nk.fits():
-            d, hist, ok, sp = nk.solve(d0, tol * scale, maxiter)
+            run = lambda x0: nk.solve(x0, tol * scale, maxiter)
         else:
-            d, hist, ok, sp = anderson(lambda d: prob.update(d, neq_arr), d0, tol * scale, maxiter)
+            run = lambda x0: anderson(lambda d: prob.update(d, neq_arr), x0, tol * scale, maxiter)
+        G = lambda x: prob.update(x, neq_arr)[0]
+    d, hist, ok, sp, growth = _stable_solution(run, G, d0, prob, check_normal, f"gap (T = {T})")
     if not ok:
         raise ConvergenceError(f"gap: the outer iteration did not converge in {maxiter} steps at T = {T}; "
                                f"residual history {['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
-    return GapResult(device=device, delta=d, T=T, iterations=len(hist), history=hist, n_matsubara=prob.N, spectral=sp)
+    return GapResult(device=device, delta=d, T=T, iterations=len(hist), history=hist, n_matsubara=prob.N, spectral=sp,
+                     normal_growth=growth)
 
 
 def _neq_map(prob, device, T, hL_of, u, eta):

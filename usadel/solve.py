@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .device import Device
+from .bcs import DELTA0_OVER_TC as DELTA00
 from .errors import ConvergenceError, UsadelError
-from .gap import _GapProblem, _initial_delta, _neq_map, _NewtonKrylov, anderson, comoving_grid
+from .gap import _GapProblem, _initial_delta, _neq_map, _NewtonKrylov, _stable_solution, anderson, comoving_grid
 from .kinetic import kinetic
 
 __all__ = ["solve", "SolveResult"]
@@ -28,7 +29,10 @@ class SolveResult:
     """Self-consistent nonequilibrium state.
 
     delta (n_nodes) complex gap; spectral / kinetic at the real energies of the
-    last iteration; iterations and residual history of the outer loop.
+    last iteration; iterations and residual history of the outer loop;
+    normal_growth: linear growth rate (ln(Tc/T) units) of small gaps where Delta is
+    normal (< 0: stable; None: nowhere normal or unchecked), see
+    :func:`usadel.gap.normal_state_growth`.
     """
 
     device: Device
@@ -37,13 +41,14 @@ class SolveResult:
     kinetic: object = field(repr=False)
     iterations: int = 0
     history: list = field(default_factory=list)
+    normal_growth: float = None
 
     @property
     def energies(self):
         return np.real(self.spectral.energies)
 
 
-def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff=60.0, eta=1e-6):
+def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff=60.0, eta=1e-6, check_normal=True):
     """Nonequilibrium self-consistent Delta(x), th and h for a device with reservoirs.
 
     Parameters
@@ -56,6 +61,12 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
     energies : array or None
         Real-axis grid E >= 0 at the initial gap; it is rescaled with max|Delta|
         during the iteration. Default: :func:`usadel.gap.comoving_grid`.
+    check_normal : bool
+        Where the converged Delta is normal in a superconductor, check that small
+        gaps there shrink under the nonequilibrium map (a strong bias can make
+        the normal state stable; below Tc without bias it is not), restart once
+        along a growing mode and raise if the normal state is still unstable
+        (:func:`usadel.gap.normal_state_growth`; a few extra outer maps).
     """
     if not isinstance(device, Device):
         raise UsadelError(f"solve: expected a usadel.Device, got {type(device).__name__}")
@@ -71,10 +82,11 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         E = np.asarray(energies, float)
         if E.ndim != 1 or np.any(E < 0) or np.any(np.diff(E) <= 0):
             raise UsadelError("solve: energies must be increasing and >= 0")
-        if E.max() < 3 * dmax0 or np.sum((E > 0.7 * dmax0) & (E < 1.3 * dmax0)) < 10:
+        floor = 0.1 * DELTA00 * float(np.max(prob.tc0[prob.sc]))  # the co-moving grid's smallest scale
+        if dmax0 >= floor and (E.max() < 3 * dmax0 or np.sum((E > 0.7 * dmax0) & (E < 1.3 * dmax0)) < 10):
             raise UsadelError(f"solve: the energy grid misses the gap edge or stops below 3 Delta "
                               f"(Delta ~ {dmax0:.3g}); use usadel.observables.energy_grid")
-        u = E / dmax0
+        u = E / max(dmax0, floor)
     state = {}
 
     def hL_of(E, sp):
@@ -85,7 +97,15 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
     fun = _neq_map(prob, device, T, hL_of, u, eta)
     nk = _NewtonKrylov(prob)
     pre = (lambda x, r, msp: nk.step(x, r, msp)) if nk.fits() else None  # equilibrium Jacobian as preconditioner
-    d, hist, ok, _ = anderson(fun, d0, tol * float(np.max(prob.tc0[prob.sc])), maxiter, precondition=pre)
+    saved = {}
+
+    def run(x0):  # keep each run's final spectral/kinetic state: the stability check's maps overwrite it
+        out = anderson(fun, x0, tol * float(np.max(prob.tc0[prob.sc])), maxiter, precondition=pre)
+        saved.update(last=fun.state["last"], k=state["k"])
+        return out
+
+    d, hist, ok, _, growth = _stable_solution(run, lambda x: fun(x)[0], d0, prob, check_normal, f"solve (T = {T})")
+    fun.state["last"], state["k"] = saved["last"], saved["k"]
     if not ok:
         hint = ""
         if len(hist) > 10 and min(hist) < 1e-2 * hist[0]:
@@ -96,4 +116,5 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
                                f"residual history {['%.2e' % h for h in hist]}{hint}",
                                history=hist, residuals=np.array(hist))
     sp, _ = fun.state["last"]
-    return SolveResult(device=device, delta=d, spectral=sp, kinetic=state["k"], iterations=len(hist), history=hist)
+    return SolveResult(device=device, delta=d, spectral=sp, kinetic=state["k"], iterations=len(hist), history=hist,
+                       normal_growth=growth)
