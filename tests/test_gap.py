@@ -272,11 +272,13 @@ def test_normal_growth_under_a_double_step_matches_the_linearised_gap_equation()
     # quadrature). Tolerance 1e-3: the map's real-axis integral is a trapezoid on the
     # co-moving grid (measured 2.4e-4 and 5e-5). Where kappa > 0 the normal start is
     # unstable and the solver must find the superconducting branch (reference:
-    # bcs.homogeneous_gap_neq, 1e-4 as in the double-step test above).
+    # bcs.homogeneous_gap_neq, 1e-4 as in the double-step test above). The cases with
+    # eV/2 > 40 T check that the real grid covers the whole bias window (it stopped
+    # at 40 T: kappa -0.876 instead of -1.224 at T = 0.05, V = 6).
     from scipy.integrate import quad
 
     w = usadel.Device(usadel.meshes.interval(1.0, 6), {"wire": usadel.Material(tc=1.0)})
-    for T, V in ((0.3, 4.0), (0.2, 3.0), (0.3, 2.0)):
+    for T, V in ((0.3, 4.0), (0.2, 3.0), (0.3, 2.0), (0.05, 6.0), (0.1, 10.0)):
         ds = lambda E: 0.5 * (np.tanh((E + V / 2) / (2 * T)) + np.tanh((E - V / 2) / (2 * T)))
         I = quad(lambda E: (np.tanh(E / (2 * T)) - ds(E)) / E, 1e-12, 80, limit=500, points=[V / 2])[0]
         kappa = np.log(1 / T) - I
@@ -286,6 +288,13 @@ def test_normal_growth_under_a_double_step_matches_the_linearised_gap_equation()
         else:
             ref = bcs.homogeneous_gap_neq(T, 1.0, ds, d_lo=0.5)
             assert r.normal_growth is None and abs(r.delta[0].real - ref) < 1e-4 * ref
+
+
+def test_nonthermal_distribution_at_high_energy_is_rejected():
+    # Eq. 8 out of equilibrium needs hL -> tanh(E/2T) at high energy (Re F ~ Delta/E)
+    w = usadel.Device(usadel.meshes.interval(1.0, 6), {"wire": usadel.Material(tc=1.0)})
+    with pytest.raises(usadel.UsadelError, match="not thermal up to"):
+        gap(w, 0.5, hL=lambda E: 0.0 * E)
 
 
 # ---------------------------------------------------------------------------

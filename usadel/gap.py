@@ -705,7 +705,9 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         if not callable(hL):
             raise UsadelError("gap: hL must be a callable hL(E)")
         u = comoving_grid() if u_grid is None else np.asarray(u_grid, float)
-        fun = _neq_map(prob, device, T, lambda E, sp: hL(E), u, eta)
+        fun = _neq_map(prob, device, T, lambda E, sp: hL(E), u, eta,
+                       deviations=[lambda E: np.asarray(hL(E), float).reshape(E.size, -1)
+                                   - np.tanh(E / (2 * T))[:, None]])
         nk = _NewtonKrylov(prob)
         pre = (lambda x, r, msp: nk.step(x, r, msp)) if method == "newton" and nk.fits() else None
         run = lambda x0: anderson(fun, x0, tol * scale, maxiter, precondition=pre)
@@ -725,15 +727,47 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
                      normal_growth=growth)
 
 
-def _neq_map(prob, device, T, hL_of, u, eta):
-    """G(Delta) with delta_neq from the real axis on the co-moving grid E = max|Delta| u."""
+def nonthermal_reach(deviations, T, top):
+    """Largest energy where any distribution deviates from equilibrium at T (> 1e-10).
+
+    ``deviations``: callables E -> array (n_E, ...) of deviations from the
+    thermal values (for hL: hL - tanh(E/2T)). Sampled on a geometric grid from
+    1e-3 T to ``top``; raises if a deviation persists up to ``top`` (a
+    distribution must be thermal at high energies for the cutoff-free Eq. 8:
+    there Re F^R ~ Delta/E and the integral would grow as ln E).
+    """
+    E = np.geomspace(1e-3 * T, top, 8000)
+    reach = 0.0
+    for f in deviations:
+        v = np.abs(np.asarray(f(E), float)).reshape(E.size, -1).max(axis=1)
+        off = v > 1e-10
+        if off[-1]:
+            raise UsadelError(f"the prescribed or reservoir distribution is not thermal up to E = {top:.3g} "
+                              f"(deviation {v[-1]:.2e} there); Eq. 8 needs thermal distributions at high energy")
+        if off.any():
+            reach = max(reach, float(E[off].max()))
+    return reach
+
+
+def _neq_map(prob, device, T, hL_of, u, eta, deviations=()):
+    """G(Delta) with delta_neq from the real axis on the co-moving grid E = max|Delta| u.
+
+    The grid's scale never drops below 0.1 Delta00 (a collapsing gap must not
+    shrink it), and a uniform tail (spacing T/4) extends it past every energy
+    where a distribution in ``deviations`` (see :func:`nonthermal_reach`) or a
+    reservoir at another temperature is nonthermal, plus 40 T.
+    """
+    from .kinetic import reservoir_h
+
     state = {"sp": None}
     n = device.operators.n
-    # the grid scale never drops below 0.1 Delta00 (a collapsing gap must not shrink
-    # the grid), and a fixed tail reaches past every reservoir's bias window
-    floor = 0.1 * DELTA00 * float(np.max(prob.tc0[prob.sc]))
-    reach = max([abs(r.mu) + abs(r.mu_s) + 40 * (r.T or 0.0) for r in device.contacts.values()], default=0.0)
-    reach = max(reach, 40 * T)
+    tcmax = float(np.max(prob.tc0[prob.sc]))
+    floor = 0.1 * DELTA00 * tcmax
+    res_dev = [lambda E, r=r: reservoir_h(r, E) - np.stack([np.tanh(E / (2 * T))] + [0 * E] * 3, axis=-1)
+               for r in device.contacts.values() if r.T is not None or r.distribution is not None]
+    top = 1e4 * max(T, tcmax, max([r.T or 0.0 for r in device.contacts.values()], default=0.0),
+                    max([abs(r.mu) + abs(r.mu_s) for r in device.contacts.values()], default=0.0))
+    reach = nonthermal_reach(list(deviations) + res_dev, T, top) + 40 * T
 
     def fun(d):
         scale = max(float(np.max(np.abs(d))), floor)
