@@ -15,7 +15,10 @@ xi0 = sqrt(D/Delta0) = 0.0075 l_sf; detector at L = 6 l_sf in 1D):
          xi ~ 0.25 l_sf, Abrikosov-Gor'kov pair breaking 0.075 Tc: gap and Tc
          suppressed, DOS smeared), far from the seed's assumptions
   (ii)   the nonequilibrium loop usadel.solve: the kinetic hL (the battery's
-         double-step energy distribution) feeds back into Delta, tunnel injector
+         double-step energy distribution) feeds back into Delta, tunnel injector;
+         started from the equilibrium gap, and from the normal state where that
+         does not converge (the table says which; 'growth' < 0 certifies that a
+         normal result is stable)
   (iii)  2D: the shipped meshes/seed_fig1.msh (finite battery pad and detector
          contact, wire width 0.2, detector at L = 2 l_sf), uniform seed gap,
          against the same closed forms at L = 2
@@ -67,34 +70,49 @@ def self_consistent(T, eVs, injector, n=1000, n_edge=200, n_E=600, tau_sf=1e4):
 
 
 def nonequilibrium(T, eVs, n=500, n_edge=100, n_E=300):
-    """(ii): usadel.solve per bias, from the equilibrium gap. Returns a, b, info."""
+    """(ii): usadel.solve per bias, from the equilibrium gap. Returns a, b, info.
+
+    If the loop does not converge from the equilibrium gap (the map is nonsmooth
+    where quasiparticles are trapped between regions of different gap, and
+    Anderson can wander), it is run again from the normal state (Delta = 0; the
+    stability check of usadel.solve then tells whether that normal state is
+    stable). Both outcomes are recorded: info rows are
+    (eV/D0, start, outer iterations, time, Delta(L), growth, failed-run note).
+    """
     db = bcs.homogeneous_gap(T, 1.0, G_SF)
     a, b, info = [], [], []
     for eV in eVs:
         dev, _ = seed.seed_device_1d(T, eV, delta=db, edge=0.1, n_edge=n_edge, n=n)
+        note = ""
         if db > 0:
             g = usadel.gap(dev, T)
-            t0 = time.perf_counter()
-            try:
-                r = usadel.solve(dev, T, energies=_grid(db, T, [eV], n_E), delta0=g.delta, maxiter=50)
-            except usadel.ConvergenceError as exc:
-                h = exc.history
-                print(f"(ii) T = {T}, eV = {eV / D0:g} D0: NOT CONVERGED in {len(h)} outer iterations "
-                      f"({time.perf_counter() - t0:.0f} s); residuals stall at {min(h):.1e}..{max(h[-10:]):.1e}")
+            E = _grid(db, T, [eV], n_E)
+            r = None
+            for start, d0 in (("eq. gap", g.delta), ("normal", np.zeros(dev.operators.n))):
+                t0 = time.perf_counter()
+                try:
+                    r = usadel.solve(dev, T, energies=E, delta0=d0, maxiter=80)
+                    break
+                except usadel.ConvergenceError as exc:
+                    h = exc.history
+                    note = (f"from the {start}: not converged in {len(h)} outer iterations "
+                            f"({time.perf_counter() - t0:.0f} s), residuals {min(h):.1e}..{max(h[-10:]):.1e}")
+                    print(f"(ii) T = {T}, eV = {eV / D0:g} D0: {note}")
+            if r is None:
                 a.append(np.nan)
                 b.append(np.nan)
-                info.append((eV / D0, len(h), time.perf_counter() - t0, np.nan, None))
+                info.append((eV / D0, "none", 0, 0.0, np.nan, None, note))
                 continue
             k, its, dt, grow = r.kinetic, r.iterations, time.perf_counter() - t0, r.normal_growth
             x = r.spectral.x[:, 0]
             dL = float(np.abs(np.interp(6.0, x, r.delta)))
         else:
             sp = usadel.spectral(dev, _grid(0.0, T, [eV], n_E), eta=1e-6)
-            k, its, dt, dL, grow = usadel.kinetic(sp), 0, 0.0, 0.0, None
+            k, its, dt, dL, grow, start = usadel.kinetic(sp), 0, 0.0, 0.0, None, "-"
         aa, bb = seed.detector_readings(k, [[6.0]], T)
         a.append(aa[0])
         b.append(bb[0])
-        info.append((eV / D0, its, dt, dL, grow))
+        info.append((eV / D0, start, its, dt, dL, grow, note))
     return np.array(a), np.array(b), info
 
 
@@ -136,11 +154,19 @@ def main(argv=None):
     print("\n(ii) full nonequilibrium self-consistent runs (usadel.solve, 700 elements, 300 energies; time "
           "includes the stability check of a normal result; 'growth' is the growth rate of small gaps where "
           "Delta is normal, ln(Tc/T) units, < 0: that normal state is stable; '-': nowhere normal):")
-    print(f"{'T/Tc':>6} {'eV/D0':>6} {'outer its':>9} {'time':>7} {'Delta(L)':>9} {'eq. Delta':>9} {'growth':>8}")
+    print(f"{'T/Tc':>6} {'eV/D0':>6} {'start':>8} {'outer its':>9} {'time':>7} {'Delta(L)':>9} {'eq. Delta':>9} "
+          f"{'growth':>8}")
+    notes = []
     for T, o in zip(Tneq, out):
-        for eVk, its, dt, dL, grow in o[2]:
+        for eVk, start, its, dt, dL, grow, note in o[2]:
             gs = "-" if grow is None else f"{grow:.3f}"
-            print(f"{T:6.2f} {eVk:6.1f} {its:9d} {dt:6.1f}s {dL:9.4f} {bcs.homogeneous_gap(T, 1.0, G_SF):9.4f} {gs:>8}")
+            print(f"{T:6.2f} {eVk:6.1f} {start:>8} {its:9d} {dt:6.1f}s {dL:9.4f} "
+                  f"{bcs.homogeneous_gap(T, 1.0, G_SF):9.4f} {gs:>8}")
+            if note:
+                notes.append(f"  T = {T}, eV = {eVk:g} D0: {note}")
+    if notes:
+        print("runs that did not converge from the equilibrium gap (the row above is the normal start):")
+        print("\n".join(notes))
     t = time.perf_counter()
     out = [two_d(T, eVs) for T in Ts]
     timing["(iii) 2D"] = time.perf_counter() - t
