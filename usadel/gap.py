@@ -513,8 +513,8 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
             damp = 1.0
         elif safeguard is not None and res > safeguard * min(hist[:-1]) and precondition is None:
             X, R = [], []
-            damp *= 0.5  # a repeated rejection shortens the step from the best x
-            x = best_x + 2 * damp * beta * best_r
+            x = best_x + damp * beta * best_r
+            damp *= 0.5  # a repeated rejection shortens the next step from the best x
             continue
         if precondition is not None:
             r = precondition(x, r, extra)
@@ -531,6 +531,11 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
         else:
             x = x + beta * r
     return x, hist, False, extra
+
+
+def _grid_floor(prob):
+    """Smallest scale of the co-moving real grid: 0.1 Delta00 of the largest Tc0 (a collapsing gap must not shrink it)."""
+    return 0.1 * DELTA00 * float(np.max(prob.tc0[prob.sc]))
 
 
 def _initial_delta(prob):
@@ -589,7 +594,8 @@ def normal_state_growth(G, d, prob, m=16):
     dot = lambda a, b: float(np.sum(wt * np.real(np.conj(a) * b)))
     eps = 1e-4 * float(np.max(prob.tc0[prob.sc]))
     g0 = G(d)
-    V = [low / np.sqrt(dot(low.astype(complex), low.astype(complex))) + 0j]
+    v0 = low.astype(complex)
+    V = [v0 / np.sqrt(dot(v0, v0))]
     H = np.zeros((m + 1, m))
     top, y = None, None
     for j in range(m):
@@ -617,7 +623,7 @@ def normal_state_growth(G, d, prob, m=16):
 
 def _kick(d, v, prob):
     """Restart point d + (a bulk-sized gap along the growing mode v) for an unstable normal part."""
-    return d + 0.5 * DELTA00 * prob.tc0 * v * (np.abs(v) > 0)
+    return d + 0.5 * DELTA00 * prob.tc0 * v
 
 
 def _stable_solution(run, G, d0, prob, check, where):
@@ -638,8 +644,8 @@ def _stable_solution(run, G, d0, prob, check, where):
                 raise ConvergenceError(
                     f"{where}: the iteration converged twice to a normal state that is unstable (small gaps grow "
                     f"at the rate {growth:.3g} = ln(Tc/T)-equivalent, mode on {int(np.count_nonzero(np.abs(v) > 0.1))} "
-                    f"nodes); pass "
-                    f"a finite delta0 near the superconducting solution", history=hist, residuals=np.array(hist))
+                    f"nodes); pass a finite delta0 near the superconducting solution",
+                    history=hist, residuals=np.array(hist))
     return d, hist, ok, extra, growth
 
 
@@ -780,7 +786,7 @@ def _neq_map(prob, device, T, hL_of, u, eta, deviations=()):
     state = {"sp": None}
     n = device.operators.n
     tcmax = float(np.max(prob.tc0[prob.sc]))
-    floor = 0.1 * DELTA00 * tcmax
+    floor = _grid_floor(prob)
     res_dev = [lambda E, r=r: reservoir_h(r, E) - np.stack([np.tanh(E / (2 * T))] + [0 * E] * 3, axis=-1)
                for r in device.contacts.values() if r.T is not None or r.distribution is not None]
     top = 1e4 * max(T, tcmax, max([r.T or 0.0 for r in device.contacts.values()], default=0.0),

@@ -466,12 +466,8 @@ def kinetic(sp, floor=1e-9, contacts=None):
     ce = _coefficients(gb, gtb)
     cn = _coefficients(sp.gamma, sp.gamma_t)
     jS = np.real(sp.matrix_current()) * -1.0  # Im jE / D = -Re (g grad g)_11
-    # DL per element: harmonic mean of the nodal values (conductances in series). DL
-    # vanishes at a superconducting clean contact below its gap and grows as
-    # (x/xi_E)^2 inside, so the continuum energy-mode resistance diverges (Andreev
-    # mirror); the centroid value leaked an O(h) subgap energy current through the
-    # first element; the smaller of it and the harmonic mean keeps the leak at the
-    # floor. Smooth DL: both are O(h^2) accurate.
+    # DL per element: min(centroid, harmonic mean of the nodes), see the module docstring
+    # (Andreev mirror); for smooth DL both are O(h^2) accurate
     DL = np.maximum(np.min([ce["DL"], _harmonic_el(ops, np.maximum(cn["DL"], floor))], axis=0), floor)
     DT = np.maximum(ce["DT"], floor)
     ce = dict(ce, DL=DL, DT=DT)

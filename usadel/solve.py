@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .device import Device
-from .bcs import DELTA0_OVER_TC as DELTA00
 from .errors import ConvergenceError, UsadelError
-from .gap import _GapProblem, _initial_delta, _neq_map, _NewtonKrylov, _stable_solution, anderson, comoving_grid
+from .gap import (_GapProblem, _grid_floor, _initial_delta, _neq_map, _NewtonKrylov, _stable_solution, anderson,
+                  comoving_grid)
 from .kinetic import kinetic
 
 __all__ = ["solve", "SolveResult"]
@@ -82,7 +82,7 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         E = np.asarray(energies, float)
         if E.ndim != 1 or np.any(E < 0) or np.any(np.diff(E) <= 0):
             raise UsadelError("solve: energies must be increasing and >= 0")
-        floor = 0.1 * DELTA00 * float(np.max(prob.tc0[prob.sc]))  # the co-moving grid's smallest scale
+        floor = _grid_floor(prob)
         if dmax0 >= floor and (E.max() < 3 * dmax0 or np.sum((E > 0.7 * dmax0) & (E < 1.3 * dmax0)) < 10):
             raise UsadelError(f"solve: the energy grid misses the gap edge or stops below 3 Delta "
                               f"(Delta ~ {dmax0:.3g}); use usadel.observables.energy_grid")
