@@ -16,20 +16,27 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .errors import UsadelError
+from .validate import MIN_POSITIVE, callable_or_none, real
 
 __all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
 
 log = logging.getLogger(__name__)
 
 
-def _finite(name, value):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise UsadelError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise UsadelError(f"{name} must be finite, got {value!r}")
-    return v
+
+def _coerce(obj, cls, **fields):
+    """Replace each field of a frozen dataclass by its checked Python float (see usadel.validate.real).
+
+    Positive parameters must also exceed ``MIN_POSITIVE``: below it their
+    products underflow and the solvers would report infinite residuals
+    instead of naming the parameter.
+    """
+    for name, kw in fields.items():
+        v = real(f"{cls}.{name}", getattr(obj, name), **kw)
+        if kw.get("positive") and v is not None and v < MIN_POSITIVE:
+            raise UsadelError(f"{cls}.{name} = {v!r} is out of range (must be >= {MIN_POSITIVE:.0e}); "
+                              f"rescale the units of the problem")
+        object.__setattr__(obj, name, v)
 
 
 @dataclass(frozen=True)
@@ -55,21 +62,15 @@ class Material:
     sigma: float = 1.0
 
     def __post_init__(self):
-        if _finite("Material.D", self.D) <= 0:
-            raise UsadelError(f"Material.D must be positive, got {self.D!r}")
-        if _finite("Material.tc", self.tc) < 0:
-            raise UsadelError(f"Material.tc must be >= 0, got {self.tc!r}")
-        if _finite("Material.sigma", self.sigma) <= 0:
-            raise UsadelError(f"Material.sigma must be positive, got {self.sigma!r}")
-        if self.tau_sf is not None and not (float(self.tau_sf) > 0):
-            raise UsadelError(f"Material.tau_sf must be positive (or None), got {self.tau_sf!r}")
+        _coerce(self, "Material", D=dict(positive=True), tc=dict(nonnegative=True), sigma=dict(positive=True),
+                tau_sf=dict(positive=True, allow_none=True, allow_inf=True))
 
     @property
     def spin_flip_rate(self):
         """Gamma = 3/(4 tau_sf), the pair-breaking energy of seed Eq. 10."""
-        if self.tau_sf is None or math.isinf(float(self.tau_sf)):
+        if self.tau_sf is None or math.isinf(self.tau_sf):
             return 0.0
-        return 3.0 / (4.0 * float(self.tau_sf))
+        return 3.0 / (4.0 * self.tau_sf)
 
     @property
     def superconducting(self):
@@ -89,11 +90,7 @@ class Barrier:
     polarization: float = 0.0
 
     def __post_init__(self):
-        if _finite("Barrier.r", self.r) <= 0:
-            raise UsadelError(f"Barrier.r must be positive, got {self.r!r}")
-        p = _finite("Barrier.polarization", self.polarization)
-        if not -1.0 <= p <= 1.0:
-            raise UsadelError(f"Barrier.polarization must lie in [-1, 1], got {self.polarization!r}")
+        _coerce(self, "Barrier", r=dict(positive=True), polarization=dict(lo=-1.0, hi=1.0))
 
 
 @dataclass(frozen=True)
@@ -126,17 +123,11 @@ class Reservoir:
     distribution: Optional[Callable] = None
 
     def __post_init__(self):
-        if _finite("Reservoir.delta", self.delta) < 0:
-            raise UsadelError(f"Reservoir.delta must be >= 0 (put phases in `phase`), got {self.delta!r}")
-        _finite("Reservoir.phase", self.phase)
-        _finite("Reservoir.mu", self.mu)
-        _finite("Reservoir.mu_s", self.mu_s)
-        if self.T is not None and not (_finite("Reservoir.T", self.T) > 0):
-            raise UsadelError(f"Reservoir.T must be positive, got {self.T!r}")
+        _coerce(self, "Reservoir", delta=dict(nonnegative=True), phase={}, mu={}, mu_s={},
+                T=dict(positive=True, allow_none=True))
         if self.barrier is not None and not isinstance(self.barrier, Barrier):
             raise UsadelError(f"Reservoir.barrier must be a usadel.Barrier, got {self.barrier!r}")
-        if self.distribution is not None and not callable(self.distribution):
-            raise UsadelError("Reservoir.distribution must be callable E -> (f_up, f_dn)")
+        callable_or_none("Reservoir.distribution (E -> (f_up, f_dn))", self.distribution)
 
 
 @dataclass(frozen=True)
@@ -328,13 +319,77 @@ class Device:
                     raise UsadelError(f"Device: unknown region {r!r} in interface {key!r}; the mesh has {regions}")
             if not isinstance(bar, Barrier):
                 raise UsadelError(f"Device: interfaces[{key!r}] must be a usadel.Barrier, got {bar!r}")
+            if key[0] == key[1]:
+                raise UsadelError(f"Device: interface {key!r} joins a region to itself; a barrier lies between "
+                                  f"two different regions")
             a, b = sorted(key, key=regions.index)
             if (a, b) not in touching:
                 raise UsadelError(f"Device: regions {a!r} and {b!r} do not touch; no interface {key!r}")
+            if (a, b) in canon and canon[(a, b)] != bar:
+                raise UsadelError(f"Device: the interface between {a!r} and {b!r} is given twice with different "
+                                  f"barriers ({canon[(a, b)]!r} and {bar!r}); give it once")
             canon[(a, b)] = bar
         self.interfaces = canon
         self.topology = _topology(mesh, regions, list(canon))
+        self._check_contacts()
         self._operators = None
+
+    def _check_contacts(self):
+        """Contacts must lie on the outer boundary and clean contacts must not share nodes."""
+        top = self.topology
+        outer = np.asarray(self.mesh.f2t[1]) < 0
+        owner = {}
+        for tag, res in self.contacts.items():
+            fidx = np.asarray(self.mesh.boundaries[tag])
+            if fidx.size == 0:
+                raise UsadelError(f"Device: boundary tag {tag!r} has no facets; a contact needs a boundary")
+            if not outer[fidx].all():
+                raise UsadelError(f"Device: contact {tag!r} lies inside the mesh ({int((~outer[fidx]).sum())} of its "
+                                  f"{fidx.size} facets are between two elements); reservoirs attach to the outer "
+                                  f"boundary (a barrier between regions goes in `interfaces`)")
+            if res.barrier is None:
+                for node in np.unique(top.boundary[tag][0]):
+                    if node in owner:
+                        raise UsadelError(f"Device: clean contacts {owner[node]!r} and {tag!r} share node {int(node)} "
+                                          f"at x = {top.p[:, node].tolist()}: the reservoir there is ambiguous; "
+                                          f"make one of them a tunnel contact or separate them")
+                    owner[node] = tag
+
+    def components_without_contact(self):
+        """Connected parts of the device (tunnel interfaces connect) that touch no contact.
+
+        Their distribution functions are undetermined (no reservoir fixes them),
+        so the kinetic equations refuse such devices. Returns a list of region
+        name lists, one per floating part.
+        """
+        from scipy.sparse.csgraph import connected_components
+
+        top = self.topology
+        n = top.n_nodes
+        r = [top.t[0]] * (top.t.shape[0] - 1)
+        c = list(top.t[1:])
+        for key in self.interfaces:
+            na, nb, _, _ = top.interfaces[key]
+            r.append(na.ravel())
+            c.append(nb.ravel())
+        r, c = np.concatenate(r), np.concatenate(c)
+        ncomp, lab = connected_components(coo_matrix((np.ones(r.size), (r, c)), shape=(n, n)), directed=False)
+        touched = set()
+        for tag in self.contacts:
+            touched.update(lab[np.unique(top.boundary[tag][0])].tolist())
+        used = np.unique(top.t)
+        out = []
+        for k in sorted(set(lab[used].tolist()) - touched):
+            els = np.nonzero(np.isin(top.t, np.nonzero(lab == k)[0]).any(axis=0))[0]
+            out.append(sorted({top.region_names[i] for i in top.region[els]}))
+        return out
+
+    def __getstate__(self):
+        # the FEM operators cache factorisations (SuperLU objects do not pickle) and are
+        # cheap to rebuild: drop them, so devices and results pickle for executors
+        state = self.__dict__.copy()
+        state["_operators"] = None
+        return state
 
     @property
     def operators(self):

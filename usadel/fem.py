@@ -16,6 +16,7 @@ All of these are second-order accurate for P1.
 
 import logging
 import math
+import threading
 
 import numpy as np
 import scipy.linalg
@@ -23,20 +24,49 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 from threadpoolctl import ThreadpoolController
 
-_CONTROLLER = None
+class _BlasLimit:
+    """Process-wide "BLAS on one thread" context, safe under threads and nesting.
+
+    ``threadpoolctl``'s own context restores the limits it found on entry, so
+    two threads that overlap restore out of order and can leave the whole
+    process on one BLAS thread. Here the first entrant sets the limit and the
+    last one out restores it (a counter under a lock). The library scan of
+    ``ThreadpoolController`` is done once per process (~3 ms a call otherwise:
+    27% of a small gap solve's time).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._ctx = None
+        self._controller = None
+
+    def __enter__(self):
+        with self._lock:
+            if self._depth == 0:
+                if self._controller is None:
+                    self._controller = ThreadpoolController()
+                self._ctx = self._controller.limit(limits=1, user_api="blas")
+            self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                ctx, self._ctx = self._ctx, None
+                ctx.restore_original_limits()
+        return False
+
+
+_BLAS_LIMIT = _BlasLimit()
 
 
 def threadpool_limits(limits=1, user_api="blas"):
-    """threadpoolctl's limit with the library scan done once per process.
-
-    ``threadpoolctl.threadpool_limits`` rescans the loaded shared libraries on
-    every call (~3 ms here: 27% of a small gap solve's time); the controller
-    caches that scan.
-    """
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=limits, user_api=user_api)
+    """Context that pins BLAS to one thread around sparse factorisations (thread-safe, nestable)."""
+    if limits != 1 or user_api != "blas":
+        raise ValueError("usadel only pins BLAS to one thread")
+    return _BLAS_LIMIT
 
 __all__ = ["Operators", "p1_gradients", "BlockSolver"]
 
@@ -196,6 +226,11 @@ class BlockSolver:
         self.gmres_iters = 8
         self.stats = {"lu": 0, "gmres": 0}
         self.diag_full = np.nonzero(self.fr == self.fc)[0]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_lu"] = None  # SuperLU objects do not pickle; the next solve refactorises
+        return state
 
     def full_data(self, blocks):
         b = blocks.shape[0]

@@ -42,6 +42,7 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
+from .validate import choice, integer, real, real_array
 
 __all__ = ["spectral", "SpectralResult", "bulk_gamma", "delta_weights"]
 
@@ -78,6 +79,7 @@ def delta_weights(device, delta):
     names = device.region_names
     sc_names = [r for r in names if device.materials[r].superconducting]
     if isinstance(delta, dict):
+        delta = {r: _gap_value(f"delta[{r!r}]", v) for r, v in delta.items()}
         for r, v in delta.items():
             if r not in names:
                 raise UsadelError(f"delta: unknown region {r!r}; the device has {list(names)}")
@@ -85,21 +87,29 @@ def delta_weights(device, delta):
                 raise UsadelError(f"delta: region {r!r} is a normal metal (Material.tc = 0) and cannot carry a gap")
         per_el = np.array([delta.get(r, 0.0) for r in names], dtype=complex)[ops.region]
         return ops.lump(w * per_el)
-    arr = np.asarray(delta, dtype=complex)
+    if np.ndim(delta) == 0:
+        arr = np.asarray(_gap_value("delta", delta))
+    else:
+        arr = real_array("delta", delta, allow_complex=True).astype(complex)
     if arr.ndim == 0:
         if arr != 0 and not sc_names:
             raise UsadelError("delta: a gap was given but no region is superconducting; set Material(tc=...) > 0")
         return ops.lump(w) * arr
     if arr.shape != (ops.n,):
         raise UsadelError(f"delta: per-node array must have shape ({ops.n},), got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise UsadelError("delta: per-node array contains non-finite values")
     # a per-node gap is a P1 field, zero at nodes that touch no superconducting
     # element: with lumped quadrature every such node carries its full weight, so
     # the discrete pair amplitude tends to Delta_i/w at high Matsubara frequency
     # at every node (the gap loop's Matsubara tail relies on this)
     touch = ops.lump(w) > 0
     return np.where(touch, ops.lump_sd, 0.0) * arr
+
+
+def _gap_value(name, v):
+    """One gap value: a finite real or complex number (complex: |Delta| e^{i phi})."""
+    if isinstance(v, (complex, np.complexfloating)):
+        return complex(real(f"Re {name}", complex(v).real), real(f"Im {name}", complex(v).imag))
+    return real(name, v)
 
 
 def delta_nodes(device, delta):
@@ -127,13 +137,9 @@ class _Problem:
         # contacts
         self.dirichlet = []  # (nodes, reservoir)
         self.tunnel = []  # (nodes, weights, reservoir)
-        seen = np.zeros(ops.n, bool)
-        for tag, res in device.contacts.items():
+        for tag, res in device.contacts.items():  # Device checked that clean contacts share no nodes
             nodes, w = ops.boundary_nodes(tag)
             if res.barrier is None:
-                if seen[nodes].any():
-                    raise UsadelError(f"contact {tag!r} shares nodes with another clean contact")
-                seen[nodes] = True
                 self.dirichlet.append((nodes, res))
             else:
                 self.tunnel.append((nodes, w, res))
@@ -373,8 +379,7 @@ class SpectralResult:
         E = np.real(self.energies)
         if np.any(np.iscomplex(self.energies)) or np.any(np.diff(E) <= 0):
             raise UsadelError("supercurrent_density needs increasing real energies")
-        if T <= 0:
-            raise UsadelError(f"T must be positive, got {T!r}")
+        T = real("supercurrent_density: T", T, positive=True)
         ops = self.device.operators
         m11 = self.matrix_current()  # Im jE / D = -Re m11
         pos = E >= 0
@@ -398,12 +403,24 @@ class SpectralResult:
 
 
 def _as_energies(energies):
-    E = np.atleast_1d(np.asarray(energies))
-    if E.ndim != 1 or E.size == 0:
-        raise UsadelError("energies must be a non-empty 1D array")
-    if not np.all(np.isfinite(E)):
-        raise UsadelError("energies contain non-finite values")
-    return E.astype(complex) if np.iscomplexobj(E) else E.astype(float)
+    E = real_array("energies", np.atleast_1d(energies) if np.ndim(energies) == 0 else energies,
+                   ndim=1, allow_complex=True)
+    if np.iscomplexobj(E) and np.any(E.imag < 0):
+        raise UsadelError("energies: complex energies must lie in the upper half plane (Im E >= 0) "
+                          "for the retarded (or Matsubara, Im E > 0) functions")
+    return E
+
+
+def _check_gap_edges(device, E, eta):
+    """With eta = 0 a reservoir's BCS functions diverge at |E| = Delta (1 + gamma gamma~ = 0)."""
+    if eta > 0 or np.iscomplexobj(E):
+        return
+    for tag, res in device.contacts.items():
+        hit = np.abs(np.abs(E) - res.delta) <= 1e-12 * res.delta
+        if res.delta > 0 and hit.any():
+            raise UsadelError(f"spectral: with eta = 0 the BCS Green's function of reservoir {tag!r} diverges at "
+                              f"its gap edge |E| = {res.delta:g}, and energies {E[hit][:3].tolist()} lie on it; use eta > 0 or move "
+                              f"those energies off the edge")
 
 
 def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10, maxiter=40,
@@ -447,11 +464,15 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     if not isinstance(device, Device):
         raise UsadelError(f"spectral: expected a usadel.Device, got {type(device).__name__}")
     E = _as_energies(energies)
-    if method not in ("homotopy", "direct"):
-        raise UsadelError(f"method must be 'homotopy' or 'direct', got {method!r}")
-    if not (eta >= 0 and np.isfinite(eta)):
-        raise UsadelError(f"eta must be a finite number >= 0, got {eta!r}")
+    choice("spectral: method", method, ("homotopy", "direct"))
+    eta = real("spectral: eta", eta, nonnegative=True)
+    tol = real("spectral: tol", tol, positive=True)
+    maxiter = integer("spectral: maxiter", maxiter, lo=1)
+    chunk = integer("spectral: chunk", chunk, lo=1, allow_none=True)
+    if not isinstance(symmetric, (bool, np.bool_)):
+        raise UsadelError(f"spectral: symmetric must be True or False, got {symmetric!r}")
     delta_weights(device, delta)  # validate before any work
+    _check_gap_edges(device, E, eta)
     if guess is not None:
         if not isinstance(guess, SpectralResult) or guess.gamma.shape != (E.size, device.operators.n):
             raise UsadelError("guess must be a SpectralResult of this device at the same energies")
@@ -479,14 +500,6 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         g[neg], gt[neg] = np.conj(gt[neg]), np.conj(g[neg])
     return SpectralResult(device=device, energies=E, gamma=g, gamma_t=gt,
                           delta=delta_nodes(device, delta), eta=eta, residuals=res)
-
-
-def _physical(g, gt, slack=1e-6):
-    """Retarded branch: |gamma|, |gamma~| <= 1 and Re cosh th >= 0 at every node."""
-    p = g * gt
-    dos = np.real((1.0 - p) / (1.0 + p))
-    return (np.all(np.abs(g) <= 1 + slack, axis=1) & np.all(np.abs(gt) <= 1 + slack, axis=1)
-            & np.all(dos >= -slack, axis=1) & np.all(np.isfinite(p), axis=1))
 
 
 def _physical(g, gt, slack=1e-2):
@@ -518,6 +531,7 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
         g, gt, ok, res = _homotopy(prob, eps, tol, maxiter, scale)
     if not ok.all():
         g, gt, ok, res = _continuation(prob, eps, g, gt, ok, res, tol, maxiter, scale)
+    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
     bad = np.nonzero(~ok)[0]
     if bad.size:
         raise ConvergenceError(
