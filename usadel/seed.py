@@ -16,6 +16,8 @@ ends in an equilibrium S reservoir; a polarised detector at x = L reads
 Units: Tc = 1, l_sf = 1, sigma = 1 (so R_sf^N = l_sf/sigma = 1).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .bcs import seed_delta_T
@@ -26,17 +28,33 @@ from .meshes import interval, wire
 from .observables import energy_grid
 from .spectral import spectral
 
-__all__ = ["spin_battery", "seed_device_1d", "seed_device_2d", "seed_signal", "seed_readings", "readings",
-           "detector_readings", "fig2", "fig2_table", "format_fig2", "plot_fig2"]
+__all__ = ["SpinBattery", "spin_battery", "seed_device_1d", "seed_device_2d", "seed_signal", "seed_readings",
+           "readings", "detector_readings", "fig2", "fig2_table", "format_fig2", "plot_fig2"]
+
+
+@dataclass(frozen=True)
+class SpinBattery:
+    """Distribution E -> (f_up, f_dn) of the seed's F1/N/F2 battery (physics.md).
+
+    f_up/dn = (f(E - eV/2) + f(E + eV/2))/2 +- P_FN (f(E - eV/2) - f(E + eV/2))/2 at
+    temperature T. A module-level callable (not a closure), so that devices holding it
+    pickle (multiprocessing, caching).
+    """
+
+    eV: float
+    T: float
+    P_FN: float = 1.0
+
+    def __call__(self, E):
+        eV, T = self.eV, self.T
+        s = 0.5 * (fermi(E - eV / 2, T) + fermi(E + eV / 2, T))
+        d = 0.5 * self.P_FN * (fermi(E - eV / 2, T) - fermi(E + eV / 2, T))
+        return s + d, s - d
 
 
 def spin_battery(eV, T, P_FN=1.0):
-    """Distribution E -> (f_up, f_dn) of the seed's F1/N/F2 battery (physics.md)."""
-    def dist(E):
-        s = 0.5 * (fermi(E - eV / 2, T) + fermi(E + eV / 2, T))
-        d = 0.5 * P_FN * (fermi(E - eV / 2, T) - fermi(E + eV / 2, T))
-        return s + d, s - d
-    return dist
+    """Distribution E -> (f_up, f_dn) of the seed's F1/N/F2 battery (a picklable :class:`SpinBattery`)."""
+    return SpinBattery(eV, T, P_FN)
 
 
 def seed_device_1d(T, eV, *, delta=None, L_S=14.0, n=1400, l_sf=1.0, tau_sf=1e4, R_I=1.0, P_FN=1.0, tc=1.0,
