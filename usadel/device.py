@@ -16,6 +16,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .errors import UsadelError
+from .meshes import check as check_mesh
 from .validate import MIN_POSITIVE, callable_or_none, real
 
 __all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
@@ -300,11 +301,8 @@ class Device:
                 raise UsadelError(f"Device: unknown boundary tag {tag!r} in contacts; the mesh has {tags}")
             if not isinstance(res, Reservoir):
                 raise UsadelError(f"Device: contacts[{tag!r}] must be a usadel.Reservoir, got {res!r}")
-        vol = _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t))
-        h = np.mean(vol)
-        bad = np.nonzero(~(vol > 1e-10 * h))[0]
-        if bad.size:
-            raise UsadelError(f"Device: mesh has {bad.size} degenerate cells (zero volume), e.g. elements {bad[:5].tolist()}")
+        _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t))  # simplices of the mesh's own dimension
+        check_mesh(mesh)  # finite coordinates, no orphan nodes, no degenerate cells (scale-free tolerances)
         self.mesh = mesh
         self.materials = dict(materials)
         self.contacts = contacts

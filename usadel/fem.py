@@ -29,10 +29,16 @@ class _BlasLimit:
 
     ``threadpoolctl``'s own context restores the limits it found on entry, so
     two threads that overlap restore out of order and can leave the whole
-    process on one BLAS thread. Here the first entrant sets the limit and the
-    last one out restores it (a counter under a lock). The library scan of
-    ``ThreadpoolController`` is done once per process (~3 ms a call otherwise:
-    27% of a small gap solve's time).
+    process on one BLAS thread. Worse, OpenBLAS (pthreads build, as shipped
+    with numpy and scipy) ignores thread-count changes made from other threads
+    once the main thread has made one (measured here with OpenBLAS 0.3.30;
+    threadpoolctl documents that it is designed for calls from the main thread
+    only). So the limit is set and restored by the main thread alone, the first
+    entrant setting it and the last one out restoring it (a counter under a
+    lock); in other threads the context does nothing, and their solves run
+    with whatever the process has (set OPENBLAS_NUM_THREADS=1 for thread pools,
+    or use process pools). The library scan of ``ThreadpoolController`` is done
+    once per process (~3 ms a call otherwise: 27% of a small gap solve's time).
     """
 
     def __init__(self):
@@ -42,6 +48,8 @@ class _BlasLimit:
         self._controller = None
 
     def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self
         with self._lock:
             if self._depth == 0:
                 if self._controller is None:
@@ -51,6 +59,8 @@ class _BlasLimit:
         return self
 
     def __exit__(self, *exc):
+        if threading.current_thread() is not threading.main_thread():
+            return False
         with self._lock:
             self._depth -= 1
             if self._depth == 0:

@@ -47,8 +47,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UsadelError
+from .errors import ConvergenceError, UsadelError
 from .fem import flux_weight
+from .quadrature import RTOL, even_integral
+from .validate import real
 
 __all__ = ["kinetic", "KineticResult", "reservoir_h", "fermi"]
 
@@ -66,8 +68,8 @@ def reservoir_h(res, E):
     """(hL, hT, hLS, hTS) of a reservoir at energies E (physics.md definitions)."""
     E = np.asarray(E, float)
     if res.distribution is not None:
-        fu = lambda e: np.asarray(res.distribution(e)[0], float)
-        fd = lambda e: np.asarray(res.distribution(e)[1], float)
+        fu = lambda e: _distribution(res, e)[0]
+        fd = lambda e: _distribution(res, e)[1]
     else:
         if res.T is None:
             raise UsadelError("kinetic: every contact needs a temperature T (or a distribution)")
@@ -76,6 +78,31 @@ def reservoir_h(res, E):
     fp, fm = 0.5 * (fu(E) + fd(E)), 0.5 * (fu(-E) + fd(-E))
     sp, sm = fu(E) - fd(E), fu(-E) - fd(-E)
     return np.stack([fm - fp, 1.0 - fp - fm, -0.5 * sp + 0.5 * sm, -0.5 * sp - 0.5 * sm], axis=-1)
+
+
+def _distribution(res, E):
+    """(f_up, f_dn) of a prescribed distribution, checked: a pair of finite arrays in [0, 1] shaped like E."""
+    try:
+        out = res.distribution(E)
+        fu, fd = (np.asarray(x) for x in out)
+    except UsadelError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise UsadelError(f"Reservoir.distribution must return a pair (f_up, f_dn) of arrays; calling it on "
+                          f"{E.size} energies gave {type(exc).__name__}: {exc}") from None
+    for name, f in (("f_up", fu), ("f_dn", fd)):
+        if f.dtype.kind not in "iuf":
+            raise UsadelError(f"Reservoir.distribution: {name} must be real numbers, got dtype {f.dtype}")
+        try:
+            f = np.broadcast_to(f, E.shape)
+        except ValueError:
+            raise UsadelError(f"Reservoir.distribution: {name} has shape {f.shape}, expected {E.shape} "
+                              f"(one value per energy)") from None
+        bad = ~np.isfinite(f) | (f < -1e-12) | (f > 1 + 1e-12)
+        if bad.any():
+            raise UsadelError(f"Reservoir.distribution: {name} must be finite occupation numbers in [0, 1]; "
+                              f"got {f[bad][:3].tolist()} at E = {np.broadcast_to(E, f.shape)[bad][:3].tolist()}")
+    return np.broadcast_to(fu, E.shape).astype(float), np.broadcast_to(fd, E.shape).astype(float)
 
 
 def _gR(g, gt):
@@ -155,6 +182,7 @@ class KineticResult:
     coeff_node: dict
     jS_el: np.ndarray
     floor: float
+    contacts: dict = None  # the reservoirs the distributions were solved with (kinetic(contacts=...) included)
 
     @property
     def hL(self):
@@ -176,12 +204,17 @@ class KineticResult:
     def energies(self):
         return np.real(self.spectral.energies)
 
-    def _integrate(self, f, parity):
-        """Int dE f over the whole axis; a nonnegative grid uses the parity of f."""
-        E = self.energies
-        if np.all(E >= 0):
-            return (2.0 if parity == "even" else 0.0) * np.trapezoid(f, E, axis=0)
-        return np.trapezoid(f, E, axis=0)
+    def _integrate(self, f, what, rtol, scale=None):
+        """Int dE f over the whole axis for an even integrand f (a one-signed grid is folded).
+
+        The grid is checked twice (``rtol=None`` skips both): it must sample every
+        window where the reservoirs are out of equilibrium with each other
+        (:func:`check_windows`), and the estimated truncation and resolution
+        errors of the integral itself must stay below ``rtol`` (:func:`usadel.quadrature.even_integral`).
+        """
+        if rtol is not None:
+            check_windows(self.energies, self.contacts, what, rtol)
+        return even_integral(self.energies, f, scale=scale, what=what, rtol=rtol)
 
     def spectral_currents(self):
         """Per-element (sigma/D) j for L, T, LS, TS: shape (n_E, n_el, 4, dim)."""
@@ -197,7 +230,7 @@ class KineticResult:
         j[..., 3, :] = sd * (-DL[..., None] * gh[3] + jS * hb[2][..., None])
         return j
 
-    def current(self, tag, kind="charge"):
+    def current(self, tag, kind="charge", *, rtol=RTOL):
         """Total current through a contact, a boundary tag or an interface.
 
         ``tag``: a contact (current into the device from its reservoir), any
@@ -208,19 +241,24 @@ class KineticResult:
         Tunnel contacts and interfaces use the barrier flux itself (exact for the
         discrete system); clean contacts the volume-weighted flux
         -Int J.grad w - Int S w; clean interfaces the discrete reaction flux.
+        The energy integral checks its grid to ``rtol`` (see ``_integrate``).
         """
         kinds = {"charge": (1, None, "even"), "energy": (0, "E", "even"),
                  "spin": (3, None, "even"), "spin_energy": (2, "E", "even")}
-        if kind not in kinds:
+        if not isinstance(kind, str) or kind not in kinds:
             raise UsadelError(f"current: kind must be one of {list(kinds)}, got {kind!r}")
+        if not (isinstance(tag, str) or (isinstance(tag, tuple) and all(isinstance(r, str) for r in tag))):
+            raise UsadelError(f"current: tag must be a boundary tag (str) or a pair of region names (tuple), "
+                              f"got {tag!r}")
         comp, weight, parity = kinds[kind]
         dev = self.spectral.device
         ops = dev.operators
         E = self.energies
+        what = f"current({tag!r}, kind={kind!r})"
+        ew = np.abs(E) if weight == "E" else np.ones(E.size)
         if isinstance(tag, tuple):
-            spec = self._interface_flux(tag)[..., comp]  # from tag[0] into tag[1]
-            f = spec * (E if weight == "E" else 1.0)
-            return -0.5 * self._integrate(f, parity)
+            f = self._interface_flux(tag)[..., comp] * (E if weight == "E" else 1.0)  # from tag[0] into tag[1]
+            return -0.5 * self._integrate(f, what, rtol, scale=self._conductance(tag) * ew)
         if tag not in dev.contacts:
             if tag in (dev.mesh.boundaries or {}):
                 return 0.0  # insulating boundary: no current of any kind (natural condition)
@@ -228,18 +266,37 @@ class KineticResult:
                               f"(region pair); contacts are {list(dev.contacts)}")
         res = dev.contacts[tag]
         if res.barrier is not None:
-            flux = self._contact_flux(tag)[..., comp]  # out of the device, n_E
-            spec = -flux  # into the device
+            spec = -self._contact_flux(tag)[..., comp]  # into the device, n_E
         else:
             w = flux_weight(ops, tag)
             _, gw = ops.element_values(w)
             j = self.spectral_currents()[..., comp, :]
-            spec = -np.einsum("eld,ld->e", j, ops.vol[:, None] * gw)
             S = self._sources()[..., comp]  # lumped div J per node, n_E x n
-            spec -= S @ w
+            spec = -np.einsum("eld,ld->e", j, ops.vol[:, None] * gw) - S @ w
         f = spec * (E if weight == "E" else 1.0)
         # spec is the flux of (sigma/D) j into the device; I = -(sigma/2D) Int dE j
-        return -0.5 * self._integrate(f, parity)
+        return -0.5 * self._integrate(f, what, rtol, scale=self._conductance(tag) * ew)
+
+    def _conductance(self, tag):
+        """Normal-state conductance scale of a contact or interface: the flux per unit h difference.
+
+        Sets the noise floor of the current integrals (an integrand that is
+        rounding noise next to it is zero, however rough it looks).
+        """
+        dev = self.spectral.device
+        ops = dev.operators
+        if isinstance(tag, tuple):
+            canon = tuple(sorted(tag, key=dev.region_names.index))
+            if canon in dev.interfaces:
+                k = list(dev.interfaces).index(canon)
+                return float(np.sum(ops.pairs[k][2]) / ops.pairs[k][3].r)
+            nodes = np.unique(dev.topology.interfaces[canon][0])
+            return float(np.sum(np.abs(ops.K_data[ops.diag[nodes]])))
+        res = dev.contacts[tag]
+        if res.barrier is not None:
+            return float(np.sum(ops.boundary_nodes(tag)[1]) / res.barrier.r)
+        w = flux_weight(ops, tag)
+        return float(w @ (ops.K @ w))
 
     def _interface_flux(self, key):
         """Spectral flux of (sigma/D) j (4 components) from region key[0] into key[1], (n_E, 4).
@@ -314,12 +371,12 @@ class KineticResult:
         return out
 
     def _contact_flux(self, tag):
-        st = self._state
-        for nodes, wts, res, A, B, hres in st["tunnel"]:
-            if st["tags"][id(res)] == tag:
-                f = np.einsum("enij,enj->eni", A, self.h[:, nodes]) + np.einsum("enij,ej->eni", B, hres)
-                return np.einsum("eni,n->ei", f, wts)
-        raise UsadelError(f"{tag!r} is not a tunnel contact")
+        """Barrier flux out of the device through tunnel contact ``tag`` (n_E, 4)."""
+        if tag not in self._state["tunnel"]:
+            raise UsadelError(f"{tag!r} is not a tunnel contact")
+        nodes, wts, A, B, hres = self._state["tunnel"][tag]
+        f = np.einsum("enij,enj->eni", A, self.h[:, nodes]) + np.einsum("enij,ej->eni", B, hres)
+        return np.einsum("eni,n->ei", f, wts)
 
     def _sources(self):
         """Lumped div(sigma/D j) per node and component (the bulk sink terms)."""
@@ -339,13 +396,19 @@ class KineticResult:
         """
         return (self.coeff_node["DL"] > 1e-6) if states_only else 1.0
 
-    def spin_accumulation(self, states_only=True):
-        """mu_s(x) = -(1/2) Int dE hTS per node (over energies with states, see ``_states``)."""
-        return -0.5 * self._integrate(self.hTS * self._states(states_only), "even")
+    def spin_accumulation(self, states_only=True, *, rtol=RTOL):
+        """mu_s(x) = -(1/2) Int dE hTS per node (over energies with states, see ``_states``).
 
-    def charge_imbalance(self, states_only=True):
-        """Charge-imbalance potential -(1/2) Int dE hT per node (over energies with states)."""
-        return -0.5 * self._integrate(self.hT * self._states(states_only), "even")
+        The energy grid is checked to ``rtol`` (see ``_integrate``); distributions
+        are O(1), so the noise floor is set by |h| <= 1.
+        """
+        return -0.5 * self._integrate(self.hTS * self._states(states_only), "spin_accumulation", rtol,
+                                      scale=np.ones_like(self.hTS))
+
+    def charge_imbalance(self, states_only=True, *, rtol=RTOL):
+        """Charge-imbalance potential -(1/2) Int dE hT per node (over energies with states, grid checked)."""
+        return -0.5 * self._integrate(self.hT * self._states(states_only), "charge_imbalance", rtol,
+                                      scale=np.ones_like(self.hT))
 
     def probe_weights(self, where):
         """(nodes, weights summing to 1) of a point (P1 interpolation) or a boundary tag (facet measure)."""
@@ -452,7 +515,15 @@ def kinetic(sp, floor=1e-9, contacts=None):
         raise UsadelError(f"kinetic: expected a SpectralResult, got {type(sp).__name__}")
     if np.iscomplexobj(sp.energies) and np.any(np.imag(sp.energies) != 0):
         raise UsadelError("kinetic: needs real energies")
+    floor = real("kinetic: floor", floor, positive=True, hi=1e-2)
     dev = sp.device
+    if not dev.contacts:
+        raise UsadelError("kinetic: the device has no contacts; without a reservoir the distribution "
+                          "functions are undetermined")
+    floating = dev.components_without_contact()
+    if floating:
+        raise UsadelError(f"kinetic: parts of the device touch no contact (regions {floating}); their "
+                          f"distribution functions are undetermined: attach a reservoir to each part")
     ops = dev.operators
     E = np.real(sp.energies)
     contacts = _replace_contacts(dev, contacts)
@@ -495,14 +566,11 @@ def kinetic(sp, floor=1e-9, contacts=None):
         blocks[:, c, c, ops.diag] += sink[..., c]
     rhs = np.zeros((nE, n, 4))
     # tunnel contacts
-    tunnel = []
-    tags = {}
-    fixed_rows = []
+    tunnel = {}  # by tag: one Reservoir object may serve several contacts
     h_fixed = {}
     for tag, res in contacts.items():
         nodes, wts = ops.boundary_nodes(tag)
         hres = reservoir_h(res, E)  # nE x 4
-        tags[id(res)] = tag
         if res.barrier is None:
             h_fixed[tag] = (nodes, hres)
             continue
@@ -513,7 +581,7 @@ def kinetic(sp, floor=1e-9, contacts=None):
             for b in range(4):
                 blocks[:, a, b, ops.diag[nodes]] += wts * A[..., a, b]
         rhs[:, nodes] -= np.einsum("n,enab,eb->ena", wts, B, hres)
-        tunnel.append((nodes, wts, res, A, B, hres))
+        tunnel[tag] = (nodes, wts, A, B, hres)
     # tunnel interfaces between regions
     iface = []
     for (pa, pb, wts, bar), (pab, pba) in zip(ops.pairs, ops.pair_pos):
@@ -527,6 +595,7 @@ def kinetic(sp, floor=1e-9, contacts=None):
                     blocks[:, a, b, pos_ab] += wts * B[..., a, b]
             sides.append((ia, ib, A, B))
         iface.append((pa, pb, wts, sides))
+    _check_finite(E, blocks, "the kinetic coefficients")
     solver = ops.solver(4)
     rows = []
     u0 = np.zeros((nE, n, 4))
@@ -549,9 +618,66 @@ def kinetic(sp, floor=1e-9, contacts=None):
             data = solver.fix_rows(data, rows)
         x[sl] = solver.solve(data, full[sl]).real
     x = x.reshape(nE, n, 4) + u0
-    kr = KineticResult(spectral=sp, h=x, coeff_el=ce, coeff_node=cn, jS_el=jS, floor=floor)
-    kr._state = dict(tunnel=tunnel, tags=tags, sink=sink, iface=iface, kL=kL, kT=kT, C=C)
+    _check_finite(E, x, "the distribution functions")
+    kr = KineticResult(spectral=sp, h=x, coeff_el=ce, coeff_node=cn, jS_el=jS, floor=floor, contacts=contacts)
+    kr._state = dict(tunnel=tunnel, sink=sink, iface=iface)
     return kr
+
+
+def _check_finite(E, arr, what):
+    """Raise naming the energies where ``arr`` (n_E, ...) is not finite (never return NaN)."""
+    bad = ~np.all(np.isfinite(arr.reshape(E.size, -1)), axis=1)
+    if bad.any():
+        raise ConvergenceError(f"kinetic: {what} are not finite at {int(bad.sum())} of {E.size} energies, "
+                               f"e.g. E = {E[bad][:5].tolist()} (a gap edge with eta = 0?)", energies=E[bad])
+
+
+def check_windows(E, contacts, what="energy integral", rtol=RTOL):
+    """The grid must sample every energy window where the reservoirs are out of equilibrium with each other.
+
+    An integrand that vanishes at every grid point says nothing about the
+    windows between them: a grid 1, 2, 3, ... misses a bias window [0, 0.5] at
+    low T completely and integrates to 0. So, where reservoirs differ (in T,
+    mu, mu_s or a prescribed distribution), the grid must reach past every
+    energy where their distributions differ by more than ``rtol``/100 (beyond
+    it the missing part is below rtol of a window's integral), and every Fermi
+    edge E = |mu +- mu_s| of a thermal reservoir with a differing neighbour
+    must have at least 3 energies within 3 T of it (on either sign for a grid
+    of both signs).
+    """
+    res = list(contacts.values())
+    if all(r.distribution is None and r.mu == 0 and r.mu_s == 0 and r.T == res[0].T for r in res):
+        return  # a common equilibrium: no window to cover
+    E = np.asarray(E, float)
+    top = 1e4 * max([abs(r.mu) + abs(r.mu_s) + (r.T or 0.0) for r in res] + [np.max(np.abs(E))])
+    s = np.unique(np.r_[np.geomspace(1e-6 * top, top, 4000), np.linspace(0, top, 4000)])
+    hs = [reservoir_h(r, s) for r in res]
+    # nonthermal parts (hT, hLS, hTS) of each reservoir and hL differences between reservoirs
+    dev = np.max([np.max(np.abs(h[..., 1:]), axis=-1) for h in hs]
+                 + [np.abs(h[..., 0] - hs[0][..., 0]) for h in hs[1:]], axis=0)
+    off = dev > 1e-2 * rtol
+    if off[-1]:
+        raise UsadelError(f"{what}: the reservoirs' distributions still differ at E = {top:.3g}; "
+                          f"energy integrals need them thermal at high energy")
+    if not off.any():
+        return
+    reach = float(s[off].max())
+    one_signed = E.min() >= 0 or E.max() <= 0
+    a = np.abs(E) if one_signed else E
+    if a.max() < reach or (not one_signed and a.min() > -reach):
+        have = f"[{E.min():.4g}, {E.max():.4g}]"
+        need = f"[0, {reach:.4g}]" if one_signed else f"[{-reach:.4g}, {reach:.4g}]"
+        raise UsadelError(f"{what}: the energy grid {have} misses part of the window where the reservoirs are out "
+                          f"of equilibrium; it must cover {need} (see usadel.observables.energy_grid with mu=...)")
+    for r in res:
+        if r.distribution is not None:
+            continue
+        for edge in {abs(r.mu + r.mu_s), abs(r.mu - r.mu_s)}:
+            for sign in ((1,) if one_signed else (1, -1)):
+                if np.count_nonzero(np.abs(a - sign * edge) <= 3 * r.T) < 3:
+                    raise UsadelError(f"{what}: the energy grid does not resolve the Fermi edge at "
+                                      f"E = {sign * edge:.4g} (T = {r.T:.3g}): fewer than 3 energies within 3 T of "
+                                      f"it; refine the grid there (usadel.observables.energy_grid with mu=...)")
 
 
 def _replace_contacts(dev, contacts):
