@@ -28,13 +28,13 @@ log = logging.getLogger(__name__)
 def _coerce(obj, cls, **fields):
     """Replace each field of a frozen dataclass by its checked Python float (see usadel.validate.real).
 
-    Positive parameters must also exceed ``MIN_POSITIVE``: below it their
+    Positive (and nonzero nonnegative) parameters must also exceed ``MIN_POSITIVE``: below it their
     products underflow and the solvers would report infinite residuals
     instead of naming the parameter.
     """
     for name, kw in fields.items():
         v = real(f"{cls}.{name}", getattr(obj, name), **kw)
-        if kw.get("positive") and v is not None and v < MIN_POSITIVE:
+        if (kw.get("positive") or kw.get("nonnegative")) and v is not None and 0 < v < MIN_POSITIVE:
             raise UsadelError(f"{cls}.{name} = {v!r} is out of range (must be >= {MIN_POSITIVE:.0e}); "
                               f"rescale the units of the problem")
         object.__setattr__(obj, name, v)

@@ -261,7 +261,26 @@ class BlockSolver:
         return data
 
     def solve(self, data, rhs):
-        """Solve A_b x_b = rhs_b for every b; data (b, nnz_full), rhs (b, N)."""
+        """Solve A_b x_b = rhs_b for every b; data (b, nnz_full), rhs (b, N).
+
+        A singular or non-finite member gives a NaN row (the callers treat it as
+        failed at that energy) instead of losing the whole batch.
+        """
+        b = data.shape[0]
+        fine = np.all(np.isfinite(data), axis=1) & np.all(np.isfinite(rhs), axis=1)
+        if not fine.all():
+            out = np.full(rhs.shape, np.nan, dtype=np.result_type(data, rhs))
+            if fine.any():
+                out[fine] = self.solve(data[fine], rhs[fine])
+            return out
+        try:
+            return self._solve(data, rhs)
+        except (np.linalg.LinAlgError, RuntimeError):  # SuperLU: "Factor is exactly singular"
+            if b == 1:
+                return np.full(rhs.shape, np.nan, dtype=np.result_type(data, rhs))
+            return np.concatenate([self.solve(data[k:k + 1], rhs[k:k + 1]) for k in range(b)])
+
+    def _solve(self, data, rhs):
         b = data.shape[0]
         with threadpool_limits(limits=1, user_api="blas"):
             if self.banded:
