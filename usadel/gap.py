@@ -11,7 +11,13 @@ The sum runs to an automatic cutoff w_c = ``cutoff`` x max(Tc0, Delta, E_Th);
 its tail beyond it is the exact discrete linear response (``_LinearTail``, dense
 eigenmodes and digamma sums, up to ``MAX_DENSE_TAIL`` nodes; above that
 ``_QuadratureTail``, sparse solves on a quadrature in w, 1e-8 of the exact sum)
-plus the local nonlinear BCS correction ~ |Delta|^2 Delta/(4 w_c^2). Self-consistency
+plus the local nonlinear BCS correction ~ |Delta|^2 Delta/(4 w_c^2). At low T (more than
+``MAX_MATSUBARA`` frequencies below w_c, or more than ``MEMORY_BUDGET`` allows) only the
+first N0 are explicit and the rest up to w_c is a Gauss-Legendre quadrature in ln w
+with Euler-Maclaurin end corrections (``_matsubara_plan``; equal to the explicit sum
+to 1e-10 at N0 = 100), so T -> 0 costs ~20 more frequencies per decade instead of
+a factor 10 (T = 1e-6 Tc0: ~2100 frequencies instead of 9.5 million). Requests beyond the memory budget
+raise UsadelError before any work, with the size they would need. Self-consistency
 is found by Newton-Krylov with exact Jacobian-vector products (``_NewtonKrylov``;
 ~5 outer iterations at S/N interfaces) or Anderson acceleration on Delta(x)
 (plain fixed point is far too slow near Tc), warm-starting every spectral solve
@@ -50,6 +56,7 @@ from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .bcs import DELTA0_OVER_TC as DELTA00
 from .spectral import spectral
+from .validate import callable_or_none, choice, integer, real, real_array
 
 __all__ = ["gap", "GapResult", "critical_temperature", "delta_of_T", "delta_neq", "comoving_grid", "anderson",
            "normal_state_growth"]
@@ -67,7 +74,8 @@ class GapResult:
     T : temperature
     iterations : outer iterations used
     history : residual norm (max |G(Delta) - Delta|) per iteration
-    n_matsubara : number of Matsubara frequencies summed explicitly
+    n_matsubara : number of Matsubara frequencies solved: the explicit ones, plus at low T
+        the quadrature nodes of the band up to the cutoff (module docstring)
     spectral : the Matsubara SpectralResult at the solution
     normal_growth : linear growth rate of small gaps where the solution is normal,
         in ln(Tc/T) units (< 0: that normal state is stable), None if it is
@@ -95,8 +103,106 @@ class GapResult:
         return np.einsum("ke,ke->e", self.delta[t[:, el]], bary)
 
 
+#: explicit Matsubara frequencies at most: beyond that the sum up to the cutoff is a quadrature
+#: over the band [w_N0, w_cut] (``_matsubara_plan``), so T -> 0 costs O(ln(1/T)) more frequencies
+MAX_MATSUBARA = 2000
+#: fewest explicit frequencies in front of the band (its Euler-Maclaurin error is O(N0^-4))
+MIN_MATSUBARA_BAND = 32
+#: Gauss-Legendre points per unit of ln w in the band
+BAND_POINTS = 8
+#: memory (bytes) one gap()/solve() call may plan for; larger requests raise UsadelError before any work
+MEMORY_BUDGET = 4e9
+#: planned bytes per Matsubara frequency x node: the solutions gamma, gamma~ of the current and the
+#: previous iteration, F and the pair sums, spectral chunks and the Jacobian-vector work arrays
+#: (measured 540-750 for gap() on an S/N wire; the Newton factorisations are bounded by MAX_NEWTON_STORAGE)
+BYTES_PER_POINT = 800
+#: planned bytes per real energy x node in the nonequilibrium loop (spectral and kinetic solutions and
+#: their work arrays: measured peak 4100 for solve() on an N-S-N wire, 1400 for gap(hL=...))
+BYTES_PER_ENERGY = 4500
+#: at most this many real energies in the nonequilibrium loop (co-moving grid plus its thermal tail)
+MAX_REAL_ENERGIES = 100_000
+#: the explicit sum (or the band) must reach MIN_CUTOFF_RATIO x the largest gap scale: below it the
+#: local nonlinear tail is no longer a correction (measured error 9e-3 Tc0 at w_N = 1.8 Delta at an
+#: S/N interface) and at w_N ~ Delta/2 the map divides by ~0
+MIN_CUTOFF_RATIO = 2.0
+
+
+def _gib(b):
+    return f"{b / 1e9:.3g} GB"
+
+
+def _band_size(n0, n_cut):
+    panels = max(1, int(np.ceil(np.log(n_cut / n0))))
+    return panels, BAND_POINTS * panels + 4
+
+
+def _matsubara_plan(T, n_cut, n_nodes, omega_D=None, explicit=False, where="gap"):
+    """Frequencies w, weights g (in units of 2 pi T) and the index N where the exact tail starts.
+
+    Up to ``MAX_MATSUBARA`` (and within ``MEMORY_BUDGET``) the n_cut Matsubara
+    frequencies are summed explicitly, as always. Beyond (low T), only the
+    first N0 are explicit; the sum over N0 <= n < n_cut of 2 pi T F(w_n),
+    F = g (Delta/w - f), is the midpoint rule turned around (Euler-Maclaurin):
+    Int_{a0}^{a1} F dw + (2 pi T)^2/24 (F'(a0) - F'(a1)) + O(N0^-4), a = 2 pi T N,
+    with the integral by composite Gauss-Legendre in u = ln w (``BAND_POINTS``
+    per unit: the Matsubara functions are analytic for Re w > 0, so in u they
+    are analytic in the strip |Im u| < pi/2 and the rule converges
+    geometrically) and F' by central differences at a (1 +- 1e-3). Delta/w and
+    f share the weights, so the linear response of a homogeneous wire stays
+    exact. The tail n >= n_cut (exact linear part and local nonlinear
+    correction) is the one of the explicit sum, at the same w_cut.
+    """
+    h = 2 * np.pi * T
+    reg = (lambda om: np.ones_like(om)) if omega_D is None else (lambda om: omega_D**2 / (om**2 + omega_D**2))
+
+    def need(count):
+        return count * n_nodes * BYTES_PER_POINT
+
+    def too_big(count, what):
+        return UsadelError(
+            f"{where}: T = {T:.3g} on {n_nodes} nodes needs {what}, about {_gib(need(count))} "
+            f"({BYTES_PER_POINT} bytes per frequency and node), over the memory budget of {_gib(MEMORY_BUDGET)} "
+            f"(usadel.gap module, MEMORY_BUDGET); use a coarser mesh, a higher T or a lower cutoff")
+
+    def plain(N):
+        w = np.pi * T * (2 * np.arange(N) + 1)
+        return w, reg(w), N
+
+    if explicit:
+        if need(n_cut) > MEMORY_BUDGET:
+            raise too_big(n_cut, f"n_matsubara = {n_cut} frequencies")
+        return plain(n_cut)
+    n0 = min(n_cut, MAX_MATSUBARA)
+    if n0 == n_cut and need(n_cut) <= MEMORY_BUDGET:
+        return plain(n_cut)
+    while n0 > MIN_MATSUBARA_BAND and need(n0 + _band_size(n0, n_cut)[1]) > MEMORY_BUDGET:
+        n0 = max(MIN_MATSUBARA_BAND, n0 // 2)
+    panels, nb = _band_size(n0, n_cut)
+    if n0 + nb >= n_cut:  # the band saves nothing
+        if need(n_cut) > MEMORY_BUDGET:
+            raise too_big(n_cut, f"{n_cut} Matsubara frequencies")
+        return plain(n_cut)
+    if need(n0 + nb) > MEMORY_BUDGET:
+        raise too_big(n0 + nb, f"{n0 + nb} frequencies ({n0} explicit Matsubara frequencies and {nb} quadrature "
+                               f"nodes up to the cutoff {n_cut * h:.3g})")
+    a0, a1 = h * n0, h * n_cut
+    x, wx = np.polynomial.legendre.leggauss(BAND_POINTS)
+    edges = np.linspace(np.log(a0), np.log(a1), panels + 1)
+    half = 0.5 * np.diff(edges)
+    u = ((edges[:-1] + half)[:, None] + half[:, None] * x[None, :]).ravel()
+    wu = (half[:, None] * wx[None, :]).ravel()
+    eps = 1e-3
+    c0, c1 = h * h / 24 / (2 * a0 * eps), h * h / 24 / (2 * a1 * eps)
+    wb = np.r_[np.exp(u), a0 * (1 - eps), a0 * (1 + eps), a1 * (1 - eps), a1 * (1 + eps)]
+    Wb = np.r_[wu * np.exp(u), -c0, c0, c1, -c1]  # dw = w du; F'(a0) enters with +, F'(a1) with -
+    w, g, _ = plain(n0)
+    log.info("%s: T = %.3g: %d explicit Matsubara frequencies and %d band nodes up to w = %.3g (instead of %d)",
+             where, T, n0, nb, a1, n_cut)
+    return np.r_[w, wb], np.r_[g, Wb * reg(wb) / h], n_cut
+
+
 class _GapProblem:
-    def __init__(self, device, T, cutoff, n_matsubara, omega_D=None):
+    def __init__(self, device, T, cutoff, n_matsubara, omega_D=None, tail=True, where="gap"):
         if omega_D is not None and not (np.isfinite(omega_D) and omega_D > 0):
             raise UsadelError(f"gap: omega_D must be a positive energy, got {omega_D!r}")
         if not isinstance(device, Device):
@@ -123,18 +229,28 @@ class _GapProblem:
         w_top = cutoff * scale if omega_D is None else max(
             cutoff * max(np.max(self.tc0[self.sc]), max([r.delta for r in device.contacts.values()], default=0.0)),
             4.0 * omega_D)
+        explicit = n_matsubara is not None
         if n_matsubara is None:
-            n_matsubara = int(np.ceil((w_top / (np.pi * T) - 1) / 2))
-        self.N = max(int(n_matsubara), 4)
-        self.w = np.pi * T * (2 * np.arange(self.N) + 1)
-        self.a = self.w[-1] + np.pi * T  # midpoint-rule boundary of the tail
+            count = np.ceil((w_top / (np.pi * T) - 1) / 2)  # before the int(): T -> 0 must not overflow
+            if tail and not count <= 1e15:
+                raise UsadelError(f"{where}: T = {T!r} is below 1e-15 of the Matsubara cutoff {w_top:.3g}, the lowest "
+                                  f"temperature the sum can index; T = 1e-3 Tc0 is already T = 0 to within "
+                                  f"exp(-1.76/1e-3)")
+            n_matsubara = int(min(count, 1e15))
+        n_cut = max(int(n_matsubara), 4)
         self.omega_D = omega_D
-        self.g = np.ones(self.N) if omega_D is None else omega_D**2 / (self.w**2 + omega_D**2)
+        if not tail:  # only the per-node data (critical_temperature): no frequencies needed
+            n_cut, explicit = 4, True
+        self.w, self.g, self.n_tail = _matsubara_plan(T, n_cut, ops.n, omega_D, explicit, where)
+        self.N = self.w.size  # frequencies solved: explicit ones, then the band's quadrature nodes
+        # midpoint-rule boundary of the tail
+        self.a = self.w[-1] + np.pi * T if self.N == self.n_tail else 2 * np.pi * T * self.n_tail
         self.sum_inv_w = 2 * np.pi * T * np.sum(self.g / self.w)
         # ln(Tc0/T), or with the regulator Psi(omega_D/2 pi T) - Psi(omega_D/2 pi Tc0)
         self.ln_ratio = np.log(self.tc0 / T) if omega_D is None else \
             _psi_reg(omega_D / (2 * np.pi * T)) - _psi_reg(omega_D / (2 * np.pi * self.tc0))
         self.guess = None
+        self.cold = False
         self.gamma_node = np.divide(ops.lump(w * ops.gamma_e), self.c_sc, out=np.zeros(ops.n), where=self.sc)
         # pairing weight per node relative to the node's full lumped weight: 1 without a
         # regulator (see spectral.delta_weights: the cutoff-free sum needs f -> Delta/w at
@@ -144,7 +260,18 @@ class _GapProblem:
         self.ps = np.ones(ops.n) if omega_D is None else \
             np.divide(self.c_sc, ops.lump_sd, out=np.zeros(ops.n), where=ops.lump_sd > 0)
         self.psi_tail = 0.0 if omega_D is None else _psi_reg(omega_D / (2 * np.pi * T)) - self.sum_inv_w
-        self.linear_tail = (_LinearTail if ops.n <= MAX_DENSE_TAIL else _QuadratureTail)(device, T, self.N, omega_D)
+        if not tail:
+            self.linear_tail = None
+            return
+        scale_gap = max(DELTA00 * float(np.max(self.tc0[self.sc])), float(np.max(self.gamma_node, initial=0.0)),
+                        max([r.delta for r in device.contacts.values()], default=0.0))
+        if self.a < MIN_CUTOFF_RATIO * scale_gap:
+            raise UsadelError(
+                f"{where}: the Matsubara sum ends at w = {self.a:.3g} (cutoff {cutoff!r}, n_matsubara "
+                f"{n_matsubara}), below {MIN_CUTOFF_RATIO:g} x the largest gap or pair-breaking scale "
+                f"{scale_gap:.3g}: the local tail correction would not be small; raise cutoff or n_matsubara")
+        self.linear_tail = (_LinearTail if ops.n <= MAX_DENSE_TAIL else _QuadratureTail)(device, T, self.n_tail,
+                                                                                          omega_D)
 
     def tail(self, d):
         """Local tail sum_{n >= N} 2 pi T (1/w_n - f_n/Delta), midpoint rule -> integral.
@@ -160,8 +287,16 @@ class _GapProblem:
         return np.log(b / self.a) + t
 
     def pair_sum(self, delta):
-        """2 pi T sum_{n < N} f_n per node, and the Matsubara solution."""
-        sp = spectral(self.device, 1j * self.w, delta=delta * self.ps, eta=0.0, guess=self.guess)
+        """2 pi T sum_{n < N} f_n per node, and the Matsubara solution.
+
+        Warm-started from the previous call unless ``cold``: then every solve is
+        continued from large w (the homotopy, which selects the physical root)
+        and polished by Newton from there (the homotopy's last stage alone is
+        less accurate on fine meshes: f off by 2e-7 on a 5000-element wire)."""
+        dp = delta * self.ps
+        if self.cold:
+            self.guess = spectral(self.device, 1j * self.w, delta=dp, eta=0.0)
+        sp = spectral(self.device, 1j * self.w, delta=dp, eta=0.0, guess=self.guess)
         self.guess = sp
         f = -1j * sp.F
         return 2 * np.pi * self.T * (self.g @ f), sp
@@ -344,8 +479,8 @@ class _NewtonKrylov:
                 new_t, sp_t = p.update(trial, self.neq)
                 F_t = new_t - trial
                 r_t = float(np.max(np.abs(F_t)))
-                if r_t < hist[-1] or lam < 0.1 or len(hist) + 1 >= maxiter:
-                    break
+                if r_t < hist[-1] or lam < 0.1 or len(hist) + 1 >= maxiter or not np.isfinite(r_t):
+                    break  # (a non-finite trial ends the iteration: the caller raises with the history)
                 hist.append(r_t)  # a rejected trial costs a nonlinear solve too
                 lam *= 0.5
             d, new, sp, F = trial, new_t, sp_t, F_t
@@ -445,7 +580,7 @@ class _QuadratureTail:
         else:
             self.Q = 0.5 * (1.0 / top - (np.pi / 2 - np.arctan(top / omega_D)) / omega_D)
         with threadpool_limits(limits=1, user_api="blas"):
-            self.lus = [spla.splu((Kf + 2 * om * sps.diags(self.cf)).tocsc()) for om in self.omegas]
+            self.lus = _spd_factors(Kf, self.cf, self.omegas)
         self.lift = -self._apply(np.zeros(free.size, complex), with_R=True)
 
     def _apply(self, x, with_R):
@@ -454,7 +589,8 @@ class _QuadratureTail:
         cx = self.cf * x
         for lu, om, wt, g in zip(self.lus, self.omegas, self.weights, self.g):
             b = cx + (self.R / (2 * om) if with_R else 0.0)
-            f = 2 * (lu.solve(np.ascontiguousarray(b.real)) + 1j * lu.solve(np.ascontiguousarray(b.imag)))
+            y = lu(np.stack([b.real, b.imag], axis=1))
+            f = 2 * (y[:, 0] + 1j * y[:, 1])
             out += wt * g * (x / om - f)
         X = (self.Kf @ x - (self.R if with_R else 0.0)) / self.cf
         return out + self.Q * X
@@ -468,6 +604,65 @@ class _QuadratureTail:
         out = np.zeros(delta.shape, complex)
         out[self.free] = self._apply(np.asarray(delta, complex)[self.free], with_R=False)
         return out
+
+
+def _spd_factors(Kf, cf, omegas, where="gap"):
+    """Solvers b -> (Kf + 2 w diag(cf))^{-1} b for every w in ``omegas`` (SPD matrices, b of shape (n, k)).
+
+    Banded matrices (1D meshes) get a banded Cholesky factor ((bw + 1) n numbers
+    each); others a sparse LU (symmetric mode) whose factors are copied out
+    and the SuperLU object dropped: SuperLU reserves ~600 bytes per nonzero of
+    the matrix for every factorisation it keeps alive (a 1e5-element wire
+    reserved 37 GB for the ~170 tail frequencies). The memory of all factors is
+    estimated from the first one and checked against ``MEMORY_BUDGET`` before
+    the others are made.
+    """
+    import scipy.linalg
+    import scipy.sparse.linalg as spla
+
+    from .fem import MAX_BANDED
+
+    n = Kf.shape[0]
+    coo = Kf.tocoo()
+    bw = int(np.max(np.abs(coo.row - coo.col), initial=0))
+    count = len(omegas)
+
+    def check(per, kind):
+        if per * count > MEMORY_BUDGET:
+            raise UsadelError(f"{where}: the Matsubara tail of this {n}-node mesh needs {count} {kind} factorisations "
+                              f"of about {_gib(per)} each, {_gib(per * count)} in all, over the memory budget of "
+                              f"{_gib(MEMORY_BUDGET)} (usadel.gap module, MEMORY_BUDGET); use a coarser mesh")
+
+    if bw <= MAX_BANDED:
+        check(8.0 * (bw + 1) * n, "banded Cholesky")
+        low = coo.row >= coo.col
+        base = np.zeros((bw + 1, n))
+        np.add.at(base, ((coo.row - coo.col)[low], coo.col[low]), coo.data[low])
+        out = []
+        for om in omegas:
+            ab = base.copy()
+            ab[0] += 2 * om * cf
+            cb = scipy.linalg.cholesky_banded(ab, lower=True, check_finite=False)
+            out.append(lambda b, cb=cb: scipy.linalg.cho_solve_banded((cb, True), b, check_finite=False))
+        return out
+    out = []
+    for om in omegas:
+        A = (Kf + 2 * om * sps.diags(cf)).tocsc()
+        lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
+        L, U = lu.L.tocsr(), lu.U.tocsr()
+        pr, pc = lu.perm_r.copy(), lu.perm_c.copy()
+        del lu
+        if not out:
+            check(12.0 * (L.nnz + U.nnz) + 16.0 * n, "sparse LU")
+
+        def solve(b, L=L, U=U, pr=pr, pc=pc):  # Pr A Pc = L U
+            y = np.empty_like(b)
+            y[pr] = b
+            y = spla.spsolve_triangular(L, y, lower=True, unit_diagonal=True)
+            z = spla.spsolve_triangular(U, y, lower=False)
+            return z[pc]  # x = Pc z, Pc[i, pc[i]] = 1
+        out.append(solve)
+    return out
 
 
 def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard=2.0):
@@ -500,6 +695,8 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
         hist.append(res)
         if res < tol:
             return gx, hist, True, extra
+        if not np.isfinite(res):  # NaN/inf in the map: stop (the caller raises with the history)
+            return x, hist, False, extra
         if precondition is not None and it >= 6 and min(hist[-6:]) > 0.5 * min(hist[:-6]):
             log.info("anderson: preconditioned residuals %s; continuing without the preconditioner",
                      ["%.1e" % h for h in hist])
@@ -600,6 +797,8 @@ def normal_state_growth(G, d, prob, m=16):
     top, y = None, None
     for j in range(m):
         u = np.where(low, (G(d + eps * V[j]) - g0) / eps, 0.0)
+        if not np.all(np.isfinite(u)):
+            raise ConvergenceError(f"normal_state_growth: the outer map returned non-finite values at Arnoldi step {j}")
         for _ in range(2):  # Gram-Schmidt, repeated once
             for i in range(j + 1):
                 c = dot(V[i], u)
@@ -681,15 +880,24 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
     ----------
     device : Device
     T : float
-        Temperature, > 0.
+        Temperature, > 0 (any T: below ~2e-3 Tc0 the Matsubara sum up to the
+        cutoff is a band quadrature, see the module docstring).
     delta0 : array or None
-        Starting gap per node (default: homogeneous bulk gap of each material).
+        Starting gap per node, shape (n_nodes,), finite (default: homogeneous
+        bulk gap of each material).
     tol : float
-        Convergence on max |G(Delta) - Delta|, in units of the largest Tc0.
+        Convergence on max |G(Delta) - Delta|, in units of the largest Tc0; > 0.
+    maxiter : int
+        Outer iterations at most, >= 1.
     cutoff : float
-        Matsubara cutoff in units of max(Tc0, E_Th, reservoir gaps) (tail added analytically).
+        Matsubara cutoff in units of max(Tc0, E_Th, reservoir gaps) (tail added
+        analytically); > 0, and the sum must reach 2 x the largest gap or
+        pair-breaking scale (``MIN_CUTOFF_RATIO``).
+    n_matsubara : int or None
+        Explicit Matsubara frequencies instead of the cutoff (>= 1; within the
+        memory budget and the same reach).
     neq : array or None
-        A fixed nonequilibrium correction delta_neq per node.
+        A fixed nonequilibrium correction delta_neq per node (or one value for all).
     hL : callable or None
         Prescribed distribution ``hL(E)`` -> shape (n_E,) or (n_E, n_nodes):
         delta_neq is recomputed from the real-axis F^R(E; Delta) at every outer
@@ -714,24 +922,41 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         restart once along the growing mode, and raise if that fails too. The
         growth rate is ``GapResult.normal_growth``.
 
+    Every argument is checked before any numerical work; ``hL`` is called on a
+    few energies first, and at every iteration its values must be finite with
+    shape (n_E,) or (n_E, n_nodes). The converged Matsubara solution is checked
+    against one continued from large w (``_warm_branch_error``); if the warm
+    starts followed a wrong root, the iteration is repeated with cold starts.
+
     Raises
     ------
+    UsadelError
+        For an invalid argument (naming it), or a request beyond ``MEMORY_BUDGET``
+        / ``MAX_REAL_ENERGIES`` (stating the size it would need).
     ConvergenceError
-        With the residual history if Anderson does not converge in ``maxiter``.
+        With the residual history if the outer iteration does not converge in
+        ``maxiter``, or if the result is not finite.
     """
-    if method not in ("newton", "anderson"):
-        raise UsadelError(f"gap: method must be 'newton' or 'anderson', got {method!r}")
-    prob = _GapProblem(device, T, cutoff, n_matsubara, omega_D)
-    d0 = _initial_delta(prob) if delta0 is None else np.asarray(delta0, complex)
-    scale = float(np.max(prob.tc0[prob.sc]))
-    neq_arr = 0.0 if neq is None else np.asarray(neq, complex)
+    T, tol, maxiter, cutoff, eta, check_normal = _loop_args("gap", device, T, tol, maxiter, cutoff, eta, check_normal)
+    n = device.topology.n_nodes
+    n_matsubara = integer("gap: n_matsubara", n_matsubara, lo=1, allow_none=True)
+    omega_D = real("gap: omega_D", omega_D, positive=True, allow_none=True)
+    method = choice("gap: method", method, ("newton", "anderson"))
+    hL = callable_or_none("gap: hL", hL)
+    delta0 = None if delta0 is None else _node_array("gap: delta0", delta0, n)
+    neq = None if neq is None else _neq_array(neq, n)
+    if u_grid is not None:
+        u_grid = _energy_array("gap: u_grid", u_grid)
     if hL is not None:
-        if not callable(hL):
-            raise UsadelError("gap: hL must be a callable hL(E)")
-        u = comoving_grid() if u_grid is None else np.asarray(u_grid, float)
-        fun = _neq_map(prob, device, T, lambda E, sp: hL(E), u, eta,
-                       deviations=[lambda E: np.asarray(hL(E), float).reshape(E.size, -1)
-                                   - np.tanh(E / (2 * T))[:, None]])
+        _hL_values("gap: hL", hL, np.geomspace(1e-3 * T, 1e3 * T, 16), n)  # shape and values, before any work
+    prob = _GapProblem(device, T, cutoff, n_matsubara, omega_D)
+    d0 = _initial_delta(prob) if delta0 is None else delta0
+    scale = float(np.max(prob.tc0[prob.sc]))
+    neq_arr = 0.0 if neq is None else neq
+    if hL is not None:
+        u = comoving_grid() if u_grid is None else u_grid
+        fun = _neq_map(prob, device, T, lambda E, sp: _hL_values("gap: hL", hL, E, n), u, eta,
+                       deviations=[lambda E: _hL_values("gap: hL", hL, E, n) - np.tanh(E / (2 * T))[:, None]])
         nk = _NewtonKrylov(prob)
         pre = (lambda x, r, msp: nk.step(x, r, msp)) if method == "newton" and nk.fits() else None
         run = lambda x0: anderson(fun, x0, tol * scale, maxiter, precondition=pre)
@@ -744,11 +969,127 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
             run = lambda x0: anderson(lambda d: prob.update(d, neq_arr), x0, tol * scale, maxiter)
         G = lambda x: prob.update(x, neq_arr)[0]
     d, hist, ok, sp, growth = _stable_solution(run, G, d0, prob, check_normal, f"gap (T = {T})")
+    if ok and (jump := _warm_branch_error(prob, d)) > tol * scale:
+        log.warning("gap (T = %s): the warm-started Matsubara solutions left the physical branch (pair sum off by "
+                    "%.2e at the result); iterating again with every solve continued from large w", T, jump)
+        prob.cold = True
+        d, h2, ok, sp, growth = _stable_solution(run, G, d, prob, check_normal, f"gap (T = {T})")
+        hist = hist + h2
     if not ok:
-        raise ConvergenceError(f"gap: the outer iteration did not converge in {maxiter} steps at T = {T}; "
-                               f"residual history {['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
+        raise ConvergenceError(f"gap: the outer iteration did not converge in {maxiter} steps at T = {T}"
+                               f"{_nonfinite_note(hist)}; residual history {['%.2e' % h for h in hist]}",
+                               history=hist, residuals=np.array(hist))
+    _check_finite_delta("gap", d, T, hist)
     return GapResult(device=device, delta=d, T=T, iterations=len(hist), history=hist, n_matsubara=prob.N, spectral=sp,
                      normal_growth=growth)
+
+
+def _warm_branch_error(prob, d):
+    """How far the warm-started Matsubara solution at the result is from the one continued from large w.
+
+    The outer iteration warm-starts every Matsubara solve from the previous
+    one. With strong pair breaking the homogeneous equation has several roots
+    at small w (see usadel.bcs._matsubara_f) and a warm start can follow a
+    wrong one that passes every physical test: Abrikosov-Gor'kov wire,
+    Gamma = 0.85 Tc0, T = 5e-4 Tc0 converged (residual 7e-9) to a gap 2.4% too
+    large. Returns max |s_warm - s_cold| / lhs over the superconducting nodes,
+    in the units of the residual (0 for a normal result); leaves the cold
+    (polished) solution as the next warm start.
+    """
+    if prob.cold or not np.any(np.abs(d) > 0):
+        return 0.0
+    s_warm, _ = prob.pair_sum(d)
+    prob.cold = True
+    try:
+        s_cold, _ = prob.pair_sum(d)
+    finally:
+        prob.cold = False
+    k = prob.sc
+    return float(np.max(np.abs(s_warm[k] - s_cold[k]) / np.abs((prob.sum_inv_w - prob.ln_ratio)[k])))
+
+
+def _keyword_only(f):
+    import inspect
+
+    return tuple(k for k, p in inspect.signature(f).parameters.items() if p.kind is p.KEYWORD_ONLY)
+
+
+_GAP_KEYWORDS = _keyword_only(gap)
+
+#: largest accepted maxiter (every outer loop is bounded by it)
+MAX_ITER = 100_000
+
+
+def _loop_args(where, device, T, tol, maxiter, cutoff, eta, check_normal):
+    """The arguments gap() and solve() share, checked (device type included) before any work."""
+    T = real(f"{where}: T", T, positive=True)
+    tol = real(f"{where}: tol", tol, positive=True)
+    maxiter = integer(f"{where}: maxiter", maxiter, lo=1, hi=MAX_ITER)
+    cutoff = real(f"{where}: cutoff", cutoff, positive=True)
+    eta = real(f"{where}: eta", eta, nonnegative=True)
+    check_normal = _flag(f"{where}: check_normal", check_normal)
+    if not isinstance(device, Device):
+        raise UsadelError(f"{where}: expected a usadel.Device, got {type(device).__name__}")
+    return T, tol, maxiter, cutoff, eta, check_normal
+
+
+def _flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise UsadelError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
+def _node_array(name, value, n):
+    """One (complex) finite value per node."""
+    arr = real_array(name, value, allow_complex=True)
+    if arr.shape != (n,):
+        raise UsadelError(f"{name} must hold one value per node, shape ({n},), got shape {arr.shape}")
+    return arr.astype(complex)
+
+
+def _neq_array(neq, n):
+    """delta_neq: a scalar (every node) or one value per node."""
+    if np.ndim(neq) == 0:
+        return complex(real_array("gap: neq", neq, allow_complex=True)[()])
+    return _node_array("gap: neq", neq, n)
+
+
+def _energy_array(name, value):
+    """Increasing energies E >= 0 (1D, at least two)."""
+    E = real_array(name, value, ndim=1)
+    if E.size < 2 or np.any(E < 0) or np.any(np.diff(E) <= 0):
+        raise UsadelError(f"{name} must be at least two increasing energies >= 0")
+    return E
+
+
+def _hL_values(name, hL, E, n):
+    """hL(E) as an (n_E, 1) or (n_E, n) float array, or a UsadelError naming ``name``."""
+    h = hL(E)
+    arr = np.asarray(h) if not isinstance(h, np.ndarray) else h
+    if arr.dtype.kind in "biufc" and arr.shape[:1] == (E.size,):
+        bad = ~np.all(np.isfinite(arr.reshape(E.size, -1)), axis=1)
+        if bad.any():
+            raise UsadelError(f"{name}(E) returned non-finite values (NaN or inf) at {int(bad.sum())} of {E.size} "
+                              f"energies, e.g. E = {E[bad][:3].tolist()}")
+    arr = real_array(f"{name}(E)", h)
+    if arr.ndim == 1 and arr.shape == (E.size,):
+        return arr[:, None]
+    if arr.ndim == 2 and arr.shape[0] == E.size and arr.shape[1] in (1, n):
+        return arr
+    raise UsadelError(f"{name}(E) must return shape ({E.size},) or ({E.size}, {n}) (energies, or energies x nodes) "
+                      f"for {E.size} energies, got shape {arr.shape}")
+
+
+def _nonfinite_note(hist):
+    return " (the residual became non-finite: NaN or inf)" if any(not np.isfinite(h) for h in hist) else ""
+
+
+def _check_finite_delta(where, d, T, hist):
+    bad = np.nonzero(~np.isfinite(d))[0]
+    if bad.size:
+        raise ConvergenceError(f"{where}: the self-consistent Delta is not finite at {bad.size} nodes "
+                               f"(e.g. {bad[:5].tolist()}) at T = {T}, after {len(hist)} outer iterations; "
+                               f"residual history {['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
 
 
 def nonthermal_reach(deviations, T, top):
@@ -769,11 +1110,17 @@ def nonthermal_reach(deviations, T, top):
             raise UsadelError(f"the prescribed or reservoir distribution is not thermal up to E = {top:.3g} "
                               f"(deviation {v[-1]:.2e} there); Eq. 8 needs thermal distributions at high energy")
         if off.any():
-            reach = max(reach, float(E[off].max()))
+            k = int(np.nonzero(off)[0][-1])
+            top_k = float(E[k])
+            if E[k + 1] - E[k] > 10 * T:  # geometric spacing coarser than the thermal scale: resolve the edge
+                Ef = np.linspace(E[k], E[k + 1], 2001)
+                vf = np.abs(np.asarray(f(Ef), float)).reshape(Ef.size, -1).max(axis=1)
+                top_k = max(top_k, float(Ef[vf > 1e-10].max(initial=top_k)))
+            reach = max(reach, top_k)
     return reach
 
 
-def _neq_map(prob, device, T, hL_of, u, eta, deviations=()):
+def _neq_map(prob, device, T, hL_of, u, eta, deviations=(), where="gap"):
     """G(Delta) with delta_neq from the real axis on the co-moving grid E = max|Delta| u.
 
     The grid's scale never drops below 0.1 Delta00 (a collapsing gap must not
@@ -793,11 +1140,24 @@ def _neq_map(prob, device, T, hL_of, u, eta, deviations=()):
                     max([abs(r.mu) + abs(r.mu_s) for r in device.contacts.values()], default=0.0))
     reach = nonthermal_reach(list(deviations) + res_dev, T, top) + 40 * T
 
+    def tail_points(scale):  # the uniform tail's linspace count (bounded before the int())
+        return max(8, int(min(4 * (reach - scale * u[-1]) / max(T, 1e-3 * scale), 1e15)))
+
+    # the largest grid the loop can build: the tail is longest at the smallest scale (the floor)
+    worst = u.size + (tail_points(floor) - 1 if reach > floor * u[-1] else 0)
+    need = worst * n * BYTES_PER_ENERGY
+    if worst > MAX_REAL_ENERGIES or need > MEMORY_BUDGET:
+        raise UsadelError(
+            f"{where}: the nonequilibrium loop would need {worst} real energies (a distribution is nonthermal up to "
+            f"E = {reach:.3g}, resolved with spacing T/4 = {T / 4:.3g}) on {n} nodes, about {_gib(need)}; the limits "
+            f"are {MAX_REAL_ENERGIES} energies and {_gib(MEMORY_BUDGET)} (usadel.gap module, MAX_REAL_ENERGIES, "
+            f"MEMORY_BUDGET); reduce the bias or the spin accumulation, or raise T")
+
     def fun(d):
         scale = max(float(np.max(np.abs(d))), floor)
         E = scale * u
         if reach > E[-1]:
-            E = np.r_[E, np.linspace(E[-1], reach, max(8, int(4 * (reach - E[-1]) / max(T, 1e-3 * scale))))[1:]]
+            E = np.r_[E, np.linspace(E[-1], reach, tail_points(scale))[1:]]
         if state["sp"] is not None and state["sp"].energies.size != E.size:
             state["sp"] = None  # the grid's tail changed length: no warm start
         sp = spectral(device, E, delta=d, eta=eta * scale, guess=state["sp"])
@@ -866,15 +1226,15 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     ``gap``) ln(Tc0/T) becomes Psi(omega_D/2 pi T) - Psi(omega_D/2 pi Tc0) and
     the mode sums carry the regulator (``_mode_sum`` with N = 0).
     """
+    rtol = real("critical_temperature: rtol", rtol, lo=4 * np.finfo(float).eps, hi=0.1)  # brentq's range
+    omega_D = real("critical_temperature: omega_D", omega_D, positive=True, allow_none=True)
     if not isinstance(device, Device):
         raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
-    if omega_D is not None and not (np.isfinite(omega_D) and omega_D > 0):
-        raise UsadelError(f"critical_temperature: omega_D must be a positive energy, got {omega_D!r}")
     if device.operators.n > MAX_DENSE_TC:
         raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
-    prob0 = _GapProblem(device, 1.0, 60.0, 4)
+    prob0 = _GapProblem(device, 1.0, 60.0, 4, tail=False, where="critical_temperature")
     K, c, free, lam, V = _linear_modes(device)
     keep = prob0.sc[free]  # superconducting free nodes, in the order of ``free``
     ps = np.ones(c.size) if omega_D is None else \
@@ -907,10 +1267,22 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
 
 
 def delta_of_T(device, temperatures, **kw):
-    """Self-consistent Delta(x) along a list of temperatures (warm-started)."""
+    """Self-consistent Delta(x) along a list of temperatures (warm-started).
+
+    ``kw`` are passed to :func:`gap` (a ``delta0`` there starts the first
+    temperature); every temperature is checked before the first solve.
+    """
+    if not isinstance(device, Device):
+        raise UsadelError(f"delta_of_T: expected a usadel.Device, got {type(device).__name__}")
+    temps = real_array("delta_of_T: temperatures", temperatures, ndim=1)
+    if np.any(temps <= 0):
+        raise UsadelError(f"delta_of_T: temperatures must be positive, got {temps[temps <= 0][:3].tolist()}")
+    unknown = sorted(set(kw) - set(_GAP_KEYWORDS))
+    if unknown:
+        raise UsadelError(f"delta_of_T: unknown keyword argument(s) {unknown}; gap() takes {list(_GAP_KEYWORDS)}")
     out = []
-    d0 = None
-    for T in temperatures:
+    d0 = kw.pop("delta0", None)
+    for T in temps.tolist():
         r = gap(device, T, delta0=d0, **kw)
         out.append(r)
         d0 = r.delta if np.max(np.abs(r.delta)) > 0 else None

@@ -7,16 +7,23 @@ import numpy as np
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .fem import flux_weight
-from .spectral import spectral
+from .spectral import delta_weights, spectral
+from .validate import MAX_ABS, integer, real, real_array
 
 __all__ = ["supercurrent", "minigap", "energy_grid"]
 
 log = logging.getLogger(__name__)
 
 
-def _check_T(T):
-    if not (np.isfinite(T) and T > 0):
-        raise UsadelError(f"T must be positive and finite, got {T!r}")
+#: most energies energy_grid returns (and most Matsubara terms supercurrent sums explicitly)
+MAX_POINTS = 10_000_000
+#: most bisection rounds in minigap (each narrows the bracket 8-fold)
+MAX_BISECTIONS = 200
+
+
+def _check_device(where, device):
+    if not isinstance(device, Device):
+        raise UsadelError(f"{where}: expected a usadel.Device, got {type(device).__name__}")
 
 
 def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
@@ -41,14 +48,30 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     defaults to the first contact. Sign: current flowing into the device from
     that contact's reservoir, with the prefactor that gives I = V/R_N in the
     normal state.
+
+    T > 0, n_head >= 1 (within ``usadel.gap`` MEMORY_BUDGET), 0 < rtol <= 0.1,
+    ``delta`` as in :func:`usadel.spectral`, ``tag`` a boundary tag: checked
+    before any work (UsadelError). A non-finite current raises ConvergenceError.
     """
-    if not isinstance(device, Device):
-        raise UsadelError(f"supercurrent: expected a usadel.Device, got {type(device).__name__}")
-    _check_T(T)
+    from .gap import BYTES_PER_POINT, MEMORY_BUDGET, _gib
+
+    T = real("supercurrent: T", T, positive=True)
+    n_head = integer("supercurrent: n_head", n_head, lo=1, hi=MAX_POINTS)
+    rtol = real("supercurrent: rtol", rtol, positive=True, hi=0.1)
+    _check_device("supercurrent", device)
+    delta_weights(device, delta)  # the gap: scalar, {region: value} or per node, checked before any work
     if tag is None:
         if not device.contacts:
             raise UsadelError("supercurrent: the device has no contacts")
         tag = next(iter(device.contacts))
+    tags = list(device.mesh.boundaries or {})
+    if not isinstance(tag, str) or tag not in tags:
+        raise UsadelError(f"supercurrent: tag must be a boundary tag of the mesh {tags}, got {tag!r}")
+    need = max(n_head, 256) * device.topology.n_nodes * BYTES_PER_POINT
+    if need > MEMORY_BUDGET:
+        raise UsadelError(f"supercurrent: {max(n_head, 256)} Matsubara energies on {device.topology.n_nodes} nodes "
+                          f"need about {_gib(need)}, over the memory budget of {_gib(MEMORY_BUDGET)}; "
+                          f"lower n_head or use a coarser mesh")
     ops = device.operators
     w = flux_weight(ops, tag)
     _, gw = ops.element_values(w)
@@ -73,6 +96,10 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
         om = a + c * (s / (1 - s)) ** 2
         jac = c * 2 * s / (1 - s) ** 3
         tail = np.sum(ws * jac * f(om))
+        if not (np.isfinite(head) and np.isfinite(tail) and np.isfinite(fp)):
+            raise ConvergenceError(f"supercurrent: non-finite current through {tag!r} at T = {T} (explicit sum "
+                                   f"{head!r} over {n_head} frequencies, tail {tail!r} with {npts} points, "
+                                   f"Euler-Maclaurin slope {fp!r})")
         if prev is not None and abs(tail - prev) <= rtol * max(abs(head + tail), 1e-300):
             return head + tail + h * h / 24 * fp
         change = None if prev is None else abs(tail - prev)
@@ -87,10 +114,26 @@ def minigap(device, point, delta=0.0, e_max=None, threshold=1e-3, tol=1e-5, eta=
     10 Thouless energies of the device), then bisected to ``tol``. The DOS
     rises like sqrt(E - E_g) at the edge, so the threshold biases E_g by
     ~threshold^2 in units of the edge curvature, negligible at 1e-3.
+
+    ``point`` is one point inside the mesh (shape (dim,)); e_max, threshold and
+    tol must be positive, eta >= 0 (UsadelError before any work). The bisection
+    stops after ``MAX_BISECTIONS`` rounds or where floats cannot split the
+    bracket any further (a tol below the float resolution of E_g).
     """
-    if not isinstance(device, Device):
-        raise UsadelError(f"minigap: expected a usadel.Device, got {type(device).__name__}")
-    pt = np.atleast_2d(np.asarray(point, float))
+    e_max = real("minigap: e_max", e_max, positive=True, allow_none=True)
+    threshold = real("minigap: threshold", threshold, positive=True)
+    tol = real("minigap: tol", tol, positive=True)
+    eta = real("minigap: eta", eta, nonnegative=True)
+    _check_device("minigap", device)
+    dim = device.topology.dim
+    pt = real_array("minigap: point", point)
+    if pt.shape not in ((dim,), (1, dim)) and not (dim == 1 and pt.shape == ()):
+        raise UsadelError(f"minigap: point must be one point of shape ({dim},), got shape {pt.shape}")
+    pt = pt.reshape(1, dim)
+    from .fem import locate
+
+    locate(device, pt)  # inside the mesh
+    delta_weights(device, delta)
     if e_max is None:
         span = np.ptp(device.topology.p, axis=1).max()
         e_max = max([10 * max(m.D for m in device.materials.values()) / span**2]
@@ -104,8 +147,13 @@ def minigap(device, point, delta=0.0, e_max=None, threshold=1e-3, tol=1e-5, eta=
     if above[0] == 0:
         return 0.0
     lo, hi = grid[above[0] - 1], grid[above[0]]
-    while hi - lo > tol:
+    for _ in range(MAX_BISECTIONS):  # 8-fold per round; stops where floats cannot split the bracket
+        if hi - lo <= tol:
+            break
         mids = np.linspace(lo, hi, 9)[1:-1]
+        if not (lo < mids[0] and mids[-1] < hi):
+            log.info("minigap: bracket [%r, %r] at float resolution, above tol = %g", lo, hi, tol)
+            break
         Nm = dos(mids)
         k = np.argmax(Nm > threshold) if (Nm > threshold).any() else mids.size
         lo = mids[k - 1] if k > 0 else lo
@@ -122,15 +170,32 @@ def energy_grid(delta=0.0, T=None, e_max=None, n=200, e_th=None, mu=()):
     (default 10 max(Delta, T, E_Th)), and dense thermal windows |E - |mu|| < 12 T
     around every reservoir potential in ``mu``. Returns a sorted array without
     the edges themselves (the BCS DOS diverges there).
+
+    Checked before any work (UsadelError naming the argument): ``delta`` finite
+    and >= 0, T and e_th finite and >= 0 (0 or None: no such scale), e_max > 0,
+    20 <= n <= MAX_POINTS, ``mu`` finite.
     """
-    deltas = sorted({float(d) for d in np.atleast_1d(delta) if d > 0})
+    d_arr = real_array("energy_grid: delta", delta, nonempty=False).ravel()
+    if np.any(d_arr < 0):
+        raise UsadelError(f"energy_grid: delta must be >= 0 (gap magnitudes), got {d_arr[d_arr < 0][:3].tolist()}")
+    T = real("energy_grid: T", T, nonnegative=True, allow_none=True)
+    e_th = real("energy_grid: e_th", e_th, nonnegative=True, allow_none=True)
+    e_max = real("energy_grid: e_max", e_max, positive=True, allow_none=True)
+    n = integer("energy_grid: n", n, lo=20, hi=MAX_POINTS)
+    mu = real_array("energy_grid: mu", mu, nonempty=False).ravel()
+    if mu.size * max(16, n // 8) + n > MAX_POINTS:
+        raise UsadelError(f"energy_grid: {mu.size} potentials x {max(16, n // 8)} points each exceed "
+                          f"{MAX_POINTS} energies")
+    if mu.size and not T:
+        raise UsadelError("energy_grid: mu needs the temperature T > 0 (the width of its thermal window)")
+    deltas = sorted({float(d) for d in d_arr if d > 0})
     scales = [d for d in deltas] + ([T] if T else []) + ([e_th] if e_th else [])
     if not scales:
         raise UsadelError("energy_grid: give at least one of delta > 0, T or e_th")
     if e_max is None:
         e_max = 10 * max(scales)
-    if e_max <= 0 or n < 20:
-        raise UsadelError("energy_grid: need e_max > 0 and n >= 20")
+        if not e_max <= MAX_ABS:
+            raise UsadelError(f"energy_grid: the default e_max = 10 x {max(scales):.3g} is out of range")
     low = max(scales) if not deltas else deltas[0]
     pts = [low * np.linspace(0, 1, n // 4, endpoint=False) ** 1.5]  # dense near 0
     edges = deltas + [e_max]
@@ -145,9 +210,7 @@ def energy_grid(delta=0.0, T=None, e_max=None, n=200, e_th=None, mu=()):
     tail0 = deltas[-1] if deltas else low
     pts.append(np.geomspace(max(tail0, 1e-12) * 1.5, e_max, per))
     # thermal windows around the reservoir potentials (|mu|, both signs fold onto E >= 0)
-    for m in np.atleast_1d(mu):
-        if T is None:
-            raise UsadelError("energy_grid: mu needs the temperature T")
+    for m in mu:
         pts.append(abs(m) + 12 * T * np.linspace(-1, 1, max(16, n // 8)) ** 3)
     E = np.unique(np.concatenate(pts))
     return E[(E >= 0) & (E <= e_max) & ~np.isin(E, deltas)]

@@ -15,8 +15,9 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
-from .gap import (_GapProblem, _grid_floor, _initial_delta, _neq_map, _NewtonKrylov, _stable_solution, anderson,
-                  comoving_grid)
+from .gap import (_GapProblem, _check_finite_delta, _energy_array, _grid_floor, _initial_delta, _loop_args,
+                  _neq_map, _NewtonKrylov, _node_array, _nonfinite_note, _stable_solution, _warm_branch_error,
+                  anderson, comoving_grid)
 from .kinetic import kinetic
 
 __all__ = ["solve", "SolveResult"]
@@ -67,21 +68,33 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         the normal state stable; below Tc without bias it is not), restart once
         along a growing mode and raise if the normal state is still unstable
         (:func:`usadel.gap.normal_state_growth`; a few extra outer maps).
+    delta0, tol, maxiter, cutoff, eta
+        As in :func:`usadel.gap.gap` (checked the same way, before any work).
+
+    Raises
+    ------
+    UsadelError
+        For an invalid argument (naming it), or when the real-energy grid the
+        reservoirs' distributions need (thermal tail up to the largest bias,
+        spacing T/4) exceeds ``usadel.gap`` MAX_REAL_ENERGIES or MEMORY_BUDGET
+        (stating its size).
+    ConvergenceError
+        If the outer loop does not converge, or the kinetic hL or the result is
+        not finite.
     """
-    if not isinstance(device, Device):
-        raise UsadelError(f"solve: expected a usadel.Device, got {type(device).__name__}")
+    T, tol, maxiter, cutoff, eta, check_normal = _loop_args("solve", device, T, tol, maxiter, cutoff, eta, check_normal)
+    n = device.topology.n_nodes
+    delta0 = None if delta0 is None else _node_array("solve: delta0", delta0, n)
+    E = None if energies is None else _energy_array("solve: energies", energies)
     for tag, res in device.contacts.items():
         if res.T is None and res.distribution is None:
             raise UsadelError(f"solve: contact {tag!r} needs a temperature T (or a distribution)")
-    prob = _GapProblem(device, T, cutoff, None)
-    d0 = _initial_delta(prob) if delta0 is None else np.asarray(delta0, complex)
+    prob = _GapProblem(device, T, cutoff, None, where="solve")
+    d0 = _initial_delta(prob) if delta0 is None else delta0
     dmax0 = float(np.max(np.abs(d0)))
     if energies is None:
         u = comoving_grid()
     else:
-        E = np.asarray(energies, float)
-        if E.ndim != 1 or np.any(E < 0) or np.any(np.diff(E) <= 0):
-            raise UsadelError("solve: energies must be increasing and >= 0")
         floor = _grid_floor(prob)
         if dmax0 >= floor and (E.max() < 3 * dmax0 or np.sum((E > 0.7 * dmax0) & (E < 1.3 * dmax0)) < 10):
             raise UsadelError(f"solve: the energy grid misses the gap edge or stops below 3 Delta "
@@ -92,9 +105,14 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
     def hL_of(E, sp):
         k = kinetic(sp)
         state["k"] = k
+        bad = ~np.all(np.isfinite(k.hL), axis=1)
+        if bad.any():
+            raise ConvergenceError(f"solve: the kinetic equations returned a non-finite hL at {int(bad.sum())} of "
+                                   f"{E.size} energies (e.g. E = {E[bad][:3].tolist()}) at T = {T}",
+                                   energies=E[bad])
         return k.hL
 
-    fun = _neq_map(prob, device, T, hL_of, u, eta)
+    fun = _neq_map(prob, device, T, hL_of, u, eta, where="solve")
     nk = _NewtonKrylov(prob)
     pre = (lambda x, r, msp: nk.step(x, r, msp)) if nk.fits() else None  # equilibrium Jacobian as preconditioner
     saved = {}
@@ -104,7 +122,14 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         saved.update(last=fun.state["last"], k=state["k"])
         return out
 
-    d, hist, ok, _, growth = _stable_solution(run, lambda x: fun(x)[0], d0, prob, check_normal, f"solve (T = {T})")
+    G = lambda x: fun(x)[0]
+    d, hist, ok, _, growth = _stable_solution(run, G, d0, prob, check_normal, f"solve (T = {T})")
+    if ok and (jump := _warm_branch_error(prob, d)) > tol * float(np.max(prob.tc0[prob.sc])):
+        log.warning("solve (T = %s): the warm-started Matsubara solutions left the physical branch (pair sum off by "
+                    "%.2e at the result); iterating again with every solve continued from large w", T, jump)
+        prob.cold = True
+        d, h2, ok, _, growth = _stable_solution(run, G, d, prob, check_normal, f"solve (T = {T})")
+        hist = hist + h2
     fun.state["last"], state["k"] = saved["last"], saved["k"]
     if not ok:
         hint = ""
@@ -112,9 +137,10 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
             hint = ("; the residual stalls far below its start: typically the real-energy grid cannot resolve the "
                     "gap edge where Delta(x) varies in space (quasiparticles trapped between regions of different "
                     "gap), so the map is noisy at that level; pass more energies")
-        raise ConvergenceError(f"solve: outer loop did not converge in {maxiter} iterations (energies: {u.size}); "
-                               f"residual history {['%.2e' % h for h in hist]}{hint}",
+        raise ConvergenceError(f"solve: outer loop did not converge in {maxiter} iterations (energies: {u.size})"
+                               f"{_nonfinite_note(hist)}; residual history {['%.2e' % h for h in hist]}{hint}",
                                history=hist, residuals=np.array(hist))
+    _check_finite_delta("solve", d, T, hist)
     sp, _ = fun.state["last"]
     return SolveResult(device=device, delta=d, spectral=sp, kinetic=state["k"], iterations=len(hist), history=hist,
                        normal_growth=growth)
