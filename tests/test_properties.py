@@ -151,4 +151,6 @@ def test_sns_dos_is_finite_and_even(delta, phase, eta, energies, on_edge):
     event("accepted")
     N = sp.dos()
     assert np.all(np.isfinite(N))
+    # solved independently at -E and E: mirror images to Newton's tolerance, also at eta = 0
+    # (where a signed zero once put the reservoirs on the advanced branch at E < 0)
     np.testing.assert_allclose(N[:E.size], N[E.size:], atol=1e-7, rtol=1e-7)

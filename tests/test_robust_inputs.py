@@ -255,3 +255,27 @@ def test_blas_limit_is_thread_safe():
         res = list(ex.map(lambda E: usadel.spectral(dev, E).dos(), [GOOD, GOOD]))
     np.testing.assert_array_equal(res[0], res[1])
     assert blas_threads() == before
+
+
+def test_process_pool_on_a_device_that_was_used_before():
+    # failed with "cannot pickle 'SuperLU' object" once the device had cached a factorisation
+    from concurrent.futures import ProcessPoolExecutor
+
+    m = meshes.strip(1.0, 0.5, 30, 15)
+    dev = Device(m, {"wire": Material()}, {"left": Reservoir(delta=5.0, T=0.1), "right": Reservoir(T=0.1)})
+    E = np.linspace(0.1, 8.0, 8)
+    serial = usadel.spectral(dev, E)
+    with ProcessPoolExecutor(2) as ex:
+        par = usadel.spectral(dev, E, executor=ex, chunk=4)
+    np.testing.assert_allclose(par.dos(), serial.dos(), atol=1e-10)
+
+
+def test_reservoir_branch_at_negative_energy_with_zero_eta():
+    # at E < 0 below the gap with eta = 0 the sign of a zero imaginary part of eps^2 put the
+    # reservoir on the advanced branch: the DOS at -E came out 7.6 where it is 0.12 (= N(+E))
+    dev = Device(meshes.interval(1.0, 30), {"wire": Material()},
+                 {"left": Reservoir(delta=3.0), "right": Reservoir(delta=3.0)})
+    sp = usadel.spectral(dev, [2.0, -2.0], eta=0.0, symmetric=False)
+    np.testing.assert_allclose(sp.dos()[1], sp.dos()[0], atol=1e-9)
+    ref = usadel.spectral(dev, [2.0], eta=1e-12)
+    np.testing.assert_allclose(sp.dos()[0], ref.dos()[0], atol=1e-9)

@@ -20,6 +20,7 @@ def test_fem_matches_eq11_within_one_percent_of_normal_state(T):
     assert np.all(np.abs(fem - ref) < 0.01 * normal)
 
 
+@pytest.mark.slow
 def test_spin_accumulation_excludes_undetermined_subgap_values():
     # In the seed device the subgap hTS is an undetermined ratio of eta-vanishing
     # terms: O(1), hundreds of times the signal. mu_s over the states equals the
@@ -110,6 +111,7 @@ def test_kinetic_contacts_override_equals_new_device():
         k2.probe_potential([1.0], 0.5, T=0.0)
 
 
+@pytest.mark.slow
 def test_2d_device_matches_closed_forms():
     # The shipped 2D device (wire width 0.2 << l_sf, detector contact of width 0.2 at
     # L = 2): in the normal state the textbook F/N injection result (Eq. 11 at Delta = 0)

@@ -60,7 +60,12 @@ def bulk_gamma(eps, delta):
     delta = np.asarray(delta, dtype=complex)
     a = np.abs(delta)
     s = np.sqrt(eps * eps - a * a)
-    s = np.where(np.abs(eps + s) >= np.abs(eps - s), s, -s)
+    # the branch with |gamma| <= 1; on the real axis below the gap (eta = 0) both have
+    # |gamma| = 1 and the retarded one is the limit from the upper half plane, Im s > 0
+    # (the sign of a zero imaginary part of eps^2 would otherwise pick the advanced one at E < 0)
+    p, m = np.abs(eps + s), np.abs(eps - s)
+    tie = np.abs(p - m) <= 1e-14 * (p + m)
+    s = np.where(np.where(tie, np.imag(s) >= 0, p >= m), s, -s)
     with np.errstate(invalid="ignore", divide="ignore"):
         g0 = np.where(a > 0, -a / (eps + s), 0.0)
         ph = np.where(a > 0, delta / np.where(a > 0, a, 1.0), 1.0)
