@@ -16,9 +16,9 @@ import numpy as np
 import usadel
 import sys
 
-import usadel.gap  # noqa: F401  (the module; usadel.gap is the function)
+import usadel.selfconsistency  # noqa: F401
 
-G = sys.modules["usadel.gap"]
+import usadel.selfconsistency as G
 
 HERE = pathlib.Path(__file__).parents[1]
 

@@ -19,8 +19,8 @@ import pytest
 import usadel
 from usadel import ConvergenceError, UsadelError, bcs
 
-G = sys.modules["usadel.gap"]
-S = sys.modules["usadel.solve"]
+import usadel.selfconsistency as G
+import usadel.transport as S
 O = usadel.observables
 
 DELTA00 = np.pi / np.exp(np.euler_gamma)  # BCS Delta(0)/Tc0 = 1.763877
@@ -144,7 +144,7 @@ def test_large_wire_gap_fits_in_memory():
     # 2e-6, mesh- and tolerance-limited), ~10 s.
     out = run_limited("""
         import sys, numpy as np, usadel
-        G = sys.modules["usadel.gap"]
+        import usadel.selfconsistency as G
         big = usadel.Device(usadel.meshes.interval(1.0, 100000), {"wire": usadel.Material(tc=1.0)})
         p = G._GapProblem(big, 0.5, 60.0, None)
         print(type(p.linear_tail).__name__, p.N)

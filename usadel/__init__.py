@@ -8,14 +8,14 @@ meshes. Units: hbar = k_B = e = 1.
 from . import meshes
 from .device import Barrier, Device, Material, Reservoir
 from .errors import ConvergenceError, UsadelError
-from .spectral import SpectralResult, spectral
-from .kinetic import KineticResult, kinetic
+from .retarded import SpectralResult, spectral
+from .keldysh import KineticResult, kinetic
 from . import bcs, observables
-from .gap import gap
-from .solve import SolveResult, solve
+from .selfconsistency import critical_temperature, gap
+from .transport import SolveResult, solve
 
 __all__ = [
-    "meshes", "bcs", "observables", "kinetic", "KineticResult", "gap", "solve", "SolveResult", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
+    "meshes", "bcs", "observables", "kinetic", "KineticResult", "gap", "critical_temperature", "solve", "SolveResult", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
     "UsadelError", "ConvergenceError",
 ]
 __version__ = "0.1.0"

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
+from .boundary import build as build_boundary
 from .errors import UsadelError
 from .meshes import check as check_mesh
 from .validate import MIN_POSITIVE, callable_or_none, real
@@ -330,13 +331,13 @@ class Device:
         self.interfaces = canon
         self.topology = _topology(mesh, regions, list(canon))
         self._check_contacts()
+        #: the contacts and barrier links every solver reads (see usadel.boundary)
+        self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)
         self._operators = None
 
     def _check_contacts(self):
-        """Contacts must lie on the outer boundary and clean contacts must not share nodes."""
-        top = self.topology
+        """Contacts must lie on the outer boundary (clean contacts sharing nodes: usadel.boundary)."""
         outer = np.asarray(self.mesh.f2t[1]) < 0
-        owner = {}
         for tag, res in self.contacts.items():
             fidx = np.asarray(self.mesh.boundaries[tag])
             if fidx.size == 0:
@@ -345,13 +346,6 @@ class Device:
                 raise UsadelError(f"Device: contact {tag!r} lies inside the mesh ({int((~outer[fidx]).sum())} of its "
                                   f"{fidx.size} facets are between two elements); reservoirs attach to the outer "
                                   f"boundary (a barrier between regions goes in `interfaces`)")
-            if res.barrier is None:
-                for node in np.unique(top.boundary[tag][0]):
-                    if node in owner:
-                        raise UsadelError(f"Device: clean contacts {owner[node]!r} and {tag!r} share node {int(node)} "
-                                          f"at x = {top.p[:, node].tolist()}: the reservoir there is ambiguous; "
-                                          f"make one of them a tunnel contact or separate them")
-                    owner[node] = tag
 
     def components_without_contact(self):
         """Connected parts of the device (tunnel interfaces connect) that touch no contact.
@@ -373,8 +367,8 @@ class Device:
         r, c = np.concatenate(r), np.concatenate(c)
         ncomp, lab = connected_components(coo_matrix((np.ones(r.size), (r, c)), shape=(n, n)), directed=False)
         touched = set()
-        for tag in self.contacts:
-            touched.update(lab[np.unique(top.boundary[tag][0])].tolist())
+        for c in self.boundary.contacts.values():
+            touched.update(lab[c.nodes].tolist())
         used = np.unique(top.t)
         out = []
         for k in sorted(set(lab[used].tolist()) - touched):

@@ -24,6 +24,8 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 from threadpoolctl import ThreadpoolController
 
+from .boundary import tag_nodes
+
 class _BlasLimit:
     """Process-wide "BLAS on one thread" context, safe under threads and nesting.
 
@@ -102,17 +104,6 @@ def p1_gradients(p, t):
     return grad, vol
 
 
-def _facet_measure(p, nodes):
-    d = nodes.shape[0]
-    if d == 1:
-        return np.ones(nodes.shape[1])
-    if d == 2:
-        return np.linalg.norm(p[:, nodes[1]] - p[:, nodes[0]], axis=0)
-    e1 = p[:, nodes[1]] - p[:, nodes[0]]
-    e2 = p[:, nodes[2]] - p[:, nodes[0]]
-    return 0.5 * np.linalg.norm(np.cross(e1.T, e2.T), axis=1)
-
-
 class Operators:
     """Precomputed P1 operators of a :class:`usadel.Device`."""
 
@@ -141,7 +132,8 @@ class Operators:
         # ---- sparsity pattern -------------------------------------------------
         rows = np.broadcast_to(t.T[:, :, None], (ne, d + 1, d + 1)).ravel()
         cols = np.broadcast_to(t.T[:, None, :], (ne, d + 1, d + 1)).ravel()
-        pairs = self._interface_pairs(device)
+        #: tunnel interfaces as (nodes_a, nodes_b, weights, barrier), from device.boundary
+        pairs = [(L.nodes_a, L.nodes_b, L.weights, L.barrier) for L in device.boundary.barriers]
         self.pairs = pairs
         extra_r = [np.arange(n)] + [np.concatenate([pa, pb]) for pa, pb, _, _ in pairs]
         extra_c = [np.arange(n)] + [np.concatenate([pb, pa]) for pa, pb, _, _ in pairs]
@@ -174,23 +166,11 @@ class Operators:
         return ue.mean(axis=-2), np.einsum("...ie,eid->...ed", ue, self.grad)
 
     def boundary_nodes(self, tag):
-        """Nodes of a tagged boundary and their lumped facet weights."""
-        fn, _ = self.device.topology.boundary[tag]
-        meas = _facet_measure(self.p, fn) / fn.shape[0]
-        w = np.bincount(fn.ravel(), weights=np.tile(meas, fn.shape[0]), minlength=self.n)
-        nodes = np.unique(fn)
-        return nodes, w[nodes]
-
-    def _interface_pairs(self, device):
-        out = []
-        for key, bar in device.interfaces.items():
-            na, nb, _, _ = device.topology.interfaces[key]
-            meas = _facet_measure(self.p, na) / na.shape[0]
-            pk = na.ravel().astype(np.int64) * self.n + nb.ravel()
-            uk, inv = np.unique(pk, return_inverse=True)
-            w = np.bincount(inv, weights=np.tile(meas, na.shape[0]))
-            out.append((uk // self.n, uk % self.n, w, bar))
-        return out
+        """Nodes of any tagged boundary and their lumped facet weights (contacts: see device.boundary)."""
+        contact = self.device.boundary.contacts.get(tag)
+        if contact is not None:
+            return contact.nodes, contact.weights
+        return tag_nodes(self.p, self.device.topology.boundary[tag][0])
 
     def solver(self, ncomp, symmetric_pivoting=False):
         """Batched solver for systems with ``ncomp`` unknowns per node (cached per kind)."""

@@ -7,7 +7,7 @@ import numpy as np
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .fem import flux_weight
-from .spectral import delta_weights, spectral
+from .retarded import delta_weights, spectral
 from .validate import MAX_ABS, integer, real, real_array
 
 __all__ = ["supercurrent", "minigap", "energy_grid"]
@@ -49,11 +49,11 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     that contact's reservoir, with the prefactor that gives I = V/R_N in the
     normal state.
 
-    T > 0, n_head >= 1 (within ``usadel.gap`` MEMORY_BUDGET), 0 < rtol <= 0.1,
+    T > 0, n_head >= 1 (within ``usadel.selfconsistency`` MEMORY_BUDGET), 0 < rtol <= 0.1,
     ``delta`` as in :func:`usadel.spectral`, ``tag`` a boundary tag: checked
     before any work (UsadelError). A non-finite current raises ConvergenceError.
     """
-    from .gap import BYTES_PER_POINT, MEMORY_BUDGET, _gib
+    from .selfconsistency import BYTES_PER_POINT, MEMORY_BUDGET, _gib
 
     T = real("supercurrent: T", T, positive=True)
     n_head = integer("supercurrent: n_head", n_head, lo=1, hi=MAX_POINTS)

@@ -22,11 +22,11 @@ import numpy as np
 
 from .bcs import seed_delta_T
 from .device import Barrier, Device, Material, Reservoir
-from .kinetic import fermi, kinetic
+from .keldysh import fermi, kinetic
 from .errors import UsadelError
 from .meshes import interval, wire
 from .observables import energy_grid
-from .spectral import spectral
+from .retarded import spectral
 
 __all__ = ["SpinBattery", "spin_battery", "seed_device_1d", "seed_device_2d", "seed_signal", "seed_readings",
            "readings", "detector_readings", "fig2", "fig2_table", "format_fig2", "plot_fig2"]

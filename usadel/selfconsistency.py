@@ -55,7 +55,7 @@ from scipy.optimize import brentq
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .bcs import DELTA0_OVER_TC as DELTA00
-from .spectral import spectral
+from .retarded import spectral
 from .validate import callable_or_none, choice, integer, real, real_array
 
 __all__ = ["gap", "GapResult", "critical_temperature", "delta_of_T", "delta_neq", "comoving_grid", "anderson",
@@ -162,7 +162,7 @@ def _matsubara_plan(T, n_cut, n_nodes, omega_D=None, explicit=False, where="gap"
         return UsadelError(
             f"{where}: T = {T:.3g} on {n_nodes} nodes needs {what}, about {_gib(need(count))} "
             f"({BYTES_PER_POINT} bytes per frequency and node), over the memory budget of {_gib(MEMORY_BUDGET)} "
-            f"(usadel.gap module, MEMORY_BUDGET); use a coarser mesh, a higher T or a lower cutoff")
+            f"(usadel.selfconsistency module, MEMORY_BUDGET); use a coarser mesh, a higher T or a lower cutoff")
 
     def plain(N):
         w = np.pi * T * (2 * np.arange(N) + 1)
@@ -401,7 +401,7 @@ class _NewtonKrylov:
         return p.N * per < MAX_NEWTON_STORAGE
 
     def jacobian(self, delta, sp):
-        from .spectral import _Problem, delta_weights
+        from .retarded import _Problem, delta_weights
 
         p = self.prob
         eps = 1j * p.w
@@ -631,7 +631,7 @@ def _spd_factors(Kf, cf, omegas, where="gap"):
         if per * count > MEMORY_BUDGET:
             raise UsadelError(f"{where}: the Matsubara tail of this {n}-node mesh needs {count} {kind} factorisations "
                               f"of about {_gib(per)} each, {_gib(per * count)} in all, over the memory budget of "
-                              f"{_gib(MEMORY_BUDGET)} (usadel.gap module, MEMORY_BUDGET); use a coarser mesh")
+                              f"{_gib(MEMORY_BUDGET)} (usadel.selfconsistency module, MEMORY_BUDGET); use a coarser mesh")
 
     if bw <= MAX_BANDED:
         check(8.0 * (bw + 1) * n, "banded Cholesky")
@@ -1128,7 +1128,7 @@ def _neq_map(prob, device, T, hL_of, u, eta, deviations=(), where="gap"):
     where a distribution in ``deviations`` (see :func:`nonthermal_reach`) or a
     reservoir at another temperature is nonthermal, plus 40 T.
     """
-    from .kinetic import reservoir_h
+    from .keldysh import reservoir_h
 
     state = {"sp": None}
     n = device.operators.n
@@ -1150,7 +1150,7 @@ def _neq_map(prob, device, T, hL_of, u, eta, deviations=(), where="gap"):
         raise UsadelError(
             f"{where}: the nonequilibrium loop would need {worst} real energies (a distribution is nonthermal up to "
             f"E = {reach:.3g}, resolved with spacing T/4 = {T / 4:.3g}) on {n} nodes, about {_gib(need)}; the limits "
-            f"are {MAX_REAL_ENERGIES} energies and {_gib(MEMORY_BUDGET)} (usadel.gap module, MAX_REAL_ENERGIES, "
+            f"are {MAX_REAL_ENERGIES} energies and {_gib(MEMORY_BUDGET)} (usadel.selfconsistency module, MAX_REAL_ENERGIES, "
             f"MEMORY_BUDGET); reduce the bias or the spin accumulation, or raise T")
 
     def fun(d):

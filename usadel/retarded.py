@@ -139,16 +139,10 @@ class _Problem:
         self.cDc = np.conj(self.cD)
         self.delta_node = np.divide(self.cD, self.c, out=np.zeros_like(self.cD), where=self.c > 0)
         self.gamma_node = np.divide(self.cG, self.c, out=np.zeros_like(self.c), where=self.c > 0)
-        # contacts
-        self.dirichlet = []  # (nodes, reservoir)
-        self.tunnel = []  # (nodes, weights, reservoir)
-        for tag, res in device.contacts.items():  # Device checked that clean contacts share no nodes
-            nodes, w = ops.boundary_nodes(tag)
-            if res.barrier is None:
-                self.dirichlet.append((nodes, res))
-            else:
-                self.tunnel.append((nodes, w, res))
-        self.dir_nodes = np.concatenate([n for n, _ in self.dirichlet]) if self.dirichlet else np.zeros(0, int)
+        # contacts, from the device's boundary model
+        self.dirichlet = [(c.nodes, c.reservoir) for c in device.boundary.clean]
+        self.tunnel = [(c.nodes, c.weights, c.reservoir) for c in device.boundary.tunnel]
+        self.dir_nodes = device.boundary.dirichlet_nodes
         self.dir_rows = np.concatenate([2 * self.dir_nodes, 2 * self.dir_nodes + 1])
         self.solver = ops.solver(2, symmetric_pivoting=True)
 

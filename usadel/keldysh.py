@@ -287,14 +287,14 @@ class KineticResult:
         ops = dev.operators
         if isinstance(tag, tuple):
             canon = tuple(sorted(tag, key=dev.region_names.index))
-            if canon in dev.interfaces:
-                k = list(dev.interfaces).index(canon)
-                return float(np.sum(ops.pairs[k][2]) / ops.pairs[k][3].r)
+            for link in dev.boundary.barriers:
+                if link.regions == canon:
+                    return float(np.sum(link.weights)) / link.barrier.r
             nodes = np.unique(dev.topology.interfaces[canon][0])
             return float(np.sum(np.abs(ops.K_data[ops.diag[nodes]])))
-        res = dev.contacts[tag]
-        if res.barrier is not None:
-            return float(np.sum(ops.boundary_nodes(tag)[1]) / res.barrier.r)
+        contact = dev.boundary.contacts[tag]
+        if not contact.clean:
+            return contact.conductance
         w = flux_weight(ops, tag)
         return float(w @ (ops.K @ w))
 
@@ -509,7 +509,7 @@ def kinetic(sp, floor=1e-9, contacts=None):
         the kinetic data (T, mu, mu_s, distribution) may differ: delta, phase and
         barrier must equal the device's, since the spectral solution depends on them.
     """
-    from .spectral import SpectralResult, bulk_gamma
+    from .retarded import SpectralResult, bulk_gamma
 
     if not isinstance(sp, SpectralResult):
         raise UsadelError(f"kinetic: expected a SpectralResult, got {type(sp).__name__}")
@@ -568,8 +568,8 @@ def kinetic(sp, floor=1e-9, contacts=None):
     # tunnel contacts
     tunnel = {}  # by tag: one Reservoir object may serve several contacts
     h_fixed = {}
-    for tag, res in contacts.items():
-        nodes, wts = ops.boundary_nodes(tag)
+    for tag, c in dev.boundary.with_reservoirs(contacts).contacts.items():
+        nodes, wts, res = c.nodes, c.weights, c.reservoir
         hres = reservoir_h(res, E)  # nE x 4
         if res.barrier is None:
             h_fixed[tag] = (nodes, hres)
@@ -702,7 +702,7 @@ def _replace_contacts(dev, contacts):
 
 
 def _delta_lumped(sp):
-    from .spectral import delta_weights
+    from .retarded import delta_weights
 
     ops = sp.device.operators
     return sp.delta * ops.lump_sd  # the pairing term of the spectral equation

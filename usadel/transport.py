@@ -5,7 +5,7 @@ equilibrium part of Eq. 8), the retarded problem on the real axis, the kinetic
 equations with the device's reservoirs, and the gap equation with
 delta_neq = -(1/2) Int dE F^R (hL - tanh(E/2T)) from the kinetic hL; Anderson
 acceleration drives Delta to self-consistency. The real energies co-move with the
-gap (E = max|Delta| u, see :func:`usadel.gap.gap`).
+gap (E = max|Delta| u, see :func:`usadel.gap`).
 """
 
 import logging
@@ -15,10 +15,10 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
-from .gap import (_GapProblem, _check_finite_delta, _energy_array, _grid_floor, _initial_delta, _loop_args,
+from .selfconsistency import (_GapProblem, _check_finite_delta, _energy_array, _grid_floor, _initial_delta, _loop_args,
                   _neq_map, _NewtonKrylov, _node_array, _nonfinite_note, _stable_solution, _warm_branch_error,
                   anderson, comoving_grid)
-from .kinetic import kinetic
+from .keldysh import kinetic
 
 __all__ = ["solve", "SolveResult"]
 
@@ -33,7 +33,7 @@ class SolveResult:
     last iteration; iterations and residual history of the outer loop;
     normal_growth: linear growth rate (ln(Tc/T) units) of small gaps where Delta is
     normal (< 0: stable; None: nowhere normal or unchecked), see
-    :func:`usadel.gap.normal_state_growth`.
+    :func:`usadel.selfconsistency.normal_state_growth`.
     """
 
     device: Device
@@ -61,22 +61,22 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         gives the same answer; use the reservoirs' temperature).
     energies : array or None
         Real-axis grid E >= 0 at the initial gap; it is rescaled with max|Delta|
-        during the iteration. Default: :func:`usadel.gap.comoving_grid`.
+        during the iteration. Default: :func:`usadel.selfconsistency.comoving_grid`.
     check_normal : bool
         Where the converged Delta is normal in a superconductor, check that small
         gaps there shrink under the nonequilibrium map (a strong bias can make
         the normal state stable; below Tc without bias it is not), restart once
         along a growing mode and raise if the normal state is still unstable
-        (:func:`usadel.gap.normal_state_growth`; a few extra outer maps).
+        (:func:`usadel.selfconsistency.normal_state_growth`; a few extra outer maps).
     delta0, tol, maxiter, cutoff, eta
-        As in :func:`usadel.gap.gap` (checked the same way, before any work).
+        As in :func:`usadel.gap` (checked the same way, before any work).
 
     Raises
     ------
     UsadelError
         For an invalid argument (naming it), or when the real-energy grid the
         reservoirs' distributions need (thermal tail up to the largest bias,
-        spacing T/4) exceeds ``usadel.gap`` MAX_REAL_ENERGIES or MEMORY_BUDGET
+        spacing T/4) exceeds ``usadel.selfconsistency`` MAX_REAL_ENERGIES or MEMORY_BUDGET
         (stating its size).
     ConvergenceError
         If the outer loop does not converge, or the kinetic hL or the result is
