@@ -3,7 +3,7 @@
     python meshes/make_meshes.py [--size-factor 1.0]
 
 Every region is a named physical surface and every contact a named physical
-curve (style.md: MSH 2.2 drops interior groups; unnamed groups are useless).
+curve (MSH 2.2 drops interior groups in some readers; unnamed groups cannot be referred to).
 Lengths are in units of the junction/wire length scale used in the docs.
 
 - sns_2d.msh: N wire (1 x 0.2) between two wider S banks.

@@ -1,4 +1,4 @@
-"""Long SNS junction against published numbers (physics.md, proximity regime).
+"""Long SNS junction against published numbers (docs/conventions.md; Zhou et al. 1998, Dubos et al. 2001).
 
 Zhou et al., JLTP 110, 841 (1998): minigap E_g = 3.122 E_Th for Delta >> E_Th.
 Dubos et al., PRB 63, 064502 (2001): e R_N I_c = 10.82 E_Th at T -> 0.

@@ -32,7 +32,7 @@ def test_bcs_limit_matches_closed_form():
 
 
 def test_abrikosov_gorkov_dos_and_spectral_gap():
-    # Spin flip is AG pair breaking with Gamma = 3/(4 tau_sf) (physics.md). An
+    # Spin flip is AG pair breaking with Gamma = 3/(4 tau_sf) (docs/conventions.md). An
     # insulated uniform wire with spin flip must give Maki's DOS (reference solved
     # independently in the th form); 1e-6 is far above both Newton tolerances.
     delta, tau_sf = 1.0, 2.5

@@ -6,7 +6,7 @@ the solver rather than repeat it.
 
 - BCS: retarded cosh th = E/sqrt(E^2 - Delta^2), sinh th = -Delta/sqrt(E^2 - Delta^2).
 - Abrikosov-Gor'kov (spin-flip pair breaking, Gamma = 3/(4 tau_sf)):
-  E sinh th + Delta cosh th + i Gamma sinh th cosh th = 0 (physics.md), its
+  E sinh th + Delta cosh th + i Gamma sinh th cosh th = 0 (docs/conventions.md), its
   spectral gap Delta (1 - zeta^(2/3))^(3/2) with zeta = Gamma/Delta, and Tc
   from ln(Tc0/Tc) = psi(1/2 + Gamma/(2 pi Tc)) - psi(1/2).
 """
@@ -111,7 +111,7 @@ def ag_delta_T0(delta00, Gamma):
 
 
 def _matsubara_f(w, delta, Gamma):
-    """Homogeneous Matsubara pair amplitude f = sin(phi): w sin + Gamma sin cos = Delta cos (physics.md).
+    """Homogeneous Matsubara pair amplitude f = sin(phi): w sin + Gamma sin cos = Delta cos (docs/conventions.md).
 
     With strong pair breaking the equation has several roots in phi at small w;
     the physical one is continued from large w (where it is unique), so the

@@ -147,8 +147,9 @@ def dos_job(delta=20.0, phase=0.0, n=200, out="out", n_E=300):
     rows = sorted({int(np.argmin(np.abs(E - e))) for e in (0.5, 1.0, 2.0, 3.0, 3.5, 4.0, 6.0, 10.0, 0.5 * delta, 1.2 * delta)})
     for k in rows:
         print(f"{E[k]:10.4f} {Nc[k]:12.6f}")
-    fig = sp.plot_dos()
-    fig.axes[0].set_ylim(0, min(2 * delta, 30))
+    ax = sp.plot_dos()
+    fig = ax.figure
+    ax.set_ylim(0, min(2 * delta, 30))
     with _atomic_outputs(outdir, ["dos.txt", "dos.png"]) as tmp:
         np.savetxt(tmp["dos.txt"], np.column_stack([np.real(E), Nc]), fmt="%.10g",
                    header=f"{head}, {E.size} energies\nminigap at the centre: E_g = {eg:.6f} E_Th\n"

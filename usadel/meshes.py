@@ -246,8 +246,6 @@ def check(mesh):
     ...
     usadel.errors.UsadelError: mesh has 1 orphan nodes (used by no cell), e.g. node 3 at [5.0]; they make the FEM matrices singular: remove them
     """
-    from scipy.spatial import cKDTree
-
     if not isinstance(mesh, skfem.Mesh):
         raise UsadelError(f"mesh must be a skfem.Mesh (e.g. from usadel.meshes), got {type(mesh).__name__}")
     p = real_array("mesh node coordinates", mesh.p, ndim=2)
@@ -264,6 +262,19 @@ def check(mesh):
         orphan = np.flatnonzero(~used)
         raise UsadelError(f"mesh has {orphan.size} orphan nodes (used by no cell), e.g. node {orphan[0]} at "
                           f"{p[:, orphan[0]].tolist()}; they make the FEM matrices singular: remove them")
+    _check_cells(p, t)
+    for name, idx in (mesh.subdomains or {}).items():
+        _check_index("region", name, idx, t.shape[1], "element")
+    for name, idx in (mesh.boundaries or {}).items():
+        _check_index("boundary tag", name, idx, mesh.facets.shape[1], "facet")
+    return mesh
+
+
+def _check_cells(p, t):
+    """No degenerate, unresolvable or disconnected cells (tolerances relative to the cells' own size)."""
+    from scipy.spatial import cKDTree
+
+    dim = p.shape[0]
     X = p[:, t]  # dim, dim + 1, n_el
     hmax = np.max([np.linalg.norm(X[:, a] - X[:, b], axis=0) for a in range(dim + 1) for b in range(a)], axis=0)
     scale = np.max(np.abs(p))
@@ -286,11 +297,6 @@ def check(mesh):
         raise UsadelError(f"mesh has {len(pairs)} pairs of coincident nodes, e.g. nodes {i} and {j} at "
                           f"{p[:, i].tolist()}: the cells meeting there are not connected (a non-conforming "
                           f"mesh; fragment the geometry in gmsh). Tunnel interfaces need no split nodes")
-    for name, idx in (mesh.subdomains or {}).items():
-        _check_index("region", name, idx, t.shape[1], "element")
-    for name, idx in (mesh.boundaries or {}).items():
-        _check_index("boundary tag", name, idx, mesh.facets.shape[1], "facet")
-    return mesh
 
 
 def _groups(m, celltype, dim):
@@ -368,6 +374,16 @@ def load(path):
                           + (f" (a file of {kind}s only where {_GROUP[dim + 1]}s were expected? mesh in "
                              f"{dim + 1}D: gmsh -{dim + 1})" if dim < 3 else ""))
     mesh = _MESH[dim](np.ascontiguousarray(pts[:, :dim].T), np.ascontiguousarray(m.cells_dict[kind].T))
+    sub = _regions(m, mesh, kind, dim, where)
+    bnd = _boundary_tags(m, mesh, kind, facet, dim, where)
+    lower = sorted({k for ct, d in dims.items() if d < dim - 1 for k in _groups(m, ct, d)})
+    if lower:
+        log.warning("%s: ignoring groups of dimension < %d: %s", where, dim - 1, lower)
+    return check(_MESH[dim](mesh.p, mesh.t, bnd or None, sub))
+
+
+def _regions(m, mesh, kind, dim, where):
+    """Named regions of a meshio mesh: every element in exactly one."""
     sub = _groups(m, kind, dim)
     if not sub:
         raise UsadelError(f"{where} defines no named regions ({_GROUP[dim]}s)")
@@ -382,6 +398,11 @@ def load(path):
     if (covered > 1).any():
         raise UsadelError(f"{where}: {int((covered > 1).sum())} elements belong to several regions; "
                           f"a region is one named {_GROUP[dim]} and regions must not overlap")
+    return sub
+
+
+def _boundary_tags(m, mesh, kind, facet, dim, where):
+    """Named facet groups of a meshio mesh as facet indices of the skfem mesh."""
     lookup = {f: i for i, f in enumerate(map(tuple, np.sort(mesh.facets, axis=0).T.tolist()))}
     bnd = {}
     for name, idx in _groups(m, facet, dim - 1).items():
@@ -392,7 +413,4 @@ def load(path):
                               f"{name!r} are not facets of the {kind}s (a curve not fragmented with the "
                               f"surfaces?)")
         bnd[name] = np.unique(found)
-    lower = sorted({k for ct, d in dims.items() if d < dim - 1 for k in _groups(m, ct, d)})
-    if lower:
-        log.warning("%s: ignoring groups of dimension < %d: %s", where, dim - 1, lower)
-    return check(_MESH[dim](mesh.p, mesh.t, bnd or None, sub))
+    return bnd

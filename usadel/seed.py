@@ -34,7 +34,7 @@ __all__ = ["SpinBattery", "spin_battery", "seed_device_1d", "seed_device_2d", "s
 
 @dataclass(frozen=True)
 class SpinBattery:
-    """Distribution E -> (f_up, f_dn) of the seed's F1/N/F2 battery (physics.md).
+    """Distribution E -> (f_up, f_dn) of the seed's F1/N/F2 battery (seed Fig. 1; docs/conventions.md).
 
     f_up/dn = (f(E - eV/2) + f(E + eV/2))/2 +- P_FN (f(E - eV/2) - f(E + eV/2))/2 at
     temperature T. A module-level callable (not a closure), so that devices holding it
@@ -238,27 +238,24 @@ def format_fig2(res):
 
 def plot_fig2(res, path=None):
     """Two panels: reading (a) (the seed's Fig. 2) and reading (b); lines closed forms, dots FEM."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     fig, axs = plt.subplots(1, 2, figsize=(11, 4.5))
     Ts = res["T"]
-    for ax, key, title in ((axs[0], "a", "(a) seed: -P_D Int hTS (Eq. 11)"),
+    for ax, key, title in ((axs[0], "a", r"(a) detector reading $-P_D\int dE\, h_{TS}$ (Eq. 11)"),
                            (axs[1], "b", "(b) polarised tunnel probe at zero current")):
         for j, k in enumerate(res["biases"]):
             for l, L in enumerate(res["lengths"]):
                 line, = ax.plot(res["T_dense"], res["dense_" + key][:, j, l], "-" if L == res["lengths"][-1] else ":",
-                                label=f"eV = {k:g} D0, L/l_sf = {L:g}")
+                                label=rf"$eV = {k:g}\,\Delta_0$, $L/l_{{sf}} = {L:g}$")
                 ax.plot(Ts, res["fem_" + key][:, j, l], "o", color=line.get_color(), ms=3.5)
-        ax.set_xlabel("T / Tc")
-        ax.set_ylabel("Delta mu(T) / Delta mu(T >= Tc)")
+        ax.set_xlabel(r"$T/T_c$")
+        ax.set_ylabel(r"$\Delta\mu(T)\,/\,\Delta\mu(T \geq T_c)$")
         ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7)
     axs[1].set_yscale("log")
-    axs[0].legend(fontsize=7)
-    fig.suptitle(f"seed Fig. 2: lines closed forms, dots FEM ({res['n']} elements, {res['n_E']} energies)",
-                 fontsize=10)
+    fig.suptitle(f"Spin signal of Morten, Brataas, Belzig, PRB 70, 212508 (2004), Fig. 2: lines closed forms, "
+                 f"dots finite elements ({res['n']} elements, {res['n_E']} energies)", fontsize=10)
     if path is not None:
         fig.savefig(path, dpi=120, bbox_inches="tight")
     return fig
