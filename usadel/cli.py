@@ -234,6 +234,8 @@ def _parser():
                     help=f"size of the energy grid, the n of usadel.observables.energy_grid, which may return "
                          f"a few points fewer (default {f2['n_energies']} for fig2, {dos['n_energies']} for dos)")
     ap.add_argument("--out", default="out", help="output directory (created if missing; default: out)")
+    ap.add_argument("--tags", metavar="MESH", default=None,
+                    help="print the regions and boundary tags of a mesh file and exit")
     return ap
 
 
@@ -247,6 +249,11 @@ def main(argv=None):
     """Run the command line; returns the exit status (0, or 2 for a bad argument or a UsadelError)."""
     try:
         a = _parser().parse_args(argv)
+        if a.tags is not None:
+            from usadel.meshes import describe, load
+
+            print(describe(load(a.tags)))
+            return 0
         if a.job == "fig2":
             given = [opt for opt, v in (("--delta", a.delta), ("--phase", a.phase)) if v is not None]
             if given:

@@ -400,8 +400,14 @@ class Device:
         return [self.materials[r] for r in self.region_names]
 
     def __repr__(self):
-        return (f"Device({self.dim}D, {self.topology.n_nodes} nodes, regions={list(self.region_names)}, "
-                f"contacts={list(self.contacts)}, barriers={list(self.interfaces)})")
+        lines = [f"Device({self.dim}D, {self.topology.n_nodes} nodes, {self.topology.t.shape[1]} elements)"]
+        lines += [f"  region {r!r}: {self.materials[r]}" for r in self.region_names]
+        lines += [f"  contact {t!r} ({'clean' if c.barrier is None else 'tunnel'}): {c}" for t, c in self.contacts.items()]
+        lines += [f"  interface {a!r}-{b!r}: {bar}" for (a, b), bar in self.interfaces.items()]
+        untouched = sorted(set(self.mesh.boundaries or {}) - set(self.contacts))
+        if untouched:
+            lines.append(f"  insulating tags: {untouched}")
+        return "\n".join(lines)
 
 
 def _touching_pairs(mesh, regions):

@@ -32,7 +32,7 @@ import skfem
 from .errors import UsadelError
 from .validate import MAX_ABS, integer, real, real_array
 
-__all__ = ["interval", "wire", "strip", "load", "refined", "check"]
+__all__ = ["interval", "wire", "strip", "load", "refined", "describe", "check"]
 
 log = logging.getLogger(__name__)
 
@@ -414,3 +414,28 @@ def _boundary_tags(m, mesh, kind, facet, dim, where):
                               f"surfaces?)")
         bnd[name] = np.unique(found)
     return bnd
+
+
+def describe(mesh):
+    """Text listing a mesh's regions (with element counts) and boundary tags (with facet counts).
+
+    Examples
+    --------
+    >>> print(describe(wire([("S", 1.0, 4), ("N", 2.0, 6)])))
+    MeshLine1: 11 nodes, 10 elements, extent 3
+      regions: S (4 elements), N (6 elements)
+      boundary tags: left (1 facet), right (1 facet)
+    """
+    check(mesh)
+
+    def items(groups, what):
+        out = []
+        for name, idx in (groups or {}).items():
+            k = int(np.size(idx))
+            out.append(f"{name} ({k} {what}{'' if k == 1 else 's'})")
+        return ", ".join(out) or "none"
+
+    extent = float(np.ptp(mesh.p, axis=1).max())
+    return (f"{type(mesh).__name__}: {mesh.p.shape[1]} nodes, {mesh.t.shape[1]} elements, extent {extent:.4g}\n"
+            f"  regions: {items(mesh.subdomains, 'element')}\n"
+            f"  boundary tags: {items(mesh.boundaries, 'facet')}")
