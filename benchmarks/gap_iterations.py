@@ -14,18 +14,17 @@ import time
 import numpy as np
 
 import usadel
-import sys
-
-import usadel.selfconsistency  # noqa: F401
-
-import usadel.selfconsistency as G
+import usadel.matsubara
+import usadel.nonequilibrium
 
 HERE = pathlib.Path(__file__).parents[1]
+#: the modules whose spectral solves are timed: Matsubara pair sums and the real-axis nonequilibrium map
+SOLVING = (usadel.matsubara, usadel.nonequilibrium)
 
 
 def timed(label, fn):
     spent = {"t": 0.0}
-    orig = G.spectral
+    orig = usadel.matsubara.spectral
 
     def counting(*a, **k):
         t = time.perf_counter()
@@ -33,13 +32,15 @@ def timed(label, fn):
         spent["t"] += time.perf_counter() - t
         return out
 
-    G.spectral = counting
+    for mod in SOLVING:
+        mod.spectral = counting
     try:
         t = time.perf_counter()
         r = fn()
         dt = time.perf_counter() - t
     finally:
-        G.spectral = orig
+        for mod in SOLVING:
+            mod.spectral = orig
     print(f"{label:<34} {r.iterations:6d} {r.history[-1]:10.1e} {dt:8.2f} {spent['t'] / dt:9.0%}")
     return r
 

@@ -12,7 +12,8 @@ import pytest
 
 import usadel
 from usadel import bcs
-from usadel.selfconsistency import critical_temperature, gap
+from usadel.selfconsistency import gap
+from usadel.tc import critical_temperature
 
 
 def wire(gamma=0.0, n=6):
@@ -129,7 +130,7 @@ def test_nonequilibrium_gap_bistable_branch_converges_with_grid():
     # T = 0.3, V = 1.2 has two solutions; from the equilibrium start the loop finds
     # the upper one. Error vs the reference falls as 1/n^2 with the co-moving grid
     # (measured 4.8e-4 at n = 1600, 1.2e-4 at 3200).
-    from usadel.selfconsistency import comoving_grid
+    from usadel.nonequilibrium import comoving_grid
 
     T, V = 0.3, 1.2
     ref = bcs.homogeneous_gap_neq(T, 1.0, double_step(V, T), d_lo=1.5)
@@ -149,7 +150,7 @@ def nsn(V, T=0.2):
 
 def test_solve_without_bias_is_the_equilibrium_gap():
     # hL = tanh everywhere, so delta_neq = 0 and solve() must return gap()'s answer
-    from usadel.selfconsistency import comoving_grid
+    from usadel.nonequilibrium import comoving_grid
 
     dev = nsn(0.0)
     s = usadel.solve(dev, 0.2, energies=1.76 * comoving_grid(n=600))
@@ -166,7 +167,7 @@ def test_solve_bias_suppresses_gap_then_ohms_law():
     # A bias across N-S-N drives the quasiparticles out of equilibrium: the gap in
     # the middle drops below its equilibrium value; far above the gap the wire turns
     # normal and carries I = V/R_N (R_N = 4 here) to the grid's accuracy.
-    from usadel.selfconsistency import comoving_grid
+    from usadel.nonequilibrium import comoving_grid
 
     u = comoving_grid(n=600)
     mid = lambda s: s.delta[np.argmin(np.abs(s.device.topology.p[0] - 2.0))].real
@@ -321,7 +322,7 @@ def test_cooper_limit_closed_forms():
 
 
 def test_regulated_bulk_wire_matches_homogeneous():
-    from usadel.selfconsistency import critical_temperature
+    from usadel.tc import critical_temperature
 
     dev = usadel.Device(usadel.meshes.interval(1.0, 10), {"wire": usadel.Material(D=1.0, tc=1.0)}, {})
     assert abs(critical_temperature(dev, omega_D=20.0) - 1.0) < 1e-6
@@ -335,7 +336,7 @@ def test_cooper_limit_bilayer_tc_and_gap():
     # homogeneous superconductor with lambda_eff = lambda d_S/(d_S + d_N). The FEM
     # differs by the finite-thickness correction O((d/xi_wD)^2), xi_wD = sqrt(D/omega_D):
     # measured 2.1e-3 at d_S = d_N = 0.01 (omega_D = 20), 4x smaller at half the thickness.
-    from usadel.selfconsistency import critical_temperature
+    from usadel.tc import critical_temperature
 
     wD = 20.0
     ref = bcs.cooper_limit_tc(1.0, wD, 0.5)
@@ -379,7 +380,7 @@ def test_newton_krylov_matches_anderson_at_an_sn_interface():
 
 
 def test_anderson_drops_a_wrong_preconditioner():
-    from usadel.selfconsistency import anderson
+    from usadel.nonlinear import anderson
 
     fun = lambda x: (0.5 * x + 1.0, None)  # fixed point x = 2
     x, hist, ok, _ = anderson(fun, np.zeros(3, complex), 1e-12, 40, precondition=lambda x, r, e: -r)
@@ -392,16 +393,17 @@ def test_quadrature_tail_for_large_meshes(monkeypatch):
     # self-consistent gap of an S/N wire with a phase-biased tunnel reservoir agrees.
     import sys
 
-    import usadel.selfconsistency as G
+    import usadel.linear_response as L
+    import usadel.matsubara as M
     m = usadel.meshes.wire([("S", 3.0, 60), ("N", 3.0, 60)])
     dev = usadel.Device(m, {"S": usadel.Material(tc=1.0), "N": usadel.Material()},
                         {"right": usadel.Reservoir(delta=1.0, phase=0.5, barrier=usadel.Barrier(r=0.3))})
     d = np.random.default_rng(0).normal(size=dev.operators.n) + 0.3j
     for wD in (None, 20.0):
-        ex, qt = G._LinearTail(dev, 0.3, 80, wD), G._QuadratureTail(dev, 0.3, 80, wD)
+        ex, qt = L.LinearTail(dev, 0.3, 80, wD), L.QuadratureTail(dev, 0.3, 80, wD)
         assert np.max(np.abs(ex(d) - qt(d))) < 1e-7 * np.max(np.abs(ex(d)))
     ref = gap(dev, 0.5)
-    monkeypatch.setattr(G, "MAX_DENSE_TAIL", 10)
+    monkeypatch.setattr(M, "MAX_DENSE_TAIL", 10)
     got = gap(dev, 0.5)
-    assert isinstance(G._GapProblem(dev, 0.5, 60.0, None).linear_tail, G._QuadratureTail)
+    assert isinstance(M.GapMap(dev, 0.5, 60.0, None).linear_tail, L.QuadratureTail)
     assert np.max(np.abs(got.delta - ref.delta)) < 1e-7

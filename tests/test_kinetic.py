@@ -5,7 +5,7 @@ import pytest
 
 import usadel
 from usadel import bcs
-from usadel.keldysh import fermi
+from usadel.bulk import fermi
 
 
 def normal_wire(left, right, L=2.0, n=40, tau_sf=None, sigma=1.0):

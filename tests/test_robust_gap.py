@@ -19,7 +19,12 @@ import pytest
 import usadel
 from usadel import ConvergenceError, UsadelError, bcs
 
+import usadel.budget as B
+import usadel.linear_response as L
+import usadel.matsubara as M
+import usadel.nonequilibrium as NE
 import usadel.selfconsistency as G
+import usadel.tc as TC
 import usadel.transport as S
 O = usadel.observables
 
@@ -113,7 +118,7 @@ def test_band_quadrature_equals_the_explicit_matsubara_sum(monkeypatch):
     ref = usadel.gap(dev, 0.02)
     reg = usadel.Device(usadel.meshes.interval(1.0, 10), {"wire": usadel.Material(tc=1.0)}, {})
     ref_reg = usadel.gap(reg, 0.01, omega_D=20.0)
-    monkeypatch.setattr(G, "MAX_MATSUBARA", 100)
+    monkeypatch.setattr(M, "MAX_MATSUBARA", 100)
     band = usadel.gap(dev, 0.02)
     band_reg = usadel.gap(reg, 0.01, omega_D=20.0)
     assert band.n_matsubara < 150 < ref.n_matsubara
@@ -144,16 +149,16 @@ def test_large_wire_gap_fits_in_memory():
     # 2e-6, mesh- and tolerance-limited), ~10 s.
     out = run_limited("""
         import sys, numpy as np, usadel
-        import usadel.selfconsistency as G
+        import usadel.matsubara as M
         big = usadel.Device(usadel.meshes.interval(1.0, 100000), {"wire": usadel.Material(tc=1.0)})
-        p = G._GapProblem(big, 0.5, 60.0, None)
+        p = M.GapMap(big, 0.5, 60.0, None)
         print(type(p.linear_tail).__name__, p.N)
         w = usadel.Device(usadel.meshes.interval(1.0, 20000), {"wire": usadel.Material(tc=1.0)})
         r = usadel.gap(w, 0.5)
         print(repr(float(np.min(r.delta.real))), repr(float(np.max(r.delta.real))))
     """, seconds=240, mem_gb=2.5)
     first, second = out.strip().splitlines()
-    assert first.split() == ["_QuadratureTail", "19"]
+    assert first.split() == ["QuadratureTail", "19"]
     ref = bcs.homogeneous_gap(0.5, 1.0)
     assert all(abs(float(v) / ref - 1) < 1e-4 for v in second.split())
 
@@ -196,13 +201,13 @@ def test_tail_factorisations_are_budgeted(monkeypatch):
     dev2 = usadel.Device(m, {"wire": usadel.Material(tc=1.0)},
                          {"left": usadel.Reservoir(delta=1.0, phase=0.3, barrier=usadel.Barrier(r=0.5))})
     d = np.random.default_rng(1).normal(size=dev2.operators.n) + 0.2j
-    ex, qt = G._LinearTail(dev2, 0.3, 80), G._QuadratureTail(dev2, 0.3, 80)
+    ex, qt = L.LinearTail(dev2, 0.3, 80), L.QuadratureTail(dev2, 0.3, 80)
     assert np.max(np.abs(ex(d) - qt(d))) < 1e-7 * np.max(np.abs(ex(d)))
-    monkeypatch.setattr(G, "MEMORY_BUDGET", 1e4)
+    monkeypatch.setattr(B, "MEMORY_BUDGET", 1e4)
     with pytest.raises(UsadelError, match="sparse LU factorisations"):
-        G._QuadratureTail(dev2, 0.3, 80)
+        L.QuadratureTail(dev2, 0.3, 80)
     with pytest.raises(UsadelError, match="banded Cholesky factorisations"):
-        G._QuadratureTail(sn(), 0.3, 80)
+        L.QuadratureTail(sn(), 0.3, 80)
 
 
 def test_minigap_terminates_for_any_tolerance():
@@ -222,7 +227,7 @@ def test_nonequilibrium_grid_resolves_a_far_bias_window():
     # gave V - 8.6 T, cutting into the step. Now refined: 23.0 T above it.
     V, T = 2000.0, 0.2
     ds = lambda E: 0.5 * (np.tanh((E + V) / (2 * T)) + np.tanh((E - V) / (2 * T))) - np.tanh(E / (2 * T))
-    reach = G.nonthermal_reach([ds], T, 1e4 * V)
+    reach = NE.nonthermal_reach([ds], T, 1e4 * V)
     assert 22 * T < reach - V < 24 * T
 
 
@@ -235,7 +240,8 @@ def no_work(monkeypatch):
     """Any numerical work (problem set-up, spectral solves, flux weights, modes) fails the test."""
     def boom(*a, **k):
         raise AssertionError("numerical work started before the arguments were checked")
-    for mod, names in ((G, ("_GapProblem", "spectral", "_linear_modes", "gap")), (S, ("_GapProblem", "kinetic")),
+    for mod, names in ((G, ("GapMap", "gap")), (M, ("spectral",)), (NE, ("spectral",)),
+                       (TC, ("linear_modes", "PairingData")), (S, ("GapMap", "kinetic")),
                        (O, ("spectral", "flux_weight"))):
         for name in names:
             monkeypatch.setattr(mod, name, boom)
@@ -287,9 +293,9 @@ tanh = lambda E: np.tanh(E / 1.0)
     (lambda: usadel.solve(NSN, 0.2, energies=[0.0, np.nan, 1.0]), "solve: energies"),
     (lambda: usadel.solve(NSN, 0.2, energies=[1.0, 0.5]), "solve: energies"),
     (lambda: usadel.solve(NSN, 0.2, check_normal=None), "solve: check_normal"),
-    (lambda: G.critical_temperature(W, rtol=0.0), "critical_temperature: rtol"),
-    (lambda: G.critical_temperature(W, rtol=np.nan), "critical_temperature: rtol"),
-    (lambda: G.critical_temperature(W, omega_D=-1.0), "critical_temperature: omega_D"),
+    (lambda: TC.critical_temperature(W, rtol=0.0), "critical_temperature: rtol"),
+    (lambda: TC.critical_temperature(W, rtol=np.nan), "critical_temperature: rtol"),
+    (lambda: TC.critical_temperature(W, omega_D=-1.0), "critical_temperature: omega_D"),
     (lambda: G.delta_of_T(W, [0.5, -0.1]), "delta_of_T: temperatures"),
     (lambda: G.delta_of_T(W, [0.5, "0.6"]), "delta_of_T: temperatures"),
     (lambda: G.delta_of_T(W, [0.5], cutof=60.0), "delta_of_T: unknown keyword"),
@@ -338,7 +344,7 @@ def test_gap_stops_at_a_non_finite_map(monkeypatch):
     # a map that turns NaN must stop the loop at once with a ConvergenceError that says
     # so (Anderson went on for all maxiter steps, reporting only "did not converge")
     calls = []
-    real_update = G._GapProblem.update
+    real_update = M.GapMap.update
 
     def update(self, delta, neq=0.0):
         new, sp = real_update(self, delta, neq)
@@ -348,7 +354,7 @@ def test_gap_stops_at_a_non_finite_map(monkeypatch):
             new[0] = np.nan
         return new, sp
 
-    monkeypatch.setattr(G._GapProblem, "update", update)
+    monkeypatch.setattr(M.GapMap, "update", update)
     for method in ("anderson", "newton"):
         calls.clear()
         with pytest.raises(ConvergenceError, match="non-finite"):

@@ -16,7 +16,7 @@ import pytest
 import usadel
 from usadel import Barrier, Device, Material, Reservoir, UsadelError, meshes
 from usadel.fem import threadpool_limits
-from usadel.keldysh import fermi
+from usadel.bulk import fermi
 
 V = 0.6
 

@@ -49,8 +49,7 @@ def test_probe_formula_is_the_tunnel_current():
     # this is the charge row of the kinetic solver's own Keldysh barrier flux
     # (KL, polarised) between a superconducting state and a normal probe, for any
     # distribution on the superconducting side (hL, hLS drop out).
-    from usadel.keldysh import tunnel_flux_matrices
-    from usadel.retarded import bulk_gamma
+    from usadel.bulk import bulk_gamma, tunnel_flux_matrices
 
     rng = np.random.default_rng(1)
     E = np.array([0.3, 0.99, 1.01, 1.7, 4.0]) + 1e-3j

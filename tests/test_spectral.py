@@ -136,7 +136,7 @@ def test_energy_grid_integrates_bcs_tunnel_current():
     # with geometric refinement at the edges. Measured errors 1.5e-3 (n = 400) and
     # 4e-4 (n = 800): converging roughly as 1/n^2.
     from usadel.observables import energy_grid
-    from usadel.keldysh import fermi
+    from usadel.bulk import fermi
 
     delta, T, V = 1.0, 0.1, 1.3
     f = lambda E: bcs.bcs_dos(E, delta, eta=1e-3) * (fermi(E - V, T) - fermi(E, T))

@@ -11,11 +11,16 @@ from .errors import ConvergenceError, UsadelError
 from .retarded import SpectralResult, spectral
 from .keldysh import KineticResult, kinetic
 from . import bcs, observables
-from .selfconsistency import critical_temperature, gap
+from .selfconsistency import gap
+from .tc import critical_temperature
 from .transport import SolveResult, solve
+from .selfconsistency import GapResult
+from . import io, progress
+from .io import load
+from .export import export_vtu, to_xarray
 
 __all__ = [
     "meshes", "bcs", "observables", "kinetic", "KineticResult", "gap", "critical_temperature", "solve", "SolveResult", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
-    "UsadelError", "ConvergenceError",
+    "UsadelError", "ConvergenceError", "GapResult", "io", "load", "export_vtu", "to_xarray", "progress",
 ]
 __version__ = "0.1.0"

@@ -1,12 +1,13 @@
 """FEM operators for P1 elements on a finalised device, assembled once.
 
 Everything the Newton and kinetic solves need is precomputed here: P1
-gradients and volumes, the sigma-weighted stiffness matrix, lumped node
-weights per material parameter, a fixed CSR sparsity pattern with scatter
-maps from element-local blocks, tagged boundary and interface node weights,
-and a batched linear solver. Newton steps then only fill values on these
-fixed patterns (style.md: reassembling with a BilinearForm each step costs
-11-76x more).
+gradients and volumes, the sigma-weighted stiffness matrix (element blocks by
+``Operators.local_stiffness``), lumped node weights per material parameter
+(and of the gap, :func:`delta_weights`), a fixed CSR sparsity pattern with
+scatter maps from element-local blocks (``Operators.assemble``), tagged
+boundary and interface node weights, and a batched linear solver. Newton steps then only fill values on these
+fixed patterns (reassembling with a BilinearForm each step costs 11-76x more;
+``docs/conventions.md``, Numerical choices).
 
 Discretisation: the stiffness term is exact for P1; pointwise source terms
 are lumped (nodal quadrature); terms quadratic in gradients use one-point
@@ -14,7 +15,6 @@ are lumped (nodal quadrature); terms quadratic in gradients use one-point
 All of these are second-order accurate for P1.
 """
 
-import logging
 import math
 import threading
 
@@ -25,6 +25,23 @@ import scipy.sparse.linalg as spla
 from threadpoolctl import ThreadpoolController
 
 from .boundary import tag_nodes
+from .errors import UsadelError
+from .validate import real, real_array
+
+__all__ = ["Operators", "p1_gradients", "BlockSolver", "delta_weights", "delta_nodes", "locate", "flux_weight",
+           "threadpool_limits"]
+
+#: above this half-bandwidth the batched banded solver gives way to SuperLU
+MAX_BANDED = 48
+#: GMRES restart length with an old LU as preconditioner (one cycle, then refactorise)
+GMRES_RESTART = 8
+#: GMRES tolerance, well below the Newton tolerances the solves serve
+GMRES_RTOL = 1e-12
+#: relative residual at which a preconditioned GMRES solution is accepted instead of a fresh LU
+GMRES_ACCEPT = 1e-11
+#: barycentric coordinates down to -LOCATE_SLACK count as inside (points on element faces)
+LOCATE_SLACK = 1e-9
+
 
 class _BlasLimit:
     """Process-wide "BLAS on one thread" context, safe under threads and nesting.
@@ -80,13 +97,6 @@ def threadpool_limits(limits=1, user_api="blas"):
         raise ValueError("usadel only pins BLAS to one thread")
     return _BLAS_LIMIT
 
-__all__ = ["Operators", "p1_gradients", "BlockSolver"]
-
-log = logging.getLogger(__name__)
-
-#: above this half-bandwidth the batched banded solver gives way to SuperLU
-MAX_BANDED = 48
-
 
 def p1_gradients(p, t):
     """Gradients of the P1 basis functions and element volumes.
@@ -121,7 +131,8 @@ class Operators:
         self.region = reg
         self.sigma_e = np.array([m.sigma for m in mats])[reg]
         self.D_e = np.array([m.D for m in mats])[reg]
-        self.gamma_e = np.array([m.spin_flip_rate for m in mats])[reg]
+        #: pair-breaking rate Gamma = 3/(4 tau_sf) per element (seed Eq. 10)
+        self.pair_breaking_e = np.array([m.spin_flip_rate for m in mats])[reg]
         self.tau_sf_inv_e = np.array([0.0 if m.tau_sf is None else 1.0 / float(m.tau_sf) for m in mats])[reg]
         self.sc_e = np.array([m.superconducting for m in mats])[reg]
         # node-element incidence with unit weights: (n x n_el)
@@ -150,12 +161,31 @@ class Operators:
             (np.searchsorted(keys, pa.astype(np.int64) * n + pb), np.searchsorted(keys, pb.astype(np.int64) * n + pa))
             for pa, pb, _, _ in pairs
         ]
-        kloc = (self.sigma_e * self.vol)[:, None, None] * np.einsum("eid,ejd->eij", self.grad, self.grad)
-        self.K_data = self.scatter @ kloc.ravel()
+        #: grad_i . grad_j of the P1 basis per element, (n_el, d+1, d+1)
+        self.grad_grad = np.einsum("eid,ejd->eij", self.grad, self.grad)
+        self.K_data = self.scatter @ self.local_stiffness(self.sigma_e * self.vol).ravel()
         self.K = sps.csr_matrix((self.K_data, self.indices, self.indptr), shape=(n, n))
         self._solvers = {}
 
+    @property
+    def thouless_energy(self):
+        """E_Th = max D / L^2 with L the largest side of the bounding box: the device's own energy scale."""
+        return np.max(self.D_e) / np.ptp(self.p, axis=1).max() ** 2
+
     # ------------------------------------------------------------------ helpers
+    def local_stiffness(self, weight):
+        """Element stiffness blocks weight_e grad_i . grad_j, shape (..., n_el, d+1, d+1).
+
+        ``weight`` (..., n_el) is the element-constant factor times the element
+        volume (e.g. sigma vol, or a coefficient times sigma vol per energy).
+        """
+        return weight[..., None, None] * self.grad_grad
+
+    def assemble(self, local):
+        """Sum element-local blocks (b, n_el, d+1, d+1) into values on the node pattern, (b, nnz)."""
+        b = local.shape[0]
+        return (self.scatter @ local.reshape(b, -1).T).T
+
     def lump(self, per_element):
         """Sum an element-constant weight (already divided by d+1) onto nodes."""
         return self.incidence @ per_element
@@ -188,7 +218,7 @@ class BlockSolver:
     (1D devices), the whole batch is one banded LAPACK solve (energies are
     independent diagonal blocks of one banded matrix); otherwise each member
     of the batch is factorised with SuperLU. BLAS is pinned to one thread
-    around factorisations (style.md).
+    around factorisations (``docs/conventions.md``, BLAS threads).
     """
 
     def __init__(self, indptr, indices, n, ncomp, symmetric_pivoting=False):
@@ -199,7 +229,6 @@ class BlockSolver:
         # (measured 6.6M vs 0.3M entries), so they use COLAMD with partial pivoting.
         self.lu_kw = (dict(permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True)) if symmetric_pivoting
                       else dict(permc_spec="COLAMD"))
-        nnz = indices.size
         rows = np.repeat(np.arange(n), np.diff(indptr))
         fr = (rows[None, None, :] * ncomp + np.arange(ncomp)[:, None, None]) + 0 * np.arange(ncomp)[None, :, None]
         fc = (indices[None, None, :] * ncomp + np.arange(ncomp)[None, :, None]) + 0 * np.arange(ncomp)[:, None, None]
@@ -213,9 +242,8 @@ class BlockSolver:
         self.bw = int(np.max(np.abs(self.fr - self.fc)))
         self.banded = self.bw <= MAX_BANDED
         self._lu = None
-        self.gmres_iters = 8
+        self.gmres_iters = GMRES_RESTART
         self.stats = {"lu": 0, "gmres": 0}
-        self.diag_full = np.nonzero(self.fr == self.fc)[0]
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -300,7 +328,7 @@ class BlockSolver:
 
                 def solve(rhs):
                     with threadpool_limits(limits=1, user_api="blas"):
-                        x, info2 = gbtrs(lu, bw, bw, np.asarray(rhs, complex).reshape(-1), piv)
+                        x, _ = gbtrs(lu, bw, bw, np.asarray(rhs, complex).reshape(-1), piv)
                     return x.reshape(b, N)
                 return solve
             lus = [spla.splu(sps.csr_matrix((data[k], self.indices, self.indptr), shape=(self.N, self.N)).tocsc(),
@@ -314,14 +342,14 @@ class BlockSolver:
         """GMRES preconditioned by the last LU factorisation, refactorising when it stalls.
 
         Newton steps and neighbouring energies change only diagonal-like terms,
-        so an old LU is a strong preconditioner (style.md: halves a 2D sweep).
-        The solution is accepted at relative residual 1e-12; otherwise A is
+        so an old LU is a strong preconditioner (measured: halves a 2D sweep).
+        The solution is accepted at relative residual ``GMRES_ACCEPT``; otherwise A is
         factorised afresh (SuperLU, options in ``lu_kw``).
         """
         if self._lu is not None and self._lu.shape == A.shape:
             M = spla.LinearOperator(A.shape, matvec=self._lu.solve, dtype=A.dtype)
-            x, info = spla.gmres(A, rhs, M=M, rtol=1e-12, atol=0.0, restart=self.gmres_iters, maxiter=1)
-            if info == 0 and np.linalg.norm(A @ x - rhs) <= 1e-11 * np.linalg.norm(rhs):
+            x, info = spla.gmres(A, rhs, M=M, rtol=GMRES_RTOL, atol=0.0, restart=self.gmres_iters, maxiter=1)
+            if info == 0 and np.linalg.norm(A @ x - rhs) <= GMRES_ACCEPT * np.linalg.norm(rhs):
                 self.stats["gmres"] += 1
                 return x
         self._lu = spla.splu(A, **self.lu_kw)
@@ -329,10 +357,77 @@ class BlockSolver:
         return self._lu.solve(rhs)
 
 
+def delta_weights(device, delta):
+    """Pairing term of the retarded equation: lumped, sigma/D-weighted Delta on nodes.
+
+    Only superconducting elements carry a gap (``usadel.retarded``, module docstring).
+
+    Parameters
+    ----------
+    device : Device
+    delta : float, complex, dict or array
+        A scalar (every superconducting region), a dict {region: value} or an
+        array with one (complex) value per node.
+
+    Returns
+    -------
+    ndarray
+        Complex, per node: sum_e (sigma/D) vol_e/(d+1) Delta_e(node).
+
+    Raises
+    ------
+    UsadelError
+        For unknown regions, a gap on a normal metal or a wrongly shaped array.
+    """
+    ops = device.operators
+    w = ops.w_el / ops.D_e * ops.sc_e
+    names = device.region_names
+    sc_names = [r for r in names if device.materials[r].superconducting]
+    if isinstance(delta, dict):
+        delta = {r: _gap_value(f"delta[{r!r}]", v) for r, v in delta.items()}
+        for r, v in delta.items():
+            if r not in names:
+                raise UsadelError(f"delta: unknown region {r!r}; the device has {list(names)}")
+            if v != 0 and r not in sc_names:
+                raise UsadelError(f"delta: region {r!r} is a normal metal (Material.tc = 0) and cannot carry a gap")
+        per_el = np.array([delta.get(r, 0.0) for r in names], dtype=complex)[ops.region]
+        return ops.lump(w * per_el)
+    if np.ndim(delta) == 0:
+        arr = np.asarray(_gap_value("delta", delta))
+    else:
+        arr = real_array("delta", delta, allow_complex=True).astype(complex)
+    if arr.ndim == 0:
+        if arr != 0 and not sc_names:
+            raise UsadelError("delta: a gap was given but no region is superconducting; set Material(tc=...) > 0")
+        return ops.lump(w) * arr
+    if arr.shape != (ops.n,):
+        raise UsadelError(f"delta: per-node array must have shape ({ops.n},), got {arr.shape}")
+    # a per-node gap is a P1 field, zero at nodes that touch no superconducting
+    # element: with lumped quadrature every such node carries its full weight, so
+    # the discrete pair amplitude tends to Delta_i/w at high Matsubara frequency
+    # at every node (the gap loop's Matsubara tail relies on this)
+    touch = ops.lump(w) > 0
+    return np.where(touch, ops.lump_sd, 0.0) * arr
+
+
+def _gap_value(name, v):
+    """One gap value: a finite real or complex number (complex: |Delta| e^{i phi})."""
+    if isinstance(v, (complex, np.complexfloating)):
+        return complex(real(f"Re {name}", complex(v).real), real(f"Im {name}", complex(v).imag))
+    return real(name, v)
+
+
+def delta_nodes(device, delta):
+    """Effective Delta per node: :func:`delta_weights` divided by the node's sigma/D weight (0 where none)."""
+    ops = device.operators
+    c = ops.lump_sd
+    cd = delta_weights(device, delta)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, cd / np.where(c > 0, c, 1.0), 0.0)
+
+
 def locate(device, points):
     """Element index and barycentric weights (d+1, n_pts) of points in the device mesh."""
-    from .errors import UsadelError
-
     top = device.topology
     pts = np.asarray(points, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != top.dim:
@@ -343,8 +438,8 @@ def locate(device, points):
     bary = np.concatenate([1.0 - lam.sum(-1, keepdims=True), lam], axis=-1)
     inside = np.min(bary, axis=-1)
     el = np.argmax(inside, axis=1)
-    if np.any(inside[np.arange(len(pts)), el] < -1e-9):
-        bad = pts[inside[np.arange(len(pts)), el] < -1e-9]
+    if np.any(inside[np.arange(len(pts)), el] < -LOCATE_SLACK):
+        bad = pts[inside[np.arange(len(pts)), el] < -LOCATE_SLACK]
         raise UsadelError(f"points outside the mesh: {bad[:5].tolist()}")
     return el, bary[np.arange(len(pts)), el].T
 
@@ -358,10 +453,6 @@ def flux_weight(ops, tag):
     is far more accurate for P1 fields than facet fluxes from one element
     layer. Insulating edges need no condition (natural).
     """
-    import scipy.sparse.linalg as spla
-
-    from .errors import UsadelError
-
     dev = ops.device
     if tag not in (dev.mesh.boundaries or {}):
         raise UsadelError(f"unknown boundary tag {tag!r}; the mesh has {list(dev.mesh.boundaries or {})}")
@@ -375,7 +466,7 @@ def flux_weight(ops, tag):
     w[nodes] = 1.0
     free = ~fixed
     if free.any():
-        kloc = ops.vol[:, None, None] * np.einsum("eid,ejd->eij", ops.grad, ops.grad)
+        kloc = ops.local_stiffness(ops.vol)
         K = sps.csr_matrix((ops.scatter @ kloc.ravel(), ops.indices, ops.indptr), shape=(ops.n, ops.n))
         # tunnel interfaces conduct too: w is continuous across them, so the split
         # node pairs are merged exactly (P maps merged unknowns to nodes)

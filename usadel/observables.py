@@ -6,8 +6,8 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
-from .fem import flux_weight
-from .retarded import delta_weights, spectral
+from .fem import delta_weights, flux_weight
+from .retarded import spectral
 from .validate import MAX_ABS, integer, real, real_array
 
 __all__ = ["supercurrent", "minigap", "energy_grid"]
@@ -53,7 +53,8 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     ``delta`` as in :func:`usadel.spectral`, ``tag`` a boundary tag: checked
     before any work (UsadelError). A non-finite current raises ConvergenceError.
     """
-    from .selfconsistency import BYTES_PER_POINT, MEMORY_BUDGET, _gib
+    from .budget import MEMORY_BUDGET, gib as _gib
+    from .matsubara import BYTES_PER_POINT
 
     T = real("supercurrent: T", T, positive=True)
     n_head = integer("supercurrent: n_head", n_head, lo=1, hi=MAX_POINTS)

@@ -32,113 +32,60 @@ Kupriyanov-Lukichev condition sigma_1 g_1 d_n g_1 = [g_1, g_2]/(2 r) becomes
     sigma_1 d_n gamma_1  = (gamma_2  - gamma_1 ) (1 + gamma_1 gamma~_2)/(r (1 + gamma_2 gamma~_2)),
     sigma_1 d_n gamma~_1 = (gamma~_2 - gamma~_1) (1 + gamma~_1 gamma_2)/(r (1 + gamma_2 gamma~_2)),
 
-which for chi_1 = chi_2 is sigma_1 d_n th_1 = sinh(th_2 - th_1)/r (physics.md).
+which for chi_1 = chi_2 is sigma_1 d_n th_1 = sinh(th_2 - th_1)/r (``docs/derivations.md``,
+Kupriyanov-Lukichev tunnel interfaces).
 """
 
+import itertools
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 
+from .bulk import bulk_gamma, check_gap_edges, on_retarded_branch, riccati_barrier, riccati_sqrt
+from .coefficients import matrix_current, supercurrent_density
 from .device import Device
 from .errors import ConvergenceError, UsadelError
+from .fem import delta_nodes, delta_weights, locate
 from .validate import choice, integer, real, real_array
+from .results import ResultMixin
 
-__all__ = ["spectral", "SpectralResult", "bulk_gamma", "delta_weights"]
+__all__ = ["spectral", "SpectralResult", "RetardedProblem", "bulk_gamma", "delta_weights"]
 
 log = logging.getLogger(__name__)
 
+LINE_SEARCH_HALVINGS = 12  #: Newton: at most this many step halvings per iteration
+ARMIJO = 1e-4  #: Newton: a step must lower the residual by this fraction of its length
+HOMOTOPY_START = 2.0  #: first stage's Im E in units of max(|E|, device gap + pair breaking, E_Th)
+HOMOTOPY_FACTOR = 0.1  #: ratio of Im E between successive homotopy stages
+HOMOTOPY_SKIP = 0.1  #: stages below this fraction of the energy's own Im part (Matsubara) are skipped
+HOMOTOPY_END = 1e-4  #: the stages end once Im E - eta is below this fraction of the first stage
+HOMOTOPY_TOL = 1e-4  #: Newton tolerance of the intermediate stages (only the last one is solved to tol)
+CONTINUATION_ROUNDS = 3  #: rounds of retrying failed energies from converged neighbours
+CONTINUATION_STEPS = (1, 4, 16, 64)  #: numbers of sub-steps tried on the path from a converged energy
+CHUNK_UNKNOWNS = 4e5  #: complex unknowns per chunk of energies (memory of one batched solve)
 
-def bulk_gamma(eps, delta):
-    """Riccati amplitude of a homogeneous BCS superconductor.
 
-    ``eps`` complex energy (E + i eta, Im >= 0), ``delta`` complex gap
-    |Delta| e^{i phi}. Returns (gamma, gamma~) with |gamma| <= 1:
-    gamma = -|Delta| e^{i phi} / (eps + sqrt(eps^2 - |Delta|^2)).
+class RetardedProblem:
+    """Residual and Jacobian of the weak Riccati equations for a batch of energies.
+
+    Unknowns interleaved per node, (gamma, gamma~); rows are the sigma/D-weighted
+    equations of the module docstring. ``device``; ``delta`` as for :func:`spectral`;
+    ``eta`` the Dynes broadening (kept for callers: the energies passed in contain it).
+    Node weights: ``c`` lumped sigma/D, ``cD`` pairing (:func:`delta_weights`), ``cG`` pair breaking.
     """
-    eps = np.asarray(eps, dtype=complex)
-    delta = np.asarray(delta, dtype=complex)
-    a = np.abs(delta)
-    s = np.sqrt(eps * eps - a * a)
-    # the branch with |gamma| <= 1; on the real axis below the gap (eta = 0) both have
-    # |gamma| = 1 and the retarded one is the limit from the upper half plane, Im s > 0
-    # (the sign of a zero imaginary part of eps^2 would otherwise pick the advanced one at E < 0)
-    p, m = np.abs(eps + s), np.abs(eps - s)
-    tie = np.abs(p - m) <= 1e-14 * (p + m)
-    s = np.where(np.where(tie, np.imag(s) >= 0, p >= m), s, -s)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g0 = np.where(a > 0, -a / (eps + s), 0.0)
-        ph = np.where(a > 0, delta / np.where(a > 0, a, 1.0), 1.0)
-    return g0 * ph, -g0 * np.conj(ph)
-
-
-def delta_weights(device, delta):
-    """Lumped, sigma/D-weighted Delta on nodes (only superconducting elements).
-
-    ``delta`` may be a scalar (every superconducting region), a dict
-    {region: value} or an array with one (complex) value per node.
-    Returns the complex node array sum_e (sigma/D) vol_e/(d+1) Delta_e(node).
-    """
-    ops = device.operators
-    w = ops.w_el / ops.D_e * ops.sc_e
-    names = device.region_names
-    sc_names = [r for r in names if device.materials[r].superconducting]
-    if isinstance(delta, dict):
-        delta = {r: _gap_value(f"delta[{r!r}]", v) for r, v in delta.items()}
-        for r, v in delta.items():
-            if r not in names:
-                raise UsadelError(f"delta: unknown region {r!r}; the device has {list(names)}")
-            if v != 0 and r not in sc_names:
-                raise UsadelError(f"delta: region {r!r} is a normal metal (Material.tc = 0) and cannot carry a gap")
-        per_el = np.array([delta.get(r, 0.0) for r in names], dtype=complex)[ops.region]
-        return ops.lump(w * per_el)
-    if np.ndim(delta) == 0:
-        arr = np.asarray(_gap_value("delta", delta))
-    else:
-        arr = real_array("delta", delta, allow_complex=True).astype(complex)
-    if arr.ndim == 0:
-        if arr != 0 and not sc_names:
-            raise UsadelError("delta: a gap was given but no region is superconducting; set Material(tc=...) > 0")
-        return ops.lump(w) * arr
-    if arr.shape != (ops.n,):
-        raise UsadelError(f"delta: per-node array must have shape ({ops.n},), got {arr.shape}")
-    # a per-node gap is a P1 field, zero at nodes that touch no superconducting
-    # element: with lumped quadrature every such node carries its full weight, so
-    # the discrete pair amplitude tends to Delta_i/w at high Matsubara frequency
-    # at every node (the gap loop's Matsubara tail relies on this)
-    touch = ops.lump(w) > 0
-    return np.where(touch, ops.lump_sd, 0.0) * arr
-
-
-def _gap_value(name, v):
-    """One gap value: a finite real or complex number (complex: |Delta| e^{i phi})."""
-    if isinstance(v, (complex, np.complexfloating)):
-        return complex(real(f"Re {name}", complex(v).real), real(f"Im {name}", complex(v).imag))
-    return real(name, v)
-
-
-def delta_nodes(device, delta):
-    """Effective Delta per node (the pairing term divided by the node's sigma/D weight)."""
-    ops = device.operators
-    c = ops.lump_sd
-    cd = delta_weights(device, delta)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(c > 0, cd / np.where(c > 0, c, 1.0), 0.0)
-
-
-class _Problem:
-    """Residual and Jacobian of the Riccati equations for a batch of energies."""
 
     def __init__(self, device, delta, eta):
-        self.dev = device
         self.ops = ops = device.operators
         self.eta = eta
         self.c = ops.lump_sd
-        self.cG = ops.lump(ops.w_el / ops.D_e * ops.gamma_e)
+        #: lumped (sigma/D) x pair-breaking rate Gamma = 3/(4 tau_sf) per node
+        self.cG = ops.lump(ops.w_el / ops.D_e * ops.pair_breaking_e)
         self.cD = delta_weights(device, delta)
         self.cDc = np.conj(self.cD)
         self.delta_node = np.divide(self.cD, self.c, out=np.zeros_like(self.cD), where=self.c > 0)
-        self.gamma_node = np.divide(self.cG, self.c, out=np.zeros_like(self.c), where=self.c > 0)
+        #: pair-breaking rate Gamma per node (cG / c)
+        self.pair_breaking_node = np.divide(self.cG, self.c, out=np.zeros_like(self.c), where=self.c > 0)
         # contacts, from the device's boundary model
         self.dirichlet = [(c.nodes, c.reservoir) for c in device.boundary.clean]
         self.tunnel = [(c.nodes, c.weights, c.reservoir) for c in device.boundary.tunnel]
@@ -148,15 +95,22 @@ class _Problem:
 
     @staticmethod
     def reservoir_gamma(res, eps):
+        """Bulk (gamma, gamma~) of a reservoir at complex energies ``eps``."""
         return bulk_gamma(eps, res.delta * np.exp(1j * res.phase))
+
+    @property
+    def energy_scale(self):
+        """Largest local gap plus pair-breaking rate of the device (reservoir gaps enter only as boundary values)."""
+        return np.max(np.abs(self.delta_node), initial=0.0) + np.max(self.pair_breaking_node, initial=0.0)
 
     def initial(self, eps):
         """Local bulk guess with reservoir values imposed."""
-        e = eps[:, None] + 1j * self.gamma_node[None, :]
+        e = eps[:, None] + 1j * self.pair_breaking_node[None, :]
         g, gt = bulk_gamma(e, self.delta_node[None, :])
         return self.impose(eps, g, gt)
 
     def impose(self, eps, g, gt):
+        """Set the clean-contact (Dirichlet) nodes to their reservoirs' bulk values, in place."""
         for nodes, res in self.dirichlet:
             gr, gtr = self.reservoir_gamma(res, eps)
             g[:, nodes] = gr[:, None]
@@ -164,8 +118,26 @@ class _Problem:
         return g, gt
 
     def residual(self, eps, g, gt, jac=False):
+        """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian data on the solver's pattern."""
+        Fg, Ft, blocks = self._bulk(eps, g, gt, jac)
+        diag = self.ops.diag
+        for nodes, wts, res in self.tunnel:  # tunnel contacts to reservoirs
+            gr, gtr = self.reservoir_gamma(res, eps)
+            _barrier(Fg, Ft, blocks, nodes, g[:, nodes], gt[:, nodes], gr[:, None], gtr[:, None],
+                     wts / res.barrier.r, diag[nodes])
+        for (pa, pb, wts, bar), (pab, pba) in zip(self.ops.pairs, self.ops.pair_pos):  # tunnel interfaces
+            for ia, ib, pos_ab in ((pa, pb, pab), (pb, pa, pba)):
+                _barrier(Fg, Ft, blocks, ia, g[:, ia], gt[:, ia], g[:, ib], gt[:, ib], wts / bar.r, diag[ia], pos_ab)
+        Fg[:, self.dir_nodes] = Ft[:, self.dir_nodes] = 0.0
+        F = np.empty((g.shape[0], 2 * self.ops.n), dtype=complex)
+        F[:, 0::2], F[:, 1::2] = Fg, Ft
+        if not jac:
+            return F
+        return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
+
+    def _bulk(self, eps, g, gt, jac):
+        """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
         ops = self.ops
-        b = g.shape[0]
         epsc = eps[:, None]
         Fg = (ops.K @ g.T).T
         Ft = (ops.K @ gt.T).T
@@ -182,79 +154,45 @@ class _Problem:
         c, cG, cD, cDc = self.c, self.cG, self.cD, self.cDc
         Fg += c * (-2j * epsc * g) - 1j * (cD + cDc * g * g) + cG * 2.0 * g * (1.0 - p) / dn
         Ft += c * (-2j * epsc * gt) + 1j * (cD * gt * gt + cDc) + cG * 2.0 * gt * (1.0 - p) / dn
-        if jac:
-            blocks = np.zeros((b, 2, 2, ops.nnz), dtype=complex)
-            d1 = ops.d + 1
-            den2 = den * den
-            # element blocks: value depends on column vertex only
-            Al = (-2.0 * gtb * gtb * sg / den2)[..., None] / d1 + np.einsum("bed,ejd->bej", 4.0 * gtb[..., None] * dg / den[..., None], ops.grad)
-            Bl = np.broadcast_to((2.0 * sg / den2)[..., None] / d1, Al.shape)
-            Cl = np.broadcast_to((2.0 * st / den2)[..., None] / d1, Al.shape)
-            Dl = (-2.0 * gb * gb * st / den2)[..., None] / d1 + np.einsum("bed,ejd->bej", 4.0 * gb[..., None] * dgt / den[..., None], ops.grad)
-            for (i, j), L in (((0, 0), Al), ((0, 1), Bl), ((1, 0), Cl), ((1, 1), Dl)):
-                loc = np.broadcast_to((w[:, None] * L)[:, :, None, :], (b, ops.n_el, d1, d1))
-                blocks[:, i, j] = (ops.scatter @ loc.reshape(b, -1).T).T
-            blocks[:, 0, 0] += ops.K_data
-            blocks[:, 1, 1] += ops.K_data
-            dn2 = dn * dn
-            hp = 2.0 * (1.0 - p) / dn - 4.0 * p / dn2
-            blocks[:, 0, 0, ops.diag] += c * (-2j * epsc) - 2j * cDc * g + cG * hp
-            blocks[:, 0, 1, ops.diag] += cG * (-4.0 * g * g / dn2)
-            blocks[:, 1, 1, ops.diag] += c * (-2j * epsc) + 2j * cD * gt + cG * hp
-            blocks[:, 1, 0, ops.diag] += cG * (-4.0 * gt * gt / dn2)
-        # tunnel contacts to reservoirs
-        for nodes, wts, res in self.tunnel:
-            gr, gtr = self.reservoir_gamma(res, eps)
-            gr, gtr = gr[:, None], gtr[:, None]
-            a, bb = g[:, nodes], gt[:, nodes]
-            q = 1.0 + gr * gtr
-            k = wts / res.barrier.r
-            Fg[:, nodes] -= k * (gr - a) * (1.0 + a * gtr) / q
-            Ft[:, nodes] -= k * (gtr - bb) * (1.0 + bb * gr) / q
-            if jac:
-                blocks[:, 0, 0, ops.diag[nodes]] += k * (2 * a * gtr - gr * gtr + 1.0) / q
-                blocks[:, 1, 1, ops.diag[nodes]] += k * (2 * bb * gr - gr * gtr + 1.0) / q
-        # tunnel interfaces between regions
-        for (pa, pb, wts, bar), (pab, pba) in zip(ops.pairs, ops.pair_pos):
-            k = wts / bar.r
-            for ia, ib, pos_ab in ((pa, pb, pab), (pb, pa, pba)):
-                da_ = ops.diag[ia]
-                a, bb, cc, dd = g[:, ia], gt[:, ia], g[:, ib], gt[:, ib]
-                q = 1.0 + cc * dd
-                Fg[:, ia] -= k * (cc - a) * (1.0 + a * dd) / q
-                Ft[:, ia] -= k * (dd - bb) * (1.0 + bb * cc) / q
-                if jac:
-                    q2 = q * q
-                    blocks[:, 0, 0, da_] += k * (2 * a * dd - cc * dd + 1.0) / q
-                    blocks[:, 0, 0, pos_ab] -= k * (a * dd + 1.0) ** 2 / q2
-                    blocks[:, 0, 1, pos_ab] -= k * (-(a - cc) ** 2) / q2
-                    blocks[:, 1, 1, da_] += k * (2 * bb * cc - cc * dd + 1.0) / q
-                    blocks[:, 1, 0, pos_ab] -= k * (-(bb - dd) ** 2) / q2
-                    blocks[:, 1, 1, pos_ab] -= k * (bb * cc + 1.0) ** 2 / q2
-        Fg[:, self.dir_nodes] = 0.0
-        Ft[:, self.dir_nodes] = 0.0
-        F = np.empty((b, 2 * ops.n), dtype=complex)
-        F[:, 0::2], F[:, 1::2] = Fg, Ft
         if not jac:
-            return F
-        data = self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
-        return F, data
+            return Fg, Ft, None
+        b = g.shape[0]
+        blocks = np.zeros((b, 2, 2, ops.nnz), dtype=complex)
+        d1 = ops.d + 1
+        den2 = den * den
+        # element blocks: value depends on column vertex only
+        Al = (-2.0 * gtb * gtb * sg / den2)[..., None] / d1 + np.einsum("bed,ejd->bej", 4.0 * gtb[..., None] * dg / den[..., None], ops.grad)
+        Bl = np.broadcast_to((2.0 * sg / den2)[..., None] / d1, Al.shape)
+        Cl = np.broadcast_to((2.0 * st / den2)[..., None] / d1, Al.shape)
+        Dl = (-2.0 * gb * gb * st / den2)[..., None] / d1 + np.einsum("bed,ejd->bej", 4.0 * gb[..., None] * dgt / den[..., None], ops.grad)
+        for (i, j), L in (((0, 0), Al), ((0, 1), Bl), ((1, 0), Cl), ((1, 1), Dl)):
+            blocks[:, i, j] = ops.assemble(np.broadcast_to((w[:, None] * L)[:, :, None, :], (b, ops.n_el, d1, d1)))
+        blocks[:, 0, 0] += ops.K_data
+        blocks[:, 1, 1] += ops.K_data
+        dn2 = dn * dn
+        hp = 2.0 * (1.0 - p) / dn - 4.0 * p / dn2
+        blocks[:, 0, 0, ops.diag] += c * (-2j * epsc) - 2j * cDc * g + cG * hp
+        blocks[:, 0, 1, ops.diag] += cG * (-4.0 * g * g / dn2)
+        blocks[:, 1, 1, ops.diag] += c * (-2j * epsc) + 2j * cD * gt + cG * hp
+        blocks[:, 1, 0, ops.diag] += cG * (-4.0 * gt * gt / dn2)
+        return Fg, Ft, blocks
 
-    def newton(self, eps, g, gt, tol, maxiter, scale=None):
+    def newton(self, eps, g, gt, tol, maxiter):
         """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
 
         Converged when the update is below ``tol`` (max norm; |gamma| <= 1) or
         the residual is below ``tol`` times that energy's own operator scale.
+        The step is halved (at most ``LINE_SEARCH_HALVINGS`` times) until the
+        residual decreases by the Armijo fraction ``ARMIJO`` of the step.
         """
         cmax = np.max(np.abs(self.c))
         kmax = np.max(np.abs(self.ops.K_data[self.ops.diag]))
-        dmax = np.max(np.abs(self.delta_node), initial=0.0) + np.max(self.gamma_node, initial=0.0)
-        scale_all = kmax + cmax * (1.0 + np.abs(eps) + dmax)
+        scale_all = kmax + cmax * (1.0 + np.abs(eps) + self.energy_scale)
         b = eps.size
         ok = np.zeros(b, bool)
         res = np.full(b, np.inf)
         act = np.arange(b)
-        for it in range(maxiter):
+        for _ in range(maxiter):
             e, ga, gta, scale = eps[act], g[act], gt[act], scale_all[act]
             F, data = self.residual(e, ga, gta, jac=True)
             f0 = np.linalg.norm(F, axis=1)
@@ -262,11 +200,11 @@ class _Problem:
             lam = np.ones(act.size)
             bad = ~np.all(np.isfinite(dx), axis=1)
             dx[bad] = 0.0
-            for _ in range(12):
+            for _ in range(LINE_SEARCH_HALVINGS):
                 gn = ga + lam[:, None] * dx[:, 0::2]
                 gtn = gta + lam[:, None] * dx[:, 1::2]
                 f1 = np.linalg.norm(self.residual(e, gn, gtn), axis=1)
-                worse = ~(f1 <= (1.0 - 1e-4 * lam) * f0) & (f0 > tol * scale)
+                worse = ~(f1 <= (1.0 - ARMIJO * lam) * f0) & (f0 > tol * scale)
                 if not worse.any():
                     break
                 lam = np.where(worse, 0.5 * lam, lam)
@@ -281,8 +219,23 @@ class _Problem:
         return g, gt, ok, res
 
 
-@dataclass
-class SpectralResult:
+def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
+    """Add the barrier flux :func:`usadel.bulk.riccati_barrier` into rows ``ia`` (and its Jacobian), in place.
+
+    (a, bb): gamma, gamma~ at ``ia``; (cc, dd): the other side (a reservoir, or the
+    facing nodes, whose Jacobian columns are at the pattern positions ``off``).
+    """
+    fg, ft, own, other = riccati_barrier(a, bb, cc, dd, k, jac=blocks is not None, other=off is not None)
+    Fg[:, ia] -= fg
+    Ft[:, ia] -= ft
+    for (i, j), v in own.items():
+        blocks[:, i, j, diag] += v
+    for (i, j), v in other.items():
+        blocks[:, i, j, off] -= v
+
+
+@dataclass(repr=False)
+class SpectralResult(ResultMixin):
     """Solution of the retarded equations at a set of energies.
 
     Attributes
@@ -291,7 +244,7 @@ class SpectralResult:
     gamma, gamma_t : (n_E, n_nodes) Riccati amplitudes gamma, gamma~
     delta : (n_nodes,) effective complex gap per node used in the solve
     eta : Dynes broadening
-    iterations : Newton iterations used
+    residuals : (n_E,) final residual norm of each energy's Newton solve
     """
 
     device: Device
@@ -323,10 +276,6 @@ class SpectralResult:
         """Anomalous function -sinh th e^{-i chi} (the tilde component)."""
         return 2.0 * self.gamma_t / (1.0 + self.gamma * self.gamma_t)
 
-    def _s(self):
-        s = np.sqrt(-self.gamma * self.gamma_t + 0j)
-        return np.where(np.real(s * np.conj(self.gamma)) >= 0, s, -s)
-
     @property
     def theta(self):
         """Seed's complex angle th (n_E, n_nodes).
@@ -335,12 +284,12 @@ class SpectralResult:
         the branch with Re chi in (-pi/2, pi/2], which is the seed's th for
         devices without phase differences (chi = 0).
         """
-        return 2.0 * np.arctanh(self._s())
+        return 2.0 * np.arctanh(riccati_sqrt(self.gamma, self.gamma_t))
 
     @property
     def chi(self):
         """Complex phase chi in the branch of :attr:`theta`."""
-        s = self._s()
+        s = riccati_sqrt(self.gamma, self.gamma_t)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(s != 0, -1j * np.log(self.gamma / np.where(s != 0, s, 1.0)), 0.0)
 
@@ -353,14 +302,8 @@ class SpectralResult:
         return self.F
 
     def matrix_current(self):
-        """Per-element (g grad g)_11 = 2 (gamma grad gamma~ - gamma~ grad gamma)/(1+gamma gamma~)^2.
-
-        Shape (n_E, n_el, dim).
-        """
-        ops = self.device.operators
-        gb, dg = ops.element_values(self.gamma)
-        gtb, dgt = ops.element_values(self.gamma_t)
-        return 2.0 * (gb[..., None] * dgt - gtb[..., None] * dg) / ((1.0 + gb * gtb) ** 2)[..., None]
+        """Per-element (g grad g)_11, (n_E, n_el, dim): :func:`usadel.coefficients.matrix_current`."""
+        return matrix_current(self.device.operators, self.gamma, self.gamma_t)
 
     def spectral_supercurrent(self):
         """Seed's spectral supercurrent jE = D q sinh^2 th per element (n_E, n_el, dim)."""
@@ -368,37 +311,21 @@ class SpectralResult:
         return -1j * ops.D_e[None, :, None] * self.matrix_current()
 
     def supercurrent_density(self, T):
-        """Equilibrium charge supercurrent density per element (n_el, dim) from real energies.
-
-        j = -(sigma/(2D)) Int dE Im jE tanh(E/2T), the Im(jE) hL part of the
-        charge current with the prefactor fixed by Ohm's law (see kinetic).
-        Needs a real, symmetric-completed energy grid from 0 up; uses
-        Im jE(-E) = -Im jE(E) so only E >= 0 enter (trapezoid rule).
-        """
-        E = np.real(self.energies)
-        if np.any(np.iscomplex(self.energies)) or np.any(np.diff(E) <= 0):
-            raise UsadelError("supercurrent_density needs increasing real energies")
-        T = real("supercurrent_density: T", T, positive=True)
-        ops = self.device.operators
-        m11 = self.matrix_current()  # Im jE / D = -Re m11
-        pos = E >= 0
-        integrand = np.real(m11[pos]) * np.tanh(E[pos] / (2 * T))[:, None, None]
-        return ops.sigma_e[:, None] * np.trapezoid(integrand, E[pos], axis=0)
+        """Equilibrium charge supercurrent density per element (n_el, dim): :func:`usadel.coefficients.supercurrent_density`."""
+        return supercurrent_density(self, T)
 
     def at(self, points, field=None):
         """Interpolate a nodal field (default: DOS) at points (n_pts, dim)."""
-        from .fem import locate
-
         field = self.dos() if field is None else field
         el, bary = locate(self.device, np.atleast_2d(points))
         t = self.device.topology.t
         return np.einsum("...ke,ke->...e", field[..., t[:, el]], bary)
 
-    def plot_dos(self, path=None, ax=None):
-        """Plot N(x, E): a colour map for 1D devices, DOS maps at a few energies in 2D."""
+    def plot_dos(self, path=None, ax=None, **kw):
+        """Plot the DOS (see :func:`usadel.plot.plot_dos`: N(x, E) in 1D, N at ``energy`` in 2D); returns the Axes."""
         from .plot import plot_dos
 
-        return plot_dos(self, path=path, ax=ax)
+        return plot_dos(self, path=path, ax=ax, **kw)
 
 
 def _as_energies(energies):
@@ -408,18 +335,6 @@ def _as_energies(energies):
         raise UsadelError("energies: complex energies must lie in the upper half plane (Im E >= 0) "
                           "for the retarded (or Matsubara, Im E > 0) functions")
     return E
-
-
-def _check_gap_edges(device, E, eta):
-    """With eta = 0 a reservoir's BCS functions diverge at |E| = Delta (1 + gamma gamma~ = 0)."""
-    if eta > 0 or np.iscomplexobj(E):
-        return
-    for tag, res in device.contacts.items():
-        hit = np.abs(np.abs(E) - res.delta) <= 1e-12 * res.delta
-        if res.delta > 0 and hit.any():
-            raise UsadelError(f"spectral: with eta = 0 the BCS Green's function of reservoir {tag!r} diverges at "
-                              f"its gap edge |E| = {res.delta:g}, and energies {E[hit][:3].tolist()} lie on it; use eta > 0 or move "
-                              f"those energies off the edge")
 
 
 def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10, maxiter=40,
@@ -441,6 +356,8 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         gamma~(-E) = gamma(E)^* (i.e. th^*(-E) = -th(E), chi^*(-E) = chi(E)).
     tol : float
         Newton tolerance on the update (max norm) of gamma, gamma~.
+    maxiter : int
+        Newton iterations per stage and energy.
     method : {"homotopy", "direct"}
         "homotopy" (default) follows each solution from E + i Omega down to
         the real axis, which selects the retarded branch by construction.
@@ -454,6 +371,8 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         on an unphysical branch are redone by the homotopy.
     executor : concurrent.futures.Executor or None
         Energies are split into chunks and mapped over the executor.
+    chunk : int or None
+        Energies per chunk (default: ``CHUNK_UNKNOWNS`` complex unknowns per chunk).
 
     Raises
     ------
@@ -471,7 +390,7 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     if not isinstance(symmetric, (bool, np.bool_)):
         raise UsadelError(f"spectral: symmetric must be True or False, got {symmetric!r}")
     delta_weights(device, delta)  # validate before any work
-    _check_gap_edges(device, E, eta)
+    check_gap_edges(device.contacts, E, eta)
     if guess is not None:
         if not isinstance(guess, SpectralResult) or guess.gamma.shape != (E.size, device.operators.n):
             raise UsadelError("guess must be a SpectralResult of this device at the same energies")
@@ -480,20 +399,9 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         Eu, inv = np.unique(np.abs(E), return_inverse=True)
     else:
         Eu, inv = E, np.arange(E.size)
-    n = device.operators.n
     if chunk is None:
-        chunk = max(1, min(Eu.size, int(4e5 // (2 * n))))
-    pieces = [Eu[i:i + chunk] for i in range(0, Eu.size, chunk)]
-    gs = [None if guess is None else (guess.gamma[i:i + chunk], guess.gamma_t[i:i + chunk]) for i in range(0, Eu.size, chunk)]
-    args = [(device, piece, delta, eta, tol, maxiter, method, g0) for piece, g0 in zip(pieces, gs)]
-    if executor is None:
-        outs = [_solve_chunk(*a) for a in args]
-    else:
-        outs = list(executor.map(_solve_chunk, *zip(*args)))
-    g = np.concatenate([o[0] for o in outs])
-    gt = np.concatenate([o[1] for o in outs])
-    res = np.concatenate([o[2] for o in outs])
-    g, gt, res = g[inv], gt[inv], res[inv]
+        chunk = max(1, min(Eu.size, int(CHUNK_UNKNOWNS // (2 * device.operators.n))))
+    g, gt, res = (x[inv] for x in _map_chunks(executor, chunk, Eu, guess, device, delta, eta, tol, maxiter, method))
     if symmetric and not np.iscomplexobj(E):
         neg = E < 0
         g[neg], gt[neg] = np.conj(gt[neg]), np.conj(g[neg])
@@ -501,97 +409,87 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
                           delta=delta_nodes(device, delta), eta=eta, residuals=res)
 
 
-def _physical(g, gt, slack=1e-2):
-    """Coarse retarded-branch test: |gamma|, |gamma~| <= 1 and Re cosh th >= 0.
-
-    The slack absorbs the O(h^2) discretisation error of these bounds
-    (measured: min DOS -3e-4 below an SNS minigap with 200 elements); wrong
-    Newton branches violate them by O(1).
-    """
-    p = g * gt
-    dos = np.real((1.0 - p) / (1.0 + p))
-    return (np.all(np.abs(g) <= 1 + slack, axis=1) & np.all(np.abs(gt) <= 1 + slack, axis=1)
-            & np.all(dos >= -slack, axis=1) & np.all(np.isfinite(p), axis=1))
+def _map_chunks(executor, chunk, E, guess, *args):
+    """Solve the energies ``E`` in chunks (over ``executor`` if given); concatenated (gamma, gamma~, residuals)."""
+    starts = range(0, E.size, chunk)
+    gs = [None if guess is None else (guess.gamma[i:i + chunk], guess.gamma_t[i:i + chunk]) for i in starts]
+    jobs = [(args[0], E[i:i + chunk]) + args[1:] + (g0,) for i, g0 in zip(starts, gs)]
+    outs = [_solve_chunk(*a) for a in jobs] if executor is None else list(executor.map(_solve_chunk, *zip(*jobs)))
+    return tuple(np.concatenate([o[k] for o in outs]) for k in range(3))
 
 
 def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None):
-    prob = _Problem(device, delta, eta)
+    """Solve one chunk of energies (picklable for process pools); returns (gamma, gamma~, residuals)."""
+    prob = RetardedProblem(device, delta, eta)
     eps = E.astype(complex) + 1j * eta
-    scale = None
     if method == "direct" or guess is not None:
         g, gt = prob.initial(eps) if guess is None else prob.impose(eps, guess[0].copy(), guess[1].copy())
-        g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter, scale)
-        redo = ~(ok & _physical(g, gt))
+        g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
+        redo = ~(ok & on_retarded_branch(g, gt))
         if redo.any():
             idx = np.nonzero(redo)[0]
             log.debug("spectral: %d energies via eta-homotopy", idx.size)
-            g[idx], gt[idx], ok[idx], res[idx] = _homotopy(prob, eps[idx], tol, maxiter, scale)
+            g[idx], gt[idx], ok[idx], res[idx] = _homotopy(prob, eps[idx], tol, maxiter)
     else:
-        g, gt, ok, res = _homotopy(prob, eps, tol, maxiter, scale)
+        g, gt, ok, res = _homotopy(prob, eps, tol, maxiter)
     if not ok.all():
-        g, gt, ok, res = _continuation(prob, eps, g, gt, ok, res, tol, maxiter, scale)
+        g, gt, ok, res = _continuation(prob, eps, g, gt, ok, res, tol, maxiter)
     ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
     bad = np.nonzero(~ok)[0]
     if bad.size:
-        raise ConvergenceError(
-            f"spectral: Newton did not converge at {bad.size} of {E.size} energies, "
-            f"e.g. E = {E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}",
-            energies=E[bad], residuals=res[bad])
+        raise ConvergenceError(f"spectral: Newton did not converge at {bad.size} of {E.size} energies, e.g. E = "
+                               f"{E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}", energies=E[bad], residuals=res[bad])
     return g, gt, res
 
 
-def _homotopy(prob, eps, tol, maxiter, scale, factor=0.1):
+def _homotopy(prob, eps, tol, maxiter):
     """Follow the retarded solution from E + i Omega down to E + i eta.
 
     The retarded Green's function is analytic in the upper half plane and the
     solution far from the real axis is unique, so continuation in Im E picks
     the physical branch where Newton from a bulk guess may converge to an
     unphysical one (measured: negative DOS just above an SNS minigap).
-    Intermediate stages are solved loosely; only the last one to ``tol``.
+    Im E starts at ``HOMOTOPY_START`` times the largest of |E|, the device's
+    gap plus pair-breaking rate and its Thouless energy, and falls by
+    ``HOMOTOPY_FACTOR`` per stage. Intermediate stages are solved loosely (``HOMOTOPY_TOL``); only
+    the last one to ``tol``.
     """
-    ops = prob.ops
-    span = np.ptp(ops.p, axis=1).max()
-    e_th = np.max(ops.D_e) / span ** 2
     # the device's own scales; reservoir gaps enter only as boundary values
-    dmax = np.max(np.abs(prob.delta_node), initial=0.0) + np.max(prob.gamma_node, initial=0.0)
-    omega0 = 2.0 * np.maximum(np.abs(eps.real), max(dmax, e_th))
+    omega0 = HOMOTOPY_START * np.maximum(np.abs(eps.real), max(prob.energy_scale, prob.ops.thouless_energy))
     eta = eps.imag
     g, gt = prob.initial(eps.real + 1j * (eta + omega0))
     ok = np.ones(eps.size, bool)
-    k = 0
-    while True:
-        om = omega0 * factor ** k
+    for k in itertools.count():
+        om = omega0 * HOMOTOPY_FACTOR ** k
         # stages small next to the energy's own Im part (Matsubara) change nothing
-        om = np.where(om < 0.1 * eta, 0.0, om)
-        last = bool(np.all((om < 1e-4 * omega0) | (om == 0)))
+        om = np.where(om < HOMOTOPY_SKIP * eta, 0.0, om)
+        last = bool(np.all((om < HOMOTOPY_END * omega0) | (om == 0)))
         e = eps.real + 1j * (eta + np.where(last, 0.0, om))
         g, gt = prob.impose(e, g, gt)
-        g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, 1e-4), maxiter, scale)
+        g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, HOMOTOPY_TOL), maxiter)
         ok &= oki
         if last:
             return g, gt, ok, res
-        k += 1
 
 
-def _continuation(prob, eps, g, gt, ok, res, tol, maxiter, scale):
-    """Retry failed energies by stepping from the nearest converged energy."""
-    for _ in range(3):
+def _continuation(prob, eps, g, gt, ok, res, tol, maxiter):
+    """Retry failed energies by stepping from the nearest converged energy (ever finer paths)."""
+    for _ in range(CONTINUATION_ROUNDS):
         if not ok.any() or ok.all():
             break
         good = np.nonzero(ok)[0]
         for i in np.nonzero(~ok)[0]:
             j = good[np.argmin(np.abs(eps[good] - eps[i]))]
             gi, gti = g[j:j + 1].copy(), gt[j:j + 1].copy()
-            for nsub in (1, 4, 16, 64):
+            for nsub in CONTINUATION_STEPS:
                 path = eps[j] + (eps[i] - eps[j]) * np.arange(1, nsub + 1) / nsub
-                ga, gta, fine = gi.copy(), gti.copy(), True
+                ga, gta = gi.copy(), gti.copy()
                 for e in path:
                     ga, gta = prob.impose(np.array([e]), ga, gta)
-                    ga, gta, oki, ri = prob.newton(np.array([e]), ga, gta, tol, maxiter, scale)
+                    ga, gta, oki, ri = prob.newton(np.array([e]), ga, gta, tol, maxiter)
                     if not oki[0]:
-                        fine = False
                         break
-                if fine:
+                else:  # the whole path converged
                     g[i], gt[i], ok[i], res[i] = ga[0], gta[0], True, ri[0]
                     break
     return g, gt, ok, res

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bcs import seed_delta_T
+from .bulk import fermi
 from .device import Barrier, Device, Material, Reservoir
-from .keldysh import fermi, kinetic
+from .keldysh import kinetic
 from .errors import UsadelError
 from .meshes import interval, wire
 from .observables import energy_grid

@@ -1,0 +1,87 @@
+r"""Critical temperature of a device from the linearised gap equation (no full loop at trial T).
+
+With gamma -> 0 the Matsubara solution is f_n = 2 A_n^{-1} M Delta,
+A_n = K' + 2 w_n C (``usadel.linear_response``), so Tc is the highest T where the
+largest eigenvalue of the symmetrised
+2 pi T sum [2 M^{1/2} A_n^{-1} M^{1/2} - 1/w_n] - ln(Tc0/T) crosses zero. Contacts
+count as normal at Tc (a superconducting reservoir has no bifurcation).
+"""
+
+import numpy as np
+from scipy.optimize import brentq
+
+from .device import Device
+from .errors import UsadelError
+from .linear_response import linear_modes, mode_sum, psi_reg
+from .matsubara import PairingData
+from .validate import real
+
+__all__ = ["critical_temperature", "MAX_DENSE_TC"]
+
+#: largest mesh for critical_temperature: it needs a dense generalised eigendecomposition (O(n^3))
+MAX_DENSE_TC = 7500
+#: smallest rtol accepted: brentq refuses anything below 4 machine epsilons
+MIN_RTOL = 4 * np.finfo(float).eps
+#: largest rtol accepted (a coarser Tc is not worth a root search)
+MAX_RTOL = 0.1
+#: the root search starts at this fraction of the largest Tc0; a Tc below it is reported as 0
+TC_FLOOR = 1e-6
+#: the bracket's top lies this far (relative) above the largest Tc0, so that a device at its bulk
+#: Tc0 (largest eigenvalue 0 up to rounding there) still brackets
+TC_MARGIN = 1e-9
+
+
+def critical_temperature(device, *, rtol=1e-6, omega_D=None):
+    """Tc of a device from the linearised gap equation (no full loop at trial T).
+
+    Linearising the gap equation around Delta = 0 with the same discrete
+    operator as the gap loop (``usadel.linear_response.linear_modes``; a per-node
+    Delta is a P1 field with the full lumped weight C), the Matsubara sum over
+    all w_n is exact:
+    sum_n 2 pi T (Delta/w_n - f_n) = V diag(psi(1/2 + l/(4 pi T)) - psi(1/2)) V^T C Delta.
+    Tc is the highest T where the largest eigenvalue of the symmetrised
+    M(T) = ln(Tc0/T) - C^(1/2) V diag(...) V^T C^(1/2) (on superconducting,
+    non-Dirichlet nodes) crosses zero, found by brentq to ``rtol``
+    (``MIN_RTOL`` <= rtol <= ``MAX_RTOL``). Contacts count as normal at Tc (a
+    superconducting reservoir has no bifurcation). With ``omega_D`` (see
+    ``usadel.gap``) ln(Tc0/T) becomes Psi(omega_D/2 pi T) - Psi(omega_D/2 pi Tc0)
+    and the mode sums carry the regulator (``mode_sum`` with N = 0). Meshes up to
+    ``MAX_DENSE_TC`` nodes; a Tc below ``TC_FLOOR`` x Tc0 is returned as 0.
+    """
+    rtol = real("critical_temperature: rtol", rtol, lo=MIN_RTOL, hi=MAX_RTOL)
+    omega_D = real("critical_temperature: omega_D", omega_D, positive=True, allow_none=True)
+    if not isinstance(device, Device):
+        raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
+    if device.operators.n > MAX_DENSE_TC:
+        raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
+                          f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
+                          f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
+    pairing = PairingData(device, omega_D)
+    K, c, free, lam, V = linear_modes(device)
+    keep = pairing.sc[free]  # superconducting free nodes, in the order of ``free``
+    ps = pairing.ps
+    W = np.sqrt(c[free] * ps[free])[:, None] * V  # (C ps)^(1/2) V
+    W = W[keep]
+    ps_k = ps[free][keep]
+    ln_tc = pairing.ln_tc[free][keep]
+    tcmax = pairing.tc_max
+
+    def largest_eig(T):
+        """Largest eigenvalue of M(T): > 0 below Tc (the least pair-broken mode), < 0 above."""
+        S0, _ = mode_sum(lam, T, 0, omega_D)
+        if omega_D is None:
+            ln_ratio = ln_tc - np.log(T)
+        else:
+            psi = psi_reg(omega_D / (2 * np.pi * T))
+            ln_ratio = psi - psi_reg(omega_D / (2 * np.pi * np.exp(ln_tc))) - psi * (1 - ps_k)
+        M = np.diag(ln_ratio) - (W * S0) @ W.T
+        return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
+
+    if not keep.any():
+        return 0.0
+    lo, hi = TC_FLOOR * tcmax, tcmax * (1 + TC_MARGIN)
+    if largest_eig(hi) >= 0:
+        return tcmax
+    if largest_eig(lo) <= 0:
+        return 0.0
+    return brentq(largest_eig, lo, hi, rtol=rtol)
