@@ -159,9 +159,11 @@ def test_fig2_outputs_replaced_as_a_set(monkeypatch, tmp_path, capsys):
     (tmp_path / "seed_fig2.txt").write_text("old table")
     (tmp_path / "seed_fig2.png").write_bytes(b"old figure")
     assert cli.main(["--n", "3", "--n-energies", "20", "--out", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed_fig2.png", "seed_fig2.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed_fig2.png", "seed_fig2.txt", "seed_fig2_curves.csv"]
     assert "3 elements, 20 energies" in (tmp_path / "seed_fig2.txt").read_text()
     assert (tmp_path / "seed_fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = (tmp_path / "seed_fig2_curves.csv").read_text().splitlines()
+    assert rows[0] == "kind,T_over_Tc,eV_over_Delta0,L_over_lsf,reading_a,reading_b" and len(rows) > 1
 
 
 def test_fig2_writer_failing_midway_leaves_old_outputs_and_no_temporaries(monkeypatch, tmp_path):

@@ -27,3 +27,19 @@ def test_device_repr_lists_regions_contacts_and_interfaces():
     for part in ("region 'S': Material(D=1.0, tc=1.0", "contact 'left' (clean)", "interface 'S'-'N': Barrier(r=0.5",
                  "insulating tags: ['right']"):
         assert part in text
+
+
+def test_progress_bars_are_off_by_default_and_count_when_on(capsys):
+    import numpy as np
+
+    dev = usadel.Device(usadel.meshes.interval(1.0, 10), {"wire": usadel.Material()},
+                        {"left": usadel.Reservoir(delta=5.0), "right": usadel.Reservoir()})
+    usadel.spectral(dev, np.linspace(0, 10, 40), chunk=10)
+    assert capsys.readouterr().err == ""
+    usadel.progress.enable()
+    try:
+        usadel.spectral(dev, np.linspace(0, 10, 40), chunk=10)
+    finally:
+        usadel.progress.disable()
+    err = capsys.readouterr().err
+    assert "spectral" in err and "/40" in err

@@ -256,3 +256,22 @@ def test_andreev_mirror_blocks_subgap_energy_current():
     assert np.all(rel[E < 20] < 1e-6)
     assert np.all(rel[E > 20] > 0.9)
     assert np.all(np.ptp(jL, axis=1) < 1e-9 * normal)  # conserved along the wire at every energy
+
+
+def test_current_balance_conserved_self_consistent_not_prescribed():
+    # Charge conservation through all contacts: exact for a normal device (no gap to convert
+    # current into supercurrent), and violated by a prescribed gap that is not
+    # self-consistent, which current_balance() states.
+    import pathlib
+
+    m = usadel.meshes.load(pathlib.Path(__file__).parents[1] / "meshes" / "cross_spin_valve.msh")
+    E = usadel.observables.energy_grid(1.0, T=0.1, e_max=6.0, mu=[0.1, 0.05], n=160)
+    contacts = {"left": usadel.Reservoir(T=0.1, mu=0.1), "right": usadel.Reservoir(T=0.1),
+                "inj": usadel.Reservoir(T=0.1, mu=-0.05), "det": usadel.Reservoir(T=0.1)}
+    N = usadel.Material()
+    normal = usadel.Device(m, {"S": N, "arm_inj": N, "arm_det": N}, contacts)
+    I, total = usadel.kinetic(usadel.spectral(normal, E)).current_balance()
+    assert set(I) == set(contacts) and abs(total) < 1e-6 * max(abs(v) for v in I.values())
+    sc = usadel.Device(m, {"S": usadel.Material(tc=1.0), "arm_inj": N, "arm_det": N}, contacts)
+    I, total = usadel.kinetic(usadel.spectral(sc, E, delta={"S": 0.5})).current_balance()
+    assert abs(total) > 1e-2 * max(abs(v) for v in I.values())

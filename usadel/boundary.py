@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["Contact", "BarrierLink", "Boundary", "facet_measure", "tag_nodes", "build"]
+__all__ = ["Contact", "BarrierLink", "Boundary", "facet_measure", "tag_nodes", "build", "kinetic_reservoirs"]
 
 
 def facet_measure(p, nodes):
@@ -132,3 +132,23 @@ def build(topology, contacts, interfaces):
         w = np.bincount(inv, weights=np.tile(meas, na.shape[0]))
         links.append(BarrierLink(regions=key, nodes_a=uk // n, nodes_b=uk % n, weights=w, barrier=bar))
     return Boundary(contacts=out, barriers=tuple(links))
+
+
+def kinetic_reservoirs(dev, contacts):
+    """The device's reservoirs with some replaced ({tag: Reservoir}), checked: only kinetic data may change."""
+    from .device import Reservoir  # device builds the boundary model: import at call time
+
+    out = dict(dev.contacts)
+    for tag, res in (contacts or {}).items():
+        if tag not in dev.contacts:
+            raise UsadelError(f"kinetic: contacts: {tag!r} is not a contact of the device "
+                              f"(contacts: {sorted(dev.contacts)})")
+        if not isinstance(res, Reservoir):
+            raise UsadelError(f"kinetic: contacts[{tag!r}] must be a Reservoir, got {type(res).__name__}")
+        old = dev.contacts[tag]
+        if res.delta != old.delta or res.phase != old.phase or res.barrier != old.barrier:  # Barrier: (r, P)
+            raise UsadelError(f"kinetic: contacts[{tag!r}] changes delta, phase or barrier, which the "
+                              f"spectral solution depends on; solve the spectral problem again instead")
+        out[tag] = res
+    return out
+

@@ -5,7 +5,6 @@ A :class:`Device` is validated once on construction and finalised into a
 split nodes) from which the FEM operators are built (``usadel.fem``).
 """
 
-import dataclasses
 import logging
 import math
 from dataclasses import dataclass

@@ -49,7 +49,7 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     that contact's reservoir, with the prefactor that gives I = V/R_N in the
     normal state.
 
-    T > 0, n_head >= 1 (within ``usadel.selfconsistency`` MEMORY_BUDGET), 0 < rtol <= 0.1,
+    T > 0, n_head >= 1 (within ``usadel.budget.MEMORY_BUDGET``), 0 < rtol <= 0.1,
     ``delta`` as in :func:`usadel.spectral`, ``tag`` a boundary tag: checked
     before any work (UsadelError). A non-finite current raises ConvergenceError.
     """
@@ -88,8 +88,7 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     a = wn[-1] + np.pi * T
     d = 0.25 * h
     fp = (f([a + d])[0] - f([a - d])[0]) / (2 * d)
-    span = np.ptp(device.topology.p, axis=1).max()
-    c = max(a, max(m.D for m in device.materials.values()) / span**2)
+    c = max(a, device.operators.thouless_energy)
     prev = None
     for npts in (32, 64, 128, 256):
         s, ws = np.polynomial.legendre.leggauss(npts)
@@ -136,9 +135,7 @@ def minigap(device, point, delta=0.0, e_max=None, threshold=1e-3, tol=1e-5, eta=
     locate(device, pt)  # inside the mesh
     delta_weights(device, delta)
     if e_max is None:
-        span = np.ptp(device.topology.p, axis=1).max()
-        e_max = max([10 * max(m.D for m in device.materials.values()) / span**2]
-                    + [r.delta for r in device.contacts.values()])
+        e_max = max([10 * device.operators.thouless_energy] + [r.delta for r in device.contacts.values()])
     dos = lambda E: spectral(device, np.atleast_1d(E), delta=delta, eta=eta).at(pt)[:, 0]
     grid = np.linspace(0, e_max, 41)
     N = dos(grid)

@@ -16,7 +16,7 @@ Examples
 import contextlib
 import logging
 
-__all__ = ["enable", "disable", "enabled", "bar"]
+__all__ = ["enable", "disable", "enabled", "bar", "counted"]
 
 log = logging.getLogger("usadel")
 _STATE = {"on": False}
@@ -55,3 +55,20 @@ def bar(total=None, desc="", enabled=None, unit="it"):
     log.info("%s: %s %s", desc, total, unit)
     with tqdm(total=total, desc=desc, unit=unit, leave=False) as b:
         yield b
+
+
+def counted(fun, desc):
+    """``fun`` with a bar that counts its calls (outer iterations of a loop), if progress is on."""
+    if not enabled():
+        return fun
+    from tqdm.auto import tqdm
+
+    b = tqdm(desc=desc, unit="map", leave=False)
+
+    def wrapped(*args, **kw):
+        out = fun(*args, **kw)
+        b.update()
+        return out
+
+    wrapped.close = b.close
+    return wrapped

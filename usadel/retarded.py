@@ -48,7 +48,7 @@ from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .fem import delta_nodes, delta_weights, locate
 from .validate import choice, integer, real, real_array
-from .results import ResultMixin
+from . import progress, results
 
 __all__ = ["spectral", "SpectralResult", "RetardedProblem", "bulk_gamma", "delta_weights"]
 
@@ -235,7 +235,7 @@ def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
 
 
 @dataclass(repr=False)
-class SpectralResult(ResultMixin):
+class SpectralResult(results.ResultMixin):
     """Solution of the retarded equations at a set of energies.
 
     Attributes
@@ -414,7 +414,12 @@ def _map_chunks(executor, chunk, E, guess, *args):
     starts = range(0, E.size, chunk)
     gs = [None if guess is None else (guess.gamma[i:i + chunk], guess.gamma_t[i:i + chunk]) for i in starts]
     jobs = [(args[0], E[i:i + chunk]) + args[1:] + (g0,) for i, g0 in zip(starts, gs)]
-    outs = [_solve_chunk(*a) for a in jobs] if executor is None else list(executor.map(_solve_chunk, *zip(*jobs)))
+    solved = (map if executor is None else executor.map)(_solve_chunk, *zip(*jobs))
+    outs = []  # results arrive in order, chunk by chunk
+    with progress.bar(total=E.size, desc="spectral", unit="energy", enabled=None if len(jobs) > 1 else False) as bar:
+        for job, out in zip(jobs, solved):
+            outs.append(out)
+            bar.update(job[1].size)
     return tuple(np.concatenate([o[k] for o in outs]) for k in range(3))
 
 

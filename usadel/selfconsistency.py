@@ -38,6 +38,7 @@ from .nonlinear import anderson, gmres_step, newton_krylov
 from .stability import stable_solution
 from .validate import callable_or_none, choice, integer, real, real_array
 from .results import ResultMixin
+from . import progress
 
 __all__ = ["gap", "GapResult", "delta_of_T", "converge", "loop_args", "node_array", "energy_array", "MAX_ITER"]
 
@@ -108,6 +109,7 @@ def converge(name, T, prob, fun, d0, *, tol, maxiter, check_normal, newton, exac
     residual became non-finite, the history and ``hint(history)``; a non-finite
     result raises too. ``growth``: ``GapResult.normal_growth``.
     """
+    fun = progress.counted(fun, f"{name} (T = {T}): outer maps")
     scale = prob.tc_max
     use_jacobian = newton and prob.newton_fits()
     if use_jacobian and exact_jacobian:
@@ -141,6 +143,7 @@ def converge(name, T, prob, fun, d0, *, tol, maxiter, check_normal, newton, exac
         raise ConvergenceError(f"{name}: the self-consistent Delta is not finite at {bad.size} nodes "
                                f"(e.g. {bad[:5].tolist()}) at T = {T}, after {len(hist)} outer iterations; "
                                f"residual history {['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
+    getattr(fun, "close", lambda: None)()
     return d, hist, extra, growth
 
 
