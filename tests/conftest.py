@@ -1,3 +1,6 @@
+import contextlib
+import signal
+
 import numpy as np
 import pytest
 
@@ -18,3 +21,18 @@ def sns_device(delta=100.0, phase=0.0, n=200, length=1.0):
 @pytest.fixture
 def sns():
     return sns_device
+
+
+@contextlib.contextmanager
+def deadline(seconds):
+    """Fail (TimeoutError) instead of hanging: SIGALRM interrupts a Python-level loop."""
+    def boom(*_):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -15,33 +15,21 @@ finite result that passes a physical check:
 No example may run past a time limit (SIGALRM), so a hang is a failure.
 """
 
-import contextlib
-import signal
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import usadel
+from conftest import deadline
 from usadel import Barrier, Device, Material, Reservoir, UsadelError, meshes
 
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 LIMIT = 60  # seconds per example: the largest accepted case here takes ~2 s
 
 
-@contextlib.contextmanager
 def time_limit(seconds=LIMIT):
-    def boom(*_):
-        raise TimeoutError(f"example ran longer than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    return deadline(seconds)
 
 
 # anything a user might pass as a number

@@ -6,9 +6,7 @@ taking the machine down. References: BCS Delta(0) = pi/e^gamma Tc0 (closed form)
 usadel.bcs.homogeneous_gap (independent scalar Matsubara solver) for pair breaking.
 """
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 
 import usadel
+from conftest import deadline
 from usadel import ConvergenceError, UsadelError, bcs
 
 import usadel.budget as B
@@ -45,18 +44,6 @@ def run_limited(code, seconds=150, mem_gb=2.5):
     return p.stdout
 
 
-@contextlib.contextmanager
-def deadline(seconds):
-    """Fail (TimeoutError) instead of hanging: SIGALRM interrupts a Python-level loop."""
-    def boom(*_):
-        raise TimeoutError(f"still running after {seconds} s")
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def uniform(n=6, G_pb=0.0):

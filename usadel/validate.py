@@ -74,13 +74,7 @@ def real(name, value, *, positive=False, nonnegative=False, lo=None, hi=None, al
         raise UsadelError(f"{name} must be positive, got {v!r}")
     if nonnegative and not v >= 0:
         raise UsadelError(f"{name} must be >= 0, got {v!r}")
-    if lo is not None and hi is not None and not lo <= v <= hi:
-        raise UsadelError(f"{name} must lie in [{lo:g}, {hi:g}], got {v!r}")
-    if lo is not None and v < lo:
-        raise UsadelError(f"{name} must be >= {lo!r}, got {v!r}")
-    if hi is not None and v > hi:
-        raise UsadelError(f"{name} must be <= {hi!r}, got {v!r}")
-    return v
+    return _in_range(name, v, lo, hi, "")
 
 
 def integer(name, value, *, lo=1, hi=None, allow_none=False):
@@ -91,13 +85,17 @@ def integer(name, value, *, lo=1, hi=None, allow_none=False):
         raise UsadelError(f"{name} must be an integer, got {_describe(value)}")
     if not (math.isfinite(float(value)) and float(value) == int(value)):
         raise UsadelError(f"{name} must be an integer, got {value!r}")
-    v = int(value)
+    return _in_range(name, int(value), lo, hi, "an integer ")
+
+
+def _in_range(name, v, lo, hi, kind):
+    """``v`` if lo <= v <= hi (either bound may be None), else a UsadelError saying which bound."""
     if lo is not None and hi is not None and not lo <= v <= hi:
         raise UsadelError(f"{name} must lie in [{lo:g}, {hi:g}], got {v!r}")
     if lo is not None and v < lo:
-        raise UsadelError(f"{name} must be an integer >= {lo}, got {v}")
+        raise UsadelError(f"{name} must be {kind}>= {lo!r}, got {v!r}")
     if hi is not None and v > hi:
-        raise UsadelError(f"{name} must be an integer <= {hi}, got {v}")
+        raise UsadelError(f"{name} must be {kind}<= {hi!r}, got {v!r}")
     return v
 
 
