@@ -245,10 +245,12 @@ def delta_of_T(device, temperatures, **kw):
         raise UsadelError(f"delta_of_T: unknown keyword argument(s) {unknown}; gap() takes {list(_GAP_KEYWORDS)}")
     out = []
     d0 = kw.pop("delta0", None)
-    for T in temps.tolist():
-        r = gap(device, T, delta0=d0, **kw)
-        out.append(r)
-        d0 = r.delta if np.max(np.abs(r.delta)) > 0 else None
+    with progress.bar(total=temps.size, desc="delta_of_T", unit="T") as bar:
+        for T in temps.tolist():
+            r = gap(device, T, delta0=d0, **kw)
+            out.append(r)
+            bar.update()
+            d0 = r.delta if np.max(np.abs(r.delta)) > 0 else None
     return out
 
 
