@@ -266,3 +266,10 @@ def test_seed_device_and_spin_battery_pickle():
     for a, b in zip(f(E), g(E)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(dev2.contacts["left"].barrier.r, dev.contacts["left"].barrier.r)
+
+
+def test_main_leaves_the_progress_setting_as_it_found_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "dos_job", lambda *a, **k: None)
+    assert not usadel.progress.enabled()
+    assert cli.main(["--job", "dos", "--out", str(tmp_path)]) == 0
+    assert not usadel.progress.enabled()

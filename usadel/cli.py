@@ -273,12 +273,13 @@ def main(argv=None):
             if given:
                 raise _ArgumentError(f"{' and '.join(given)} appl{'ies' if len(given) == 1 else 'y'} only to --job dos")
         opts = {k: (getattr(a, k) if getattr(a, k) is not None else v) for k, v in DEFAULTS[a.job].items()}
-        from usadel import progress
-
-        progress.enable()  # progress bars on in the command line (off by default in library calls)
         outdir, created = _out_dir(a.out)
     except (_ArgumentError, UsadelError) as exc:
         return _fail(exc)
+    from usadel import progress
+
+    was_on = progress.enabled()
+    progress.enable()  # progress bars on in the command line (off by default in library calls)
     try:
         if a.job == "fig2":
             fig2_job(opts["n"], opts["n_energies"], outdir)
@@ -290,6 +291,9 @@ def main(argv=None):
     except BaseException:
         _remove_dirs(created)
         raise
+    finally:
+        if not was_on:  # main() called from Python (tests, scripts) leaves the session's setting alone
+            progress.disable()
     return 0
 
 
