@@ -279,3 +279,26 @@ def test_reservoir_branch_at_negative_energy_with_zero_eta():
     np.testing.assert_allclose(sp.dos()[1], sp.dos()[0], atol=1e-9)
     ref = usadel.spectral(dev, [2.0], eta=1e-12)
     np.testing.assert_allclose(sp.dos()[0], ref.dos()[0], atol=1e-9)
+
+
+def test_review_findings_raise_usadel_errors(tmp_path):
+    # found by a review: a huge Python int overflowed float(), rtol=NaN switched every grid
+    # check off, saving onto a directory and a truncated file escaped as raw Python errors
+    import h5py
+
+    for make in (lambda: Material(D=10**400), lambda: Reservoir(T=10**400)):
+        with pytest.raises(UsadelError, match="out of range"):
+            make()
+    k = usadel.kinetic(usadel.spectral(ohm_device(), GOOD))
+    for bad in (np.nan, "1e-3", -1.0):
+        with pytest.raises(UsadelError, match="rtol"):
+            k.current("left", rtol=bad)
+    with pytest.raises(UsadelError, match="is a directory"):
+        k.save(tmp_path)
+    with h5py.File(tmp_path / "broken.h5", "w") as f:
+        f.attrs["format"] = "usadel-result"
+        f.attrs["format_version"] = 1
+    with pytest.raises(UsadelError, match="corrupt or incomplete"):
+        usadel.load(tmp_path / "broken.h5")
+    with pytest.raises(UsadelError, match="not finite"):
+        usadel.quadrature.even_integral(np.linspace(0, 1, 11), np.r_[np.ones(10), np.nan])

@@ -279,6 +279,8 @@ def save(result, path, *, allow_pickle=False, compression=None):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UsadelError(f"save: the directory {folder} does not exist")
+    if os.path.isdir(path):
+        raise UsadelError(f"save: {path} is a directory; give a file name")
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
     try:
         with h5py.File(tmp, "x", track_order=True) as f:

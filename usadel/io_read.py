@@ -169,13 +169,18 @@ def load(path, *, allow_pickle=False):
     with f:
         if f.attrs.get("format") != FORMAT:
             raise UsadelError(f"load: {path} is not a usadel result file (no format = {FORMAT!r} attribute)")
-        version = int(f.attrs.get("format_version", -1))
-        if version > FORMAT_VERSION or version < 1:
-            raise UsadelError(f"load: {path} has format version {version}; this usadel reads up to "
-                              f"{FORMAT_VERSION} (written by usadel {f.attrs.get('usadel_version', '?')})")
-        r = Reader(f, path, bool(allow_pickle))
-        if "device" in f:
-            r.get(f["device"])
-        return r.get(f["result"])
+        try:
+            version = int(f.attrs.get("format_version", -1))
+            if version > FORMAT_VERSION or version < 1:
+                raise UsadelError(f"load: {path} has format version {version}; this usadel reads up to "
+                                  f"{FORMAT_VERSION} (written by usadel {f.attrs.get('usadel_version', '?')})")
+            r = Reader(f, path, bool(allow_pickle))
+            if "device" in f:
+                r.get(f["device"])
+            return r.get(f["result"])
+        except UsadelError:
+            raise
+        except (KeyError, ValueError, TypeError) as exc:  # a truncated or hand-edited file
+            raise UsadelError(f"load: {path}: corrupt or incomplete usadel file ({type(exc).__name__}: {exc})") from None
 
 

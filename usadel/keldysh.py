@@ -82,6 +82,7 @@ class KineticResult(ResultMixin):
         (:func:`check_windows`), and the estimated truncation and resolution
         errors of the integral itself must stay below ``rtol`` (:func:`usadel.quadrature.even_integral`).
         """
+        rtol = real(f"{what}: rtol", rtol, positive=True, allow_none=True)
         if rtol is not None:
             check_windows(self.energies, self.contacts, what, rtol)
         return even_integral(self.energies, f, scale=scale, what=what, rtol=rtol)

@@ -69,11 +69,17 @@ def even_integral(E, f, *, scale=None, what="energy integral", rtol=RTOL):
     """
     E = np.asarray(E, float)
     f = np.asarray(f)
+    if E.ndim != 1 or E.size == 0 or f.shape[:1] != E.shape:
+        raise UsadelError(f"{what}: needs a 1D grid of energies and one integrand value per energy, got "
+                          f"shapes {E.shape} and {f.shape}")
+    if rtol is not None and not (np.all(np.isfinite(E)) and np.all(np.isfinite(f))):
+        raise UsadelError(f"{what}: the energies or the integrand are not finite")
+    scale = np.abs(f) if scale is None else np.broadcast_to(np.abs(np.asarray(scale)), f.shape)
     order = np.argsort(E, kind="stable")
-    E, f = E[order], f[order]
+    E, f, scale = E[order], f[order], scale[order]
     half = E[0] >= 0 or E[-1] <= 0
     if half and E[-1] <= 0:
-        E, f = -E[::-1], f[::-1]
+        E, f, scale = -E[::-1], f[::-1], scale[::-1]
     if np.unique(E).size < 3:
         raise UsadelError(f"{what}: needs at least 3 distinct energies, got {np.unique(E).tolist()}")
     value = (2.0 if half else 1.0) * _trapz(E, f)
@@ -81,7 +87,7 @@ def even_integral(E, f, *, scale=None, what="energy integral", rtol=RTOL):
         return value
     span = E[-1] - E[0]
     size = (2.0 if half else 1.0) * _trapz(E, np.abs(f))
-    noise = NOISE * (2.0 if half else 1.0) * _trapz(E, np.abs(f) if scale is None else np.abs(np.asarray(scale)[order]))
+    noise = NOISE * (2.0 if half else 1.0) * _trapz(E, scale)
     allowed = rtol * np.max(size) + np.max(noise)
     fold = 2.0 if half else 1.0
     errs = {"above": fold * np.max(_end_estimate(E, f, span))}

@@ -90,8 +90,17 @@ class GapResult(ResultMixin):
         return np.einsum("ke,ke->e", self.delta[t[:, el]], bary)
 
 
-def converge(name, T, prob, fun, d0, *, tol, maxiter, check_normal, newton, exact_jacobian, failure,
-             hint=None, after_run=None):
+def converge(name, T, prob, fun, d0, **kw):
+    """The outer loop of the gap equation (see :func:`_converge`), with a progress bar of its maps."""
+    counted = progress.counted(fun, f"{name} (T = {T}): outer maps")
+    try:
+        return _converge(name, T, prob, counted, d0, **kw)
+    finally:  # also when it raises: no bar left open
+        getattr(counted, "close", lambda: None)()
+
+
+def _converge(name, T, prob, fun, d0, *, tol, maxiter, check_normal, newton, exact_jacobian, failure,
+              hint=None, after_run=None):
     """The outer loop of the gap equation: Delta = fun(Delta)[0] from ``d0``; returns (Delta, history, extra, growth).
 
     ``prob``: the Matsubara map (``usadel.matsubara.GapMap``); ``fun(x)`` ->
@@ -109,7 +118,6 @@ def converge(name, T, prob, fun, d0, *, tol, maxiter, check_normal, newton, exac
     residual became non-finite, the history and ``hint(history)``; a non-finite
     result raises too. ``growth``: ``GapResult.normal_growth``.
     """
-    fun = progress.counted(fun, f"{name} (T = {T}): outer maps")
     scale = prob.tc_max
     use_jacobian = newton and prob.newton_fits()
     if use_jacobian and exact_jacobian:
@@ -143,7 +151,6 @@ def converge(name, T, prob, fun, d0, *, tol, maxiter, check_normal, newton, exac
         raise ConvergenceError(f"{name}: the self-consistent Delta is not finite at {bad.size} nodes "
                                f"(e.g. {bad[:5].tolist()}) at T = {T}, after {len(hist)} outer iterations; "
                                f"residual history {['%.2e' % h for h in hist]}", history=hist, residuals=np.array(hist))
-    getattr(fun, "close", lambda: None)()
     return d, hist, extra, growth
 
 

@@ -64,7 +64,7 @@ def real(name, value, *, positive=False, nonnegative=False, lo=None, hi=None, al
         value = complex(value).real
     if not isinstance(value, numbers.Real):
         raise UsadelError(f"{name} must be a real number, got {_describe(value)}")
-    v = float(value)
+    v = _as_float(name, value, max_abs)
     if math.isnan(v) or (math.isinf(v) and not allow_inf):
         raise UsadelError(f"{name} must be finite, got {value!r}")
     if math.isfinite(v) and abs(v) > max_abs:
@@ -83,9 +83,19 @@ def integer(name, value, *, lo=1, hi=None, allow_none=False):
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise UsadelError(f"{name} must be an integer, got {_describe(value)}")
-    if not (math.isfinite(float(value)) and float(value) == int(value)):
+    f = _as_float(name, value, MAX_ABS)
+    if not (math.isfinite(f) and f == int(value)):
         raise UsadelError(f"{name} must be an integer, got {value!r}")
     return _in_range(name, int(value), lo, hi, "an integer ")
+
+
+def _as_float(name, value, max_abs):
+    """float(value), with a Python int too large for float64 reported as out of range."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise UsadelError(f"{name} is out of range (|{name}| <= {max_abs:.0e}); rescale the units "
+                          f"of the problem") from None
 
 
 def _in_range(name, v, lo, hi, kind):
