@@ -271,11 +271,11 @@ def test_vtu_round_trip_2d_kinetic(tmp_path, strip_kinetic):
     np.testing.assert_array_equal(m.cells_dict["triangle"], top.t.T)
     np.testing.assert_array_equal(m.cell_data["region"][0], top.region)
     assert set(names) == set(m.point_data)
-    np.testing.assert_allclose(m.point_data[f"dos(E={E[5]:.6g})"], k.spectral.dos()[5], rtol=1e-15)
+    np.testing.assert_allclose(m.point_data[f"dos(E={E[5]:.12g})"], k.spectral.dos()[5], rtol=1e-15)
     for c, nm in enumerate(("hL", "hT", "hLS", "hTS")):
-        np.testing.assert_allclose(m.point_data[f"{nm}(E={E[40]:.6g})"], k.h[40, :, c], rtol=1e-15)
+        np.testing.assert_allclose(m.point_data[f"{nm}(E={E[40]:.12g})"], k.h[40, :, c], rtol=1e-15)
     mid = 0.5 * (E[60] + E[61])  # between two stored energies: linear interpolation
-    np.testing.assert_allclose(m.point_data[f"hTS(E={mid:.6g})"], 0.5 * (k.hTS[60] + k.hTS[61]), atol=1e-14)
+    np.testing.assert_allclose(m.point_data[f"hTS(E={mid:.12g})"], 0.5 * (k.hTS[60] + k.hTS[61]), atol=1e-14)
     np.testing.assert_allclose(m.point_data["spin_accumulation"], k.spin_accumulation(rtol=None), rtol=1e-15)
     np.testing.assert_allclose(m.point_data["charge_imbalance"], k.charge_imbalance(rtol=None), rtol=1e-15)
     with pytest.raises(UsadelError, match="outside the result's grid"):
@@ -295,7 +295,7 @@ def test_vtu_round_trip_1d_gap_and_spectral(tmp_path, sns):
     names = io.export_vtu(sp, tmp_path / "sp.vtu")  # default: 10 of the stored energies
     m = _read_vtu(tmp_path / "sp.vtu")
     assert sum(n.startswith("dos(") for n in names) == 10
-    np.testing.assert_allclose(m.point_data[f"dos(E={sp.energies[-1]:.6g})"], sp.dos()[-1], rtol=1e-15)
+    np.testing.assert_allclose(m.point_data[f"dos(E={sp.energies[-1]:.12g})"], sp.dos()[-1], rtol=1e-15)
 
 
 def test_to_xarray(sn_kinetic):

@@ -302,3 +302,15 @@ def test_review_findings_raise_usadel_errors(tmp_path):
         usadel.load(tmp_path / "broken.h5")
     with pytest.raises(UsadelError, match="not finite"):
         usadel.quadrature.even_integral(np.linspace(0, 1, 11), np.r_[np.ones(10), np.nan])
+
+
+def test_more_review_findings():
+    # an element count no solver can hold failed only on allocating 745 GiB; export energies
+    # that collided in their field names lost one energy silently
+    with pytest.raises(UsadelError, match="more elements"):
+        meshes.interval(1.0, 100_000_000_000)
+    sp = usadel.spectral(ohm_device(), GOOD)
+    names = [n for n in usadel.export.vtu_fields(sp, energies=[1.0, 1.0000001]) if n.startswith("dos")]
+    assert len(names) == 2
+    with pytest.raises(UsadelError, match="energies"):
+        usadel.export.vtu_fields(sp, energies="abc")

@@ -7,6 +7,7 @@ import numpy as np
 from .errors import UsadelError
 
 from .io_format import RESULT_ATTRIBUTES, result_name
+from .validate import real_array
 
 __all__ = ["export_vtu", "vtu_fields", "to_xarray"]
 
@@ -81,14 +82,15 @@ def vtu_fields(result, energies=None, rtol=_SENTINEL):
         raise UsadelError(f"export_vtu: this {type(result).__name__} has no real energies (Matsubara?); "
                           f"energies=... needs a real-axis result")
     if E is not None:
-        pick = _default_energies(E) if energies is None else np.atleast_1d(np.asarray(energies, float))
+        pick = _default_energies(E) if energies is None else np.unique(
+            real_array("export_vtu: energies", np.atleast_1d(energies) if np.ndim(energies) == 0 else energies, ndim=1))
         dos = _at_energies(E, sp.dos(), pick, "export_vtu")
         hs = None if k is None else _at_energies(E, k.h, pick, "export_vtu")
         for i, e in enumerate(pick):
-            out[f"dos(E={e:.6g})"] = dos[i]
+            out[f"dos(E={e:.12g})"] = dos[i]
             if hs is not None:
                 for c, nm in enumerate(("hL", "hT", "hLS", "hTS")):
-                    out[f"{nm}(E={e:.6g})"] = hs[i, :, c]
+                    out[f"{nm}(E={e:.12g})"] = hs[i, :, c]
     if delta is not None:
         d = np.broadcast_to(np.asarray(delta, complex), (dev.topology.n_nodes,))
         out.update(Delta_abs=np.abs(d), Delta_re=d.real.copy(), Delta_im=d.imag.copy())

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: float64 rounding of the node coordinates (2e-16 |x|) changes cell sizes
 #: by more than 1e-6
 RESOLUTION = 1e-10
+#: most elements along one direction of a builder: beyond it the operators alone exceed the memory budget
+MAX_ELEMENTS = 10_000_000
 
 _SIMPLEX = {1: "line", 2: "triangle", 3: "tetra"}
 _MESH = {1: skfem.MeshLine1, 2: skfem.MeshTri, 3: skfem.MeshTet}
@@ -47,10 +49,14 @@ _GROUP = {0: "physical point", 1: "physical curve", 2: "physical surface", 3: "p
 
 
 def _count(name, value):
-    """``value`` as a positive int (the number of elements along a direction)."""
+    """``value`` as a positive int (the number of elements along a direction), at most ``MAX_ELEMENTS``."""
     v = integer(name, value, lo=None)
     if v < 1:
         raise UsadelError(f"{name} must be a positive integer, got {v}")
+    if v > MAX_ELEMENTS:
+        raise UsadelError(f"{name} = {v} is more elements than any solver here can hold (at most "
+                          f"{MAX_ELEMENTS:.0e}: every element costs hundreds of bytes in the FEM operators "
+                          f"and the 4 GB memory budget, usadel.budget, would be exceeded)")
     return v
 
 
