@@ -131,39 +131,36 @@ class KineticResult(ResultMixin):
                 return 0.0  # insulating boundary: no current of any kind (natural condition)
             raise UsadelError(f"current: {tag!r} is neither a contact, a boundary tag nor an interface "
                               f"(region pair); contacts are {list(dev.contacts)}")
-        res = dev.contacts[tag]
-        if res.barrier is not None:
+        contact = dev.boundary.contacts[tag]
+        if not contact.clean:
             spec = -self._contact_flux(tag)[..., comp]  # into the device, n_E
+            conductance = contact.conductance
         else:
             w = flux_weight(ops, tag)
             _, gw = ops.element_values(w)
             j = self.spectral_currents()[..., comp, :]
             S = (-self._state["sink"] * self.h)[..., comp]  # lumped div J per node (the sinks), n_E x n
             spec = -np.einsum("eld,ld->e", j, ops.vol[:, None] * gw) - S @ w
+            conductance = float(w @ (ops.K @ w))
         f = spec * (E if weighted else 1.0)
         # spec is the flux of (sigma/D) j into the device; I = -(sigma/2D) Int dE j
-        return -0.5 * self._integrate(f, what, rtol, scale=self._conductance(tag) * ew)
+        return -0.5 * self._integrate(f, what, rtol, scale=conductance * ew)
 
     def _conductance(self, tag):
-        """Normal-state conductance scale of a contact or interface: the flux per unit h difference.
+        """Normal-state conductance scale of an interface (region pair): the flux per unit h difference.
 
         Sets the noise floor of the current integrals (an integrand that is
-        rounding noise next to it is zero, however rough it looks).
+        rounding noise next to it is zero, however rough it looks); contacts
+        compute theirs in ``current``.
         """
         dev = self.spectral.device
         ops = dev.operators
-        if isinstance(tag, tuple):
-            canon = tuple(sorted(tag, key=dev.region_names.index))
-            for link in dev.boundary.barriers:
-                if link.regions == canon:
-                    return float(np.sum(link.weights)) / link.barrier.r
-            nodes = np.unique(dev.topology.interfaces[canon][0])
-            return float(np.sum(np.abs(ops.K_data[ops.diag[nodes]])))
-        contact = dev.boundary.contacts[tag]
-        if not contact.clean:
-            return contact.conductance
-        w = flux_weight(ops, tag)
-        return float(w @ (ops.K @ w))
+        canon = tuple(sorted(tag, key=dev.region_names.index))
+        for link in dev.boundary.barriers:
+            if link.regions == canon:
+                return float(np.sum(link.weights)) / link.barrier.r
+        nodes = np.unique(dev.topology.interfaces[canon][0])
+        return float(np.sum(np.abs(ops.K_data[ops.diag[nodes]])))
 
     def _interface_flux(self, key):
         """Spectral flux of (sigma/D) j (4 components) from region key[0] into key[1], (n_E, 4).
