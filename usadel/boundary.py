@@ -21,7 +21,8 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["Contact", "BarrierLink", "Boundary", "facet_measure", "tag_nodes", "build", "kinetic_reservoirs"]
+__all__ = ["Contact", "BarrierLink", "Boundary", "facet_measure", "facet_area", "tag_nodes", "build",
+           "kinetic_reservoirs"]
 
 
 def facet_measure(p, nodes):
@@ -94,12 +95,20 @@ class Boundary:
                                        for t, c in self.contacts.items()})
 
 
-def tag_nodes(p, facet_nodes):
-    """Unique nodes of a set of facets and their lumped weights (facet measure / nodes per facet)."""
-    meas = facet_measure(p, facet_nodes) / facet_nodes.shape[0]
+def tag_nodes(p, facet_nodes, area=None):
+    """Unique nodes of a set of facets and their lumped weights (facet measure / nodes per facet).
+
+    ``area``: the facets' measures where the coordinates do not give them (network terminals).
+    """
+    meas = (facet_measure(p, facet_nodes) if area is None else np.asarray(area, float)) / facet_nodes.shape[0]
     w = np.bincount(facet_nodes.ravel(), weights=np.tile(meas, facet_nodes.shape[0]), minlength=p.shape[1])
     nodes = np.unique(facet_nodes)
     return nodes, w[nodes]
+
+
+def facet_area(topology, key):
+    """Stored facet areas of a boundary tag or interface key (networks), else None."""
+    return None if topology.facet_area is None else topology.facet_area[key]
 
 
 def build(topology, contacts, interfaces):
@@ -112,7 +121,7 @@ def build(topology, contacts, interfaces):
     out = {}
     owner = {}
     for tag, res in contacts.items():
-        nodes, w = tag_nodes(p, topology.boundary[tag][0])
+        nodes, w = tag_nodes(p, topology.boundary[tag][0], facet_area(topology, tag))
         c = Contact(tag=tag, reservoir=res, nodes=nodes, weights=w)
         if c.clean:
             for node in nodes:
@@ -126,7 +135,8 @@ def build(topology, contacts, interfaces):
     n = p.shape[1]
     for key, bar in interfaces.items():
         na, nb, _, _ = topology.interfaces[key]
-        meas = facet_measure(p, na) / na.shape[0]
+        area = facet_area(topology, key)
+        meas = (facet_measure(p, na) if area is None else area) / na.shape[0]
         pk = na.ravel().astype(np.int64) * n + nb.ravel()
         uk, inv = np.unique(pk, return_inverse=True)
         w = np.bincount(inv, weights=np.tile(meas, na.shape[0]))

@@ -150,6 +150,10 @@ class Topology:
     region_names: tuple
     boundary: dict
     interfaces: dict
+    #: networks (usadel.meshes.network): cross-section per element, else None (unit)
+    cross_section: np.ndarray = None
+    #: networks: facet areas {tag or interface key: (n_facets,)}, else None (facet measure from p)
+    facet_area: dict = None
 
     @property
     def dim(self):
@@ -160,12 +164,15 @@ class Topology:
         return self.p.shape[1]
 
 
-def _simplex_volumes(p, t):
+def _simplex_volumes(p, t, embedded=False):
     d = t.shape[0] - 1
     X = p[:, t]  # dim, d+1, n_el
     J = np.moveaxis(X[:, 1:, :] - X[:, :1, :], -1, 0)  # n_el, dim, d
     if J.shape[1] != J.shape[2]:
-        raise UsadelError(f"mesh of {d}-simplices embedded in {J.shape[1]}D is not supported")
+        if not embedded:
+            raise UsadelError(f"mesh of {d}-simplices embedded in {J.shape[1]}D is not supported "
+                              f"(wires in 2D or 3D: usadel.meshes.network)")
+        return np.sqrt(np.abs(np.linalg.det(np.einsum("eki,ekj->eij", J, J)))) / math.factorial(d)
     return np.abs(np.linalg.det(J)) / math.factorial(d)
 
 
@@ -179,10 +186,14 @@ def _topology(mesh, region_names, barrier_pairs):
         region[mesh.subdomains[name]] = k
     facets = mesh.facets
     f2t = mesh.f2t
+    area = getattr(mesh, "facet_area", None)  # networks only
+    facet_area = None if area is None else {}
     boundary = {}
     for tag, fidx in (mesh.boundaries or {}).items():
         fidx = np.asarray(fidx)
         boundary[tag] = (facets[:, fidx].copy(), f2t[0, fidx].copy())
+        if area is not None:
+            facet_area[tag] = area[fidx]
     interior = np.nonzero(f2t[1] >= 0)[0]
     ra, rb = region[f2t[0, interior]], region[f2t[1, interior]]
     interfaces = {}
@@ -197,6 +208,8 @@ def _topology(mesh, region_names, barrier_pairs):
             own_a = np.where(swap, e1, e0)
             own_b = np.where(swap, e0, e1)
             interfaces[(region_names[i], region_names[j])] = [facets[:, f].copy(), facets[:, f].copy(), own_a, own_b]
+            if area is not None:
+                facet_area[(region_names[i], region_names[j])] = area[f]
     # split nodes of tunnel interfaces: region b's elements get fresh copies
     for key in barrier_pairs:
         nodes_a, _, own_a, own_b = interfaces[key]
@@ -218,7 +231,15 @@ def _topology(mesh, region_names, barrier_pairs):
             for side, own_idx in ((0, 2), (1, 3)):
                 ob = region[val[own_idx]] == kb
                 val[side][:, ob] = remap[val[side][:, ob]]
-    # bandwidth-reducing numbering (1D chains come out in order)
+    p, t, boundary, interfaces = _renumber(p, t, boundary, interfaces, barrier_pairs)
+    cs = getattr(mesh, "cross_section", None)
+    return Topology(p=p, t=t, region=region, region_names=tuple(region_names),
+                    boundary=boundary, interfaces=interfaces,
+                    cross_section=None if cs is None else np.asarray(cs, float), facet_area=facet_area)
+
+
+def _renumber(p, t, boundary, interfaces, barrier_pairs):
+    """Bandwidth-reducing node numbering (reverse Cuthill-McKee; 1D chains come out in order)."""
     n = p.shape[1]
     r, c = [], []
     for a in range(t.shape[0]):
@@ -240,8 +261,7 @@ def _topology(mesh, region_names, barrier_pairs):
     t = inv[t]
     boundary = {k: (inv[fn], own) for k, (fn, own) in boundary.items()}
     interfaces = {k: (inv[v[0]], inv[v[1]], v[2], v[3]) for k, v in interfaces.items()}
-    return Topology(p=p, t=t, region=region, region_names=tuple(region_names),
-                    boundary=boundary, interfaces=interfaces)
+    return p, t, boundary, interfaces
 
 
 class Device:
@@ -301,7 +321,8 @@ class Device:
                 raise UsadelError(f"Device: unknown boundary tag {tag!r} in contacts; the mesh has {tags}")
             if not isinstance(res, Reservoir):
                 raise UsadelError(f"Device: contacts[{tag!r}] must be a usadel.Reservoir, got {res!r}")
-        _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t))  # simplices of the mesh's own dimension
+        # simplices of the mesh's own dimension (networks: lines in 2D or 3D)
+        _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t), embedded=hasattr(mesh, "cross_section"))
         check_mesh(mesh)  # finite coordinates, no orphan nodes, no degenerate cells (scale-free tolerances)
         self.mesh = mesh
         self.materials = dict(materials)
@@ -327,6 +348,9 @@ class Device:
                 raise UsadelError(f"Device: the interface between {a!r} and {b!r} is given twice with different "
                                   f"barriers ({canon[(a, b)]!r} and {bar!r}); give it once")
             canon[(a, b)] = bar
+        problems = mesh.junction_problems(canon) if hasattr(mesh, "junction_problems") else []
+        if problems:
+            raise UsadelError("Device: " + "; ".join(problems))
         self.interfaces = canon
         self.topology = _topology(mesh, regions, list(canon))
         self._check_contacts()

@@ -106,7 +106,7 @@ def export_vtu(result, path, energies=None, *, rtol=_SENTINEL):
 
     Points are the device's nodes (split interface nodes appear twice, at the
     same place, each in its own region's cells), padded to 3D; cells are its
-    lines (1D), triangles (2D) or tetrahedra, with cell data ``region`` (index
+    lines (1D wires and networks), triangles (2D) or tetrahedra, with cell data ``region`` (index
     into ``device.region_names``). Point data: see :func:`vtu_fields`.
     Returns the list of point-data names.
     """
@@ -117,7 +117,7 @@ def export_vtu(result, path, energies=None, *, rtol=_SENTINEL):
     top = dev.topology
     pts = np.zeros((top.n_nodes, 3))
     pts[:, :top.dim] = top.p.T
-    mesh = meshio.Mesh(pts, [(_CELL[top.dim], np.ascontiguousarray(top.t.T))],
+    mesh = meshio.Mesh(pts, [(_CELL[top.t.shape[0] - 1], np.ascontiguousarray(top.t.T))],
                        point_data={k: np.ascontiguousarray(v, dtype=float) for k, v in fields.items()},
                        cell_data={"region": [np.asarray(top.region, np.int32)]})
     mesh.write(os.fspath(path), file_format="vtu")

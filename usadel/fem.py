@@ -24,8 +24,9 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 from threadpoolctl import ThreadpoolController
 
-from .boundary import tag_nodes
+from .boundary import facet_area, tag_nodes
 from .errors import UsadelError
+from .networks import locate_on_wires
 from .validate import real, real_array
 
 __all__ = ["Operators", "p1_gradients", "BlockSolver", "delta_weights", "delta_nodes", "locate", "flux_weight",
@@ -106,11 +107,16 @@ def p1_gradients(p, t):
     d = t.shape[0] - 1
     X = p[:, t]
     J = np.moveaxis(X[:, 1:, :] - X[:, :1, :], -1, 0)  # n_el, dim, d
-    inv = np.linalg.inv(J)  # n_el, d, dim: rows are grad of barycentric coords 1..d
+    if J.shape[1] == d:
+        inv = np.linalg.inv(J)  # n_el, d, dim: rows are grad of barycentric coords 1..d
+        vol = np.abs(np.linalg.det(J)) / math.factorial(d)
+    else:  # simplices embedded in a higher dimension (network wires): tangential gradients
+        G = np.einsum("eki,ekj->eij", J, J)  # metric J^T J
+        inv = np.linalg.solve(G, np.swapaxes(J, 1, 2))  # (J^T J)^-1 J^T
+        vol = np.sqrt(np.abs(np.linalg.det(G))) / math.factorial(d)
     grad = np.empty((t.shape[1], d + 1, p.shape[0]))
     grad[:, 1:, :] = inv
     grad[:, 0, :] = -inv.sum(axis=1)
-    vol = np.abs(np.linalg.det(J)) / math.factorial(d)
     return grad, vol
 
 
@@ -126,6 +132,8 @@ class Operators:
         self.d = d = t.shape[0] - 1
         self.n_el = ne = t.shape[1]
         self.grad, self.vol = p1_gradients(p, t)
+        if top.cross_section is not None:  # network wires: every volume integral scales with the cross-section
+            self.vol = self.vol * top.cross_section
         mats = device.region_material()
         reg = top.region
         self.region = reg
@@ -200,7 +208,8 @@ class Operators:
         contact = self.device.boundary.contacts.get(tag)
         if contact is not None:
             return contact.nodes, contact.weights
-        return tag_nodes(self.p, self.device.topology.boundary[tag][0])
+        top = self.device.topology
+        return tag_nodes(self.p, top.boundary[tag][0], facet_area(top, tag))
 
     def solver(self, ncomp, symmetric_pivoting=False):
         """Batched solver for systems with ``ncomp`` unknowns per node (cached per kind)."""
@@ -433,6 +442,8 @@ def locate(device, points):
     if pts.ndim != 2 or pts.shape[1] != top.dim:
         raise UsadelError(f"points must have shape (n, {top.dim}), got {pts.shape}")
     ops = device.operators
+    if top.t.shape[0] - 1 < top.dim:
+        return locate_on_wires(top.p, top.t, pts, LOCATE_SLACK)
     rel = pts[:, None, :] - top.p[:, top.t[0]].T[None, :, :]  # n_pts, n_el, dim
     lam = np.einsum("eid,ped->pei", ops.grad[:, 1:, :], rel)  # barycentric coords 1..d
     bary = np.concatenate([1.0 - lam.sum(-1, keepdims=True), lam], axis=-1)

@@ -46,6 +46,7 @@ class by name, and a name that is not a dataclass is refused.
 
 import dataclasses
 import datetime
+import json
 import os
 import pickle
 import uuid
@@ -53,6 +54,7 @@ import uuid
 import numpy as np
 
 from .errors import UsadelError
+from .networks import NetworkMesh
 
 from .io_format import (COMPRESS_MIN, FORMAT, FORMAT_VERSION, RESULT_ATTRIBUTES, attributes, child_name,
                         class_path, import_path, is_real_number, key_json, require_h5py, result_name)
@@ -191,6 +193,9 @@ class Writer:
         m.attrs["class"] = class_path(type(mesh))
         dataset(m, "p", np.asarray(mesh.p, float))
         dataset(m, "t", np.asarray(mesh.t, np.int64))
+        if isinstance(mesh, NetworkMesh):  # rebuilt from its nodes and wires on load
+            nodes, wires = mesh.spec
+            m.attrs["network"] = json.dumps({"nodes": nodes, "wires": [list(w) for w in wires]})
         sub = m.create_group("subdomains", track_order=True)
         sub.attrs["type"] = "regions"  # element indices per region
         for k, (r, idx) in enumerate(mesh.subdomains.items()):

@@ -1,6 +1,7 @@
 """Reading usadel result files (the layout: :mod:`usadel.io`)."""
 
 import dataclasses
+import json
 import os
 import pickle
 
@@ -88,9 +89,13 @@ class Reader:
     def _device(self, node):
         import skfem
 
-        from .device import Device
-
         m = node["mesh"]
+        if "network" in m.attrs:  # a usadel.meshes.network: rebuilt from its nodes and wires
+            from .networks import network
+
+            spec = json.loads(m.attrs["network"])
+            mesh = network({k: tuple(v) for k, v in spec["nodes"].items()}, [tuple(w) for w in spec["wires"]])
+            return self._finish_device(node, mesh)
         cls = import_path(m.attrs["class"])
         if not (isinstance(cls, type) and issubclass(cls, skfem.Mesh)):
             raise UsadelError(f"load: {self.path}: unknown mesh class {m.attrs['class']!r}")
@@ -106,6 +111,11 @@ class Reader:
                                   f"of the stored mesh")
             bnd[d.attrs["key"]] = found
         mesh = cls(p, t, bnd or None, sub, sort_t=False)  # the stored element node order, exactly
+        return self._finish_device(node, mesh)
+
+    def _finish_device(self, node, mesh):
+        from .device import Device
+
         dev = Device(mesh, self.get(node["materials"]), self.get(node["contacts"]), self.get(node["interfaces"]))
         tg = node["topology"]
         n = int(tg.attrs["n_nodes"])

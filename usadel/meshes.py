@@ -30,9 +30,10 @@ import numpy as np
 import skfem
 
 from .errors import UsadelError
+from .networks import NetworkMesh, network
 from .validate import MAX_ABS, integer, real, real_array
 
-__all__ = ["interval", "wire", "strip", "load", "refined", "describe", "check"]
+__all__ = ["interval", "wire", "strip", "network", "load", "refined", "describe", "check"]
 
 log = logging.getLogger(__name__)
 
@@ -252,8 +253,11 @@ def check(mesh):
     ...
     usadel.errors.UsadelError: mesh has 1 orphan nodes (used by no cell), e.g. node 3 at [5.0]; they make the FEM matrices singular: remove them
     """
+    if isinstance(mesh, NetworkMesh):  # checked by its builder, usadel.meshes.network
+        return mesh
     if not isinstance(mesh, skfem.Mesh):
-        raise UsadelError(f"mesh must be a skfem.Mesh (e.g. from usadel.meshes), got {type(mesh).__name__}")
+        raise UsadelError(f"mesh must be a skfem.Mesh or a NetworkMesh (e.g. from usadel.meshes), "
+                          f"got {type(mesh).__name__}")
     p = real_array("mesh node coordinates", mesh.p, ndim=2)
     t = np.asarray(mesh.t)
     dim, n = p.shape

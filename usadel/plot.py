@@ -32,7 +32,7 @@ def device_scales(device):
 
 
 def _field_map(ax, device, values, label, cmap="viridis", vmin=None, vmax=None):
-    """A nodal field: a line over x/L in 1D, a colour map over (x/L, y/L) in 2D."""
+    """A nodal field: a line over x/L in 1D, a colour map over (x/L, y/L) in 2D, coloured wires for networks."""
     L, _ = device_scales(device)
     top = device.topology
     if top.dim == 1:
@@ -42,12 +42,31 @@ def _field_map(ax, device, values, label, cmap="viridis", vmin=None, vmax=None):
         ax.set_xlabel(r"$x/L$")
         ax.legend()
         return ax
-    m = ax.tripcolor(top.p[0] / L, top.p[1] / L, top.t.T, values, shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax)
+    if top.t.shape[0] == 2:
+        m = _wire_map(ax, top, np.asarray(values, float), L, cmap, vmin, vmax)
+    else:
+        m = ax.tripcolor(top.p[0] / L, top.p[1] / L, top.t.T, values, shading="gouraud", cmap=cmap,
+                         vmin=vmin, vmax=vmax)
     ax.set_aspect("equal")
     ax.set_xlabel(r"$x/L$")
     ax.set_ylabel(r"$y/L$")
     ax.figure.colorbar(m, ax=ax, label=label)
     return ax
+
+
+def _wire_map(ax, top, values, L, cmap, vmin, vmax):
+    """A network (wires in 2D or 3D, drawn in the x-y plane): each element coloured by its nodes' mean."""
+    from matplotlib.collections import LineCollection
+
+    seg = np.stack([top.p[:2, top.t[0]].T, top.p[:2, top.t[1]].T], axis=1) / L
+    lc = LineCollection(seg, cmap=cmap, linewidths=3)
+    lc.set_array(values[top.t].mean(axis=0))
+    lc.set_clim(vmin if vmin is not None else np.nanmin(values), vmax if vmax is not None else np.nanmax(values))
+    ax.add_collection(lc)
+    pad = 0.05 * max(np.ptp(seg[..., 0]), np.ptp(seg[..., 1]))
+    ax.set_xlim(seg[..., 0].min() - pad, seg[..., 0].max() + pad)
+    ax.set_ylim(seg[..., 1].min() - pad, seg[..., 1].max() + pad)
+    return lc
 
 
 def plot_dos(sp, path=None, ax=None, energy=None, vmax=DOS_VMAX):
