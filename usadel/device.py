@@ -434,6 +434,8 @@ class Device:
 
 
 def _touching_pairs(mesh, regions):
+    if hasattr(mesh, "touching_regions"):  # networks: every pair of regions meeting at a junction
+        return mesh.touching_regions()
     region = np.full(mesh.t.shape[1], -1)
     for k, name in enumerate(regions):
         region[np.asarray(mesh.subdomains[name])] = k

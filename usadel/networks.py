@@ -147,6 +147,18 @@ class NetworkMesh:
     def nvertices(self):
         return self.p.shape[1]
 
+    def touching_regions(self):
+        """Pairs of regions (in ``subdomains`` order) that meet at some node."""
+        order = list(self.subdomains)
+        reg = np.empty(self.t.shape[1], int)
+        for k, idx in enumerate(self.subdomains.values()):
+            reg[idx] = k
+        at = {}
+        for e, (a, b) in enumerate(self.t.T):
+            at.setdefault(a, set()).add(reg[e])
+            at.setdefault(b, set()).add(reg[e])
+        return {(order[i], order[j]) for regs in at.values() for i in regs for j in regs if i < j}
+
     def junction_problems(self, interfaces):
         """Reasons why tunnel interfaces ``{(a, b): Barrier}`` cannot be placed on this network ([] if none)."""
         out = []

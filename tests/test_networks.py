@@ -1,0 +1,161 @@
+"""Networks of wires (usadel.meshes.network): Kirchhoff's laws, spin diffusion through a
+junction, equivalence with meshes.wire, barriers at junctions, inputs, files and plots."""
+
+import numpy as np
+import pytest
+
+import usadel
+
+T = 0.1
+
+
+def t_junction(n=(20, 30, 25), cs=(1.0, 2.0, 0.5), tau_sf=None, lengths=(1.0, 2.0, 2.0), region="N"):
+    """Terminal a, junction c, terminals b (along x) and d (up): three wires of different lengths."""
+    L1, L2, L3 = lengths
+    return usadel.meshes.network(nodes={"a": (-L1, 0.0), "c": (0.0, 0.0), "b": (L2, 0.0), "d": (0.0, L3)},
+                                 wires=[("a", "c", n[0], region, cs[0]), ("c", "b", n[1], region, cs[1]),
+                                        ("c", "d", n[2], region, cs[2])])
+
+
+def test_kirchhoff_t_junction():
+    # Normal state: R_i = L_i/(sigma A_i), wire 1 in series with 2 || 3. P1 represents the
+    # linear potential exactly, and the trapezoid rule on dE = 1e-3 integrates the Fermi
+    # difference to ~1e-9 (as in the Ohm's-law test), so 1e-6 is a real check.
+    V, sigma = 0.1, 1.5
+    dev = usadel.Device(t_junction(), {"N": usadel.Material(sigma=sigma)},
+                        {"a": usadel.Reservoir(T=T, mu=V), "b": usadel.Reservoir(T=T), "d": usadel.Reservoir(T=T)})
+    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 3, 3001)))
+    R1, R2, R3 = 1.0 / sigma, 2.0 / (2.0 * sigma), 2.0 / (0.5 * sigma)
+    Rp = 1.0 / (1.0 / R2 + 1.0 / R3)
+    I = V / (R1 + Rp)
+    for tag, ref in (("a", I), ("b", -I * Rp / R2), ("d", -I * Rp / R3)):
+        assert abs(k.current(tag) - ref) < 1e-6 * I, tag
+    # the junction's potential: V Rp/(R1 + Rp); mu = -(1/2) Int hT dE in the normal state
+    mu_c = -0.5 * np.trapezoid(k.spectral.at([[0.0, 0.0]], k.hT)[:, 0], k.spectral.energies.real) * 2
+    assert abs(mu_c - V * Rp / (R1 + Rp)) < 1e-6 * V
+
+
+def test_barrier_between_a_wire_and_the_junction():
+    # A tunnel barrier r (resistance x area) at the end of wire 3 where it meets the junction
+    # adds r/A3 in series with wire 3 (the barrier has the wire's cross-section).
+    V, r = 0.1, 0.7
+    m = usadel.meshes.network(nodes={"a": (-1.0, 0.0), "c": (0.0, 0.0), "b": (2.0, 0.0), "d": (0.0, 2.0)},
+                              wires=[("a", "c", 20, "N"), ("c", "b", 30, "N", 2.0), ("c", "d", 25, "F", 0.5)])
+    dev = usadel.Device(m, {"N": usadel.Material(), "F": usadel.Material()},
+                        {"a": usadel.Reservoir(T=T, mu=V), "b": usadel.Reservoir(T=T), "d": usadel.Reservoir(T=T)},
+                        interfaces={("N", "F"): usadel.Barrier(r=r)})
+    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 3, 3001)))
+    R1, R2, R3 = 1.0, 1.0, 4.0 + r / 0.5
+    Rp = 1.0 / (1.0 / R2 + 1.0 / R3)
+    I = V / (R1 + Rp)
+    assert abs(k.current("a") - I) < 1e-6 * I
+    assert abs(k.current("d") + I * Rp / R3) < 1e-6 * I
+
+
+def test_spin_diffusion_through_a_junction():
+    # mu_s injected at terminal a diffuses into three arms (l = sqrt(D tau_sf) = 1). Closed
+    # form: on arm i (y from the junction) mu_i = [mu_J sinh((L_i - y)/l) + mu_i^T sinh(y/l)]
+    # / sinh(L_i/l), and spin-current conservation at the junction gives
+    # mu_J = A1 mu0 / (sinh(L1/l) Sum_i A_i coth(L_i/l)). Arms 2 and 3 are 12 l long, so
+    # this is also the semi-infinite result A1 mu0 / (sinh(L1/l) (A1 coth(L1/l) + A2 + A3))
+    # to e^-24. P1 with h = l/100 (l/50 on the long arms): O(h^2/12) <= 3e-5 relative; 1e-4 of
+    # mu0 is the check.
+    mu0, l = 0.01, 1.0
+    L, A = (1.5, 12.0, 12.0), (1.0, 2.0, 0.5)
+    m = t_junction(n=(150, 600, 600), cs=A, lengths=L)
+    dev = usadel.Device(m, {"N": usadel.Material(tau_sf=l**2)},
+                        {"a": usadel.Reservoir(T=0.2, mu_s=mu0), "b": usadel.Reservoir(T=0.2),
+                         "d": usadel.Reservoir(T=0.2)})
+    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 3, 601)))
+    coth = [1.0 / np.tanh(Li / l) for Li in L]
+    mu_J = A[0] * mu0 / (np.sinh(L[0] / l) * sum(a * c for a, c in zip(A, coth)))
+    assert abs(mu_J - A[0] * mu0 / (np.sinh(L[0] / l) * (A[0] * coth[0] + A[1] + A[2]))) < 1e-12
+    y = np.linspace(0, 1, 11)
+    pts = {0: np.c_[-y * L[0], 0 * y], 1: np.c_[y * 3, 0 * y], 2: np.c_[0 * y, y * 3]}
+    mus = k.spectral.at(np.vstack(list(pts.values())), k.spin_accumulation()[None, :])[0]
+    for i, ys in ((0, y * L[0]), (1, y * 3), (2, y * 3)):
+        muT = mu0 if i == 0 else 0.0
+        ref = (mu_J * np.sinh((L[i] - ys) / l) + muT * np.sinh(ys / l)) / np.sinh(L[i] / l)
+        got = mus[11 * i:11 * (i + 1)]
+        assert np.max(np.abs(got - ref)) < 1e-4 * mu0, i
+
+
+def sns(mesh, phase=0.5):
+    return usadel.Device(mesh, {"wire": usadel.Material()},
+                         {"left": usadel.Reservoir(delta=20.0, T=0.5), "right": usadel.Reservoir(delta=20.0, phase=phase, T=0.5)})
+
+
+def test_straight_chain_equals_wire():
+    # the same P1 discretisation: equal to rounding (DOS relative to max(1, N); Matsubara current)
+    chain = usadel.meshes.network(nodes={"left": (0.0, 0.0), "m": (0.4, 0.0), "right": (1.0, 0.0)},
+                                  wires=[("left", "m", 40, "wire"), ("m", "right", 60, "wire")])
+    wire = usadel.meshes.interval(1.0, 100)
+    E = np.linspace(0.0, 30.0, 61)
+    a, b = usadel.spectral(sns(chain), E), usadel.spectral(sns(wire), E)
+    xs = np.linspace(0, 1, 7)
+    Na, Nb = a.at(np.c_[xs, 0 * xs]), b.at(xs[:, None])  # E = 20 is the reservoirs' gap edge: N ~ 3e3
+    assert np.max(np.abs(Na - Nb) / np.maximum(1.0, np.abs(Nb))) < 1e-10
+    Ia = usadel.observables.supercurrent(sns(chain), T=0.5)
+    Ib = usadel.observables.supercurrent(sns(wire), T=0.5)
+    assert abs(Ia - Ib) < 1e-10 * abs(Ib)
+
+
+def test_gap_on_a_network_of_superconducting_wires():
+    # a uniform S network with insulating ends is a bulk superconductor: the BCS gap
+    # 1.6878 Tc0 at T = 0.5 Tc0 (README example, same gap loop) at every node
+    m = t_junction(n=(8, 8, 8), region="S")
+    g = usadel.gap(usadel.Device(m, {"S": usadel.Material(tc=1.0)}), T=0.5)
+    wire = usadel.gap(usadel.Device(usadel.meshes.interval(1.0, 10), {"wire": usadel.Material(tc=1.0)}), T=0.5)
+    assert np.max(np.abs(g.delta - wire.delta[0])) < 1e-8
+
+
+@pytest.mark.parametrize("nodes, wires, match", [
+    ({}, [], "non-empty dict"),
+    ({"a": (0, 0), "b": (1, 0)}, [("a", "x", 3, "N")], "not in nodes"),
+    ({"a": (0, 0), "b": (1, 0)}, [("a", "a", 3, "N")], "itself"),
+    ({"a": (0, 0), "b": (1, 0)}, [("a", "b", 0, "N")], "elements"),
+    ({"a": (0, 0), "b": (1, 0)}, [("a", "b", 3, "")], "region"),
+    ({"a": (0, 0), "b": (1, 0)}, [("a", "b", 3, "N", -1.0)], "cross_section"),
+    ({"a": (0, 0), "b": (0, 0)}, [("a", "b", 3, "N")], "length"),
+    ({"a": (0, 0), "b": (1, 0, 0)}, [("a", "b", 3, "N")], "same number"),
+    ({"a": (0,), "b": (1,)}, [("a", "b", 3, "N")], "2 or 3"),
+    ({"a": (0, 0), "b": (1, 0), "c": (2, 0)}, [("a", "b", 3, "N")], "carry no wire"),
+    ({"a": ("x", 0), "b": (1, 0)}, [("a", "b", 3, "N")], "not numbers"),
+    ({"a": (0, 0), "b": (1, 0)}, "ab", "list"),
+])
+def test_bad_networks_are_rejected(nodes, wires, match):
+    with pytest.raises(usadel.UsadelError, match=match):
+        usadel.meshes.network(nodes, wires)
+
+
+def test_ambiguous_junction_barriers_are_rejected():
+    nodes = {"a": (-1, 0), "b": (-1, 1), "c": (0, 0), "d": (1, 0), "e": (1, 1)}
+    two_two = usadel.meshes.network(nodes, [("a", "c", 4, "A"), ("b", "c", 4, "A"), ("c", "d", 4, "B"),
+                                            ("c", "e", 4, "B")])
+    mats = {"A": usadel.Material(), "B": usadel.Material(), "C": usadel.Material()}
+    with pytest.raises(usadel.UsadelError, match="ambiguous"):
+        usadel.Device(two_two, {k: mats[k] for k in "AB"}, interfaces={("A", "B"): usadel.Barrier(r=1.0)})
+    usadel.Device(two_two, {k: mats[k] for k in "AB"})  # clean: fine
+    del nodes["e"]
+    three = usadel.meshes.network(nodes, [("a", "c", 4, "A"), ("b", "c", 4, "B"), ("c", "d", 4, "C")])
+    with pytest.raises(usadel.UsadelError, match="3 regions"):
+        usadel.Device(three, mats, interfaces={("A", "C"): usadel.Barrier(r=1.0)})
+
+
+def test_network_files_plots_and_points(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    dev = usadel.Device(t_junction(n=(4, 4, 4)), {"N": usadel.Material()},
+                        {"a": usadel.Reservoir(T=T, mu=0.1), "b": usadel.Reservoir(T=T)})
+    sp = usadel.spectral(dev, np.linspace(0, 2, 5))
+    sp.save(tmp_path / "sp.h5")
+    back = usadel.load(tmp_path / "sp.h5")
+    assert np.array_equal(back.theta, sp.theta)
+    assert back.device.mesh.spec == dev.mesh.spec
+    ax = sp.plot_dos(energy=1.0)
+    assert len(ax.collections) == 1
+    with pytest.raises(usadel.UsadelError, match="not on any wire"):
+        sp.at([[0.5, 0.5]])
+    assert "a (1 facet)" in usadel.meshes.describe(dev.mesh)
+    assert usadel.io.export_vtu(sp, tmp_path / "sp.vtu", energies=[1.0])
