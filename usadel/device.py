@@ -370,13 +370,8 @@ class Device:
                                   f"{fidx.size} facets are between two elements); reservoirs attach to the outer "
                                   f"boundary (a barrier between regions goes in `interfaces`)")
 
-    def components_without_contact(self):
-        """Connected parts of the device (tunnel interfaces connect) that touch no contact.
-
-        Their distribution functions are undetermined (no reservoir fixes them),
-        so the kinetic equations refuse such devices. Returns a list of region
-        name lists, one per floating part.
-        """
+    def node_components(self):
+        """Label of the connected part of the device (tunnel interfaces connect) of every node, (n_nodes,)."""
         from scipy.sparse.csgraph import connected_components
 
         top = self.topology
@@ -388,7 +383,17 @@ class Device:
             r.append(na.ravel())
             c.append(nb.ravel())
         r, c = np.concatenate(r), np.concatenate(c)
-        ncomp, lab = connected_components(coo_matrix((np.ones(r.size), (r, c)), shape=(n, n)), directed=False)
+        return connected_components(coo_matrix((np.ones(r.size), (r, c)), shape=(n, n)), directed=False)[1]
+
+    def components_without_contact(self):
+        """Connected parts of the device (tunnel interfaces connect) that touch no contact.
+
+        Their distribution functions are undetermined (no reservoir fixes them),
+        so the kinetic equations refuse such devices. Returns a list of region
+        name lists, one per floating part.
+        """
+        top = self.topology
+        lab = self.node_components()
         touched = set()
         for c in self.boundary.contacts.values():
             touched.update(lab[c.nodes].tolist())

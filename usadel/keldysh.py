@@ -11,7 +11,9 @@ Each equation is multiplied by sigma/D (so fluxes are continuous at clean
 interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
 equations without spin flip are the 2x2 Nambu kinetic equations in each block.
 
-Contacts and interfaces: a clean reservoir fixes all four h (Dirichlet). A
+Contacts and interfaces: a clean reservoir fixes all four h (Dirichlet), except
+that a superconducting reservoir below its gap fixes only hT and hLS (an
+Andreev mirror: ``usadel.kinetic_solve``). A
 tunnel barrier, on a contact or between mesh regions, carries the Keldysh part of
 the spin-polarised Kupriyanov-Lukichev matrix current: the flux out of side 1 is
 A h1 + B h2 with the 4x4 matrices of ``usadel.bulk.tunnel_flux_matrices``
@@ -39,6 +41,7 @@ from .bulk import bulk_gamma, check_windows, fermi, probe_zero_current, reservoi
 from .coefficients import MODES, N_MODES, kinetic_coefficients
 from .errors import ConvergenceError, UsadelError
 from .fem import flux_weight, locate
+from .kinetic_solve import released_modes, solve_modes
 from .boundary import kinetic_reservoirs
 from .quadrature import RTOL, even_integral
 from .retarded import SpectralResult
@@ -50,7 +53,6 @@ __all__ = ["kinetic", "KineticResult", "check_windows", "reservoir_h", "fermi", 
 DEFAULT_FLOOR = 1e-9  #: default relative floor of DL, DT (``usadel.coefficients``): currents change by O(floor)
 MAX_FLOOR = 1e-2  #: largest accepted floor: above it the floored coefficients would change currents visibly
 STATES_THRESHOLD = 1e-6  #: DL/D above which quasiparticles propagate: O((eta/Delta)^2) below a BCS gap, 1 above
-BANDED_BATCH_ENTRIES = 2e7  #: matrix entries of one batched solve (energies are solved in chunks below it)
 
 
 @dataclass(repr=False)
@@ -383,7 +385,7 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     tunnel, h_fixed = _contact_rows(sp, contacts, blocks, rhs)
     iface = _interface_rows(sp, blocks)
     _check_finite(E, blocks, "the kinetic coefficients")
-    x = _solve(dev.operators, blocks, rhs, h_fixed)
+    x = solve_modes(dev.operators, blocks, rhs, h_fixed, released_modes(dev, contacts, E))
     _check_finite(E, x, "the distribution functions")
     kr = KineticResult(spectral=sp, h=x, coeff_el=co.el, coeff_node=co.node, jS_el=co.jS, floor=floor,
                        contacts=contacts)
@@ -453,35 +455,6 @@ def _interface_rows(sp, blocks):
             sides.append((ia, ib, A, B))
         iface.append((pa, pb, wts, sides))
     return iface
-
-
-def _solve(ops, blocks, rhs, h_fixed):
-    """Solve the assembled systems with clean-contact (Dirichlet) values ``h_fixed``; (n_E, n, N_MODES).
-
-    The known Dirichlet values move to the right-hand side, then identity rows;
-    energies are solved in chunks (the banded batch solve of all energies at once
-    needs ~(2 bw + 1) x n_E x 4 n complex entries: 7 GB for 2400 energies x 2000 nodes).
-    """
-    nE, n = rhs.shape[:2]
-    solver = ops.solver(N_MODES)
-    rows = []
-    u0 = np.zeros((nE, n, N_MODES))
-    for nodes, hres in h_fixed.values():
-        u0[:, nodes] = hres[:, None, :]
-        rows.append((N_MODES * nodes[:, None] + np.arange(N_MODES)).ravel())
-    rows = np.concatenate(rows) if rows else np.zeros(0, int)
-    full = rhs.reshape(nE, -1).copy()
-    x = np.empty((nE, N_MODES * n))
-    chunk = max(1, int(BANDED_BATCH_ENTRIES // ((2 * solver.bw + 1) * solver.N + N_MODES ** 2 * ops.nnz)))
-    for s in range(0, nE, chunk):
-        sl = slice(s, min(nE, s + chunk))
-        data = solver.full_data(blocks[sl].astype(complex)).real
-        if rows.size:
-            full[sl] -= solver.matvec(data, u0[sl].reshape(data.shape[0], -1))
-            full[sl, rows] = 0.0
-            data = solver.fix_rows(data, rows)
-        x[sl] = solver.solve(data, full[sl]).real
-    return x.reshape(nE, n, N_MODES) + u0
 
 
 def _check_finite(E, arr, what):

@@ -1,0 +1,104 @@
+"""Linear solve of the kinetic equations with the clean contacts' conditions.
+
+A clean (transparent) contact to a reservoir makes the Keldysh function
+g^K = g^R h - h g^A continuous, h = hL + hT tau3 (+ the spin modes). Below a
+superconducting reservoir's gap the reservoir has no quasiparticle states,
+g^R - g^A = 0 there, so the parts of g^K that carry hL and hTS vanish at the
+contact: the contact fixes hT and hLS only, and hL, hTS are free (no energy
+or spin-energy current enters the reservoir: an Andreev mirror). Fixing hL to
+the reservoir's tanh(E/2T) as well is harmless while nothing couples hL to the
+other modes (DL vanishes at such a contact), but a supercurrent does couple
+them (the Im(jE) terms of seed Eqs. 4-7): with a Dirichlet hL, a biased SNS
+junction leaked energy into its S contacts through the supercurrent term and
+relaxed its distribution toward equilibrium (measured: a cross-shaped
+voltage-controlled pi junction gave 8.90 instead of ~7.0 at eV = 8 E_Th, the
+error growing as the control wire's conductance fell).
+
+Below the gap hL is then fixed by the other contacts of the same connected
+part of the device. Where there are none (an SNS junction whose only
+contacts are superconducting, at energies below every gap) nothing in the
+model determines hL (no inelastic scattering), and the superconducting
+contacts keep fixing it to their equilibrium values, as before.
+"""
+
+import numpy as np
+
+from .coefficients import MODES, N_MODES
+
+__all__ = ["released_modes", "solve_modes", "ANDREEV_MODES"]
+
+#: the modes a superconducting contact below its gap leaves free (diffusion coefficient DL: hL, hTS)
+ANDREEV_MODES = np.array([i for i, m in enumerate(MODES) if m.diffusion == "DL"])
+#: matrix entries of one batched solve (energies are solved in chunks below it)
+BANDED_BATCH_ENTRIES = 2e7
+
+
+def released_modes(device, contacts, E):
+    """{tag: (n_E,) bool}: energies at which a clean contact leaves hL and hTS free.
+
+    A clean contact to a superconducting reservoir (delta > 0) at |E| < delta,
+    provided a clean contact of the same connected part fixes hL at that
+    energy (a normal reservoir, or a superconducting one at or above its gap).
+    """
+    clean = {t: c for t, c in device.boundary.with_reservoirs(contacts).contacts.items() if c.clean}
+    if not any(c.reservoir.delta > 0 for c in clean.values()):
+        return {}
+    lab = device.node_components()
+    absE = np.abs(np.asarray(E, float))
+    fixes = {t: absE >= c.reservoir.delta for t, c in clean.items()}  # normal: delta = 0, always
+    out = {}
+    for tag, c in clean.items():
+        if c.reservoir.delta <= 0:
+            continue
+        part = lab[c.nodes[0]]
+        anchored = np.zeros(absE.size, bool)
+        for other, oc in clean.items():
+            if other != tag and lab[oc.nodes[0]] == part:
+                anchored |= fixes[other]
+        out[tag] = ~fixes[tag] & anchored
+    return out
+
+
+def solve_modes(ops, blocks, rhs, h_fixed, released):
+    """Solve the assembled systems with clean-contact values ``h_fixed``; (n_E, n, N_MODES).
+
+    ``h_fixed``: {tag: (nodes, h_res (n_E, N_MODES))}; ``released``: {tag: (n_E,) bool} from
+    :func:`released_modes`. Energies that share the same fixed rows are solved together;
+    the known values move to the right-hand side, then identity rows. Energies are solved
+    in chunks (the banded batch solve of all energies at once needs ~(2 bw + 1) x n_E x 4 n
+    complex entries: 7 GB for 2400 energies x 2000 nodes).
+    """
+    nE, n = rhs.shape[:2]
+    tags = list(h_fixed)
+    key = np.stack([released.get(t, np.zeros(nE, bool)) for t in tags] + [np.zeros(nE, bool)], axis=1)
+    x = np.empty((nE, n, N_MODES))
+    for pattern in np.unique(key, axis=0):
+        sel = np.nonzero(np.all(key == pattern, axis=1))[0]
+        fixed = {t: (nodes, hres[sel], ANDREEV_MODES if free else np.zeros(0, int)) for (t, (nodes, hres)), free
+                 in zip(h_fixed.items(), pattern)}
+        x[sel] = _solve_group(ops, blocks[sel], rhs[sel], fixed)
+    return x
+
+
+def _solve_group(ops, blocks, rhs, fixed):
+    nE, n = rhs.shape[:2]
+    solver = ops.solver(N_MODES)
+    rows = []
+    u0 = np.zeros((nE, n, N_MODES))
+    for nodes, hres, free in fixed.values():
+        modes = np.setdiff1d(np.arange(N_MODES), free)
+        u0[:, nodes[:, None], modes[None, :]] = hres[:, None, modes]
+        rows.append((N_MODES * nodes[:, None] + modes[None, :]).ravel())
+    rows = np.concatenate(rows) if rows else np.zeros(0, int)
+    full = rhs.reshape(nE, -1).copy()
+    x = np.empty((nE, N_MODES * n))
+    chunk = max(1, int(BANDED_BATCH_ENTRIES // ((2 * solver.bw + 1) * solver.N + N_MODES ** 2 * ops.nnz)))
+    for s in range(0, nE, chunk):
+        sl = slice(s, min(nE, s + chunk))
+        data = solver.full_data(blocks[sl].astype(complex)).real
+        if rows.size:
+            full[sl] -= solver.matvec(data, u0[sl].reshape(data.shape[0], -1))
+            full[sl, rows] = 0.0
+            data = solver.fix_rows(data, rows)
+        x[sl] = solver.solve(data, full[sl]).real
+    return x.reshape(nE, n, N_MODES) + u0
