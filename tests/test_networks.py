@@ -98,6 +98,15 @@ def test_straight_chain_equals_wire():
     Ia = usadel.observables.supercurrent(sns(chain), T=0.5)
     Ib = usadel.observables.supercurrent(sns(wire), T=0.5)
     assert abs(Ia - Ib) < 1e-10 * abs(Ib)
+    # an S/N bilayer: critical temperature and gap of the linearised and full gap equations
+    sn_chain = usadel.meshes.network(nodes={"left": (0.0, 0.0), "m": (0.5, 0.0), "right": (1.5, 0.0)},
+                                     wires=[("left", "m", 10, "S"), ("m", "right", 20, "N")])
+    sn_wire = usadel.meshes.wire([("S", 0.5, 10), ("N", 1.0, 20)])
+    mats = {"S": usadel.Material(tc=1.0, D=0.1), "N": usadel.Material(D=0.1)}
+    tc = [usadel.critical_temperature(usadel.Device(m, mats)) for m in (sn_chain, sn_wire)]
+    assert 0.1 < tc[0] < 1.0 and abs(tc[0] - tc[1]) < 1e-9
+    ga, gb = (usadel.gap(usadel.Device(m, mats), T=0.5 * tc[0]) for m in (sn_chain, sn_wire))
+    assert np.max(np.abs(ga.delta[np.argsort(ga.x[:, 0])] - gb.delta[np.argsort(gb.x[:, 0])])) < 1e-8
 
 
 def test_gap_on_a_network_of_superconducting_wires():
@@ -211,26 +220,6 @@ def test_controlled_pi_junction_approaches_the_double_step_model():
         assert abs(2 * b - a - ideal[V]) < 0.02, V
 
 
-def cross_2d(w):
-    """2D cross of arms of width w in (-1, 1)^2, four square cells (eight triangles) across each arm."""
-    import skfem
-
-    h = w / 4
-    n = int(round(2 / h))
-    m = skfem.MeshTri.init_tensor(np.linspace(-1, 1, n + 1), np.linspace(-1, 1, n + 1))
-    c = m.p[:, m.t].mean(axis=1)
-    keep = (np.abs(c[1]) < w / 2) | (np.abs(c[0]) < w / 2)
-    used = np.unique(m.t[:, keep])
-    new = np.full(m.p.shape[1], -1)
-    new[used] = np.arange(used.size)
-    mm = skfem.MeshTri(np.ascontiguousarray(m.p[:, used]), np.ascontiguousarray(new[m.t[:, keep]]))
-    mid = mm.p[:, mm.facets].mean(axis=1)
-    b = mm.boundary_facets()
-    tags = {"S1": b[np.isclose(mid[0, b], -1)], "S2": b[np.isclose(mid[0, b], 1)],
-            "N1": b[np.isclose(mid[1, b], 1)], "N2": b[np.isclose(mid[1, b], -1)]}
-    return mm.with_subdomains({"N": np.arange(mm.t.shape[1])}).with_boundaries(tags)
-
-
 def test_cross_network_is_the_narrow_limit_of_the_2d_cross():
     # DOS of a normal cross between two S and two N reservoirs (arms of length 1, E_Th = 1):
     # the 2D cross with arm width w differs from the network by O(w) (the junction square
@@ -238,18 +227,48 @@ def test_cross_network_is_the_narrow_limit_of_the_2d_cross():
     # it exceeds 5e-3) and the Richardson value 2 N(w/2) - N(w) must match the network within
     # 1e-3 (measured <= 3e-4; the rest is O(w^2) and the meshes' O(h^2), h = w/4 <= 0.025).
     def dev(mesh, width):
-        return usadel.Device(mesh, {"N": usadel.Material(sigma=1.0 / width)},  # conductance per length 1
-                             {"S1": usadel.Reservoir(delta=1e3), "S2": usadel.Reservoir(delta=1e3),
-                              "N1": usadel.Reservoir(), "N2": usadel.Reservoir()})
+        return usadel.Device(mesh, {"cross": usadel.Material(sigma=1.0 / width)},  # conductance per length 1
+                             {"left": usadel.Reservoir(delta=1e3), "right": usadel.Reservoir(delta=1e3),
+                              "top": usadel.Reservoir(), "bottom": usadel.Reservoir()})
 
-    net = usadel.meshes.network({"S1": (-1, 0), "S2": (1, 0), "N1": (0, 1), "N2": (0, -1), "c": (0, 0)},
-                                [("S1", "c", 100, "N"), ("c", "S2", 100, "N"), ("N1", "c", 100, "N"),
-                                 ("c", "N2", 100, "N")])
+    net = usadel.meshes.network({"left": (-1, 0), "right": (1, 0), "top": (0, 1), "bottom": (0, -1), "c": (0, 0)},
+                                [("left", "c", 100, "cross"), ("c", "right", 100, "cross"),
+                                 ("top", "c", 100, "cross"), ("c", "bottom", 100, "cross")])
     E = np.array([0.5, 1.0, 2.0])
     pts = [[0.0, 0.0], [-0.5, 0.0], [0.0, 0.5]]
     ref = usadel.spectral(dev(net, 1.0), E).at(pts)
-    d = {w: usadel.spectral(dev(cross_2d(w), w), E).at(pts) - ref for w in (0.1, 0.05)}
+    d = {w: usadel.spectral(dev(usadel.meshes.cross(1.0, w), w), E).at(pts) - ref for w in (0.1, 0.05)}
     big = np.abs(d[0.1]) > 5e-3
     ratio = d[0.1][big] / d[0.05][big]
     assert big.sum() >= 3 and np.all((ratio > 1.7) & (ratio < 2.3)), ratio
     assert np.max(np.abs(2 * d[0.05] - d[0.1])) < 1e-3
+
+
+@pytest.mark.slow
+def test_three_terminal_pi_junction_reverses_at_the_published_voltage():
+    # Heikkila, Wilhelm, Schon et al., PRB 66, 184513 (2002), as checked by usadel1's
+    # test_optimization_snnns: SNS arm of length 1 (E_Th = 1) at phase pi/2, Delta = 5000,
+    # one control wire of length 5 (same cross-section) to a normal reservoir at potential
+    # V0 (the S contacts grounded), T -> 0: the supercurrent vanishes at eV0 = 8 +- 0.5 E_Th.
+    # Here T = 0.02 E_Th (the zero moves by O((T/E_Th)^2)); measured 7.81. The supercurrent
+    # is the part of the S currents antisymmetric between S1 and S2 (the control current
+    # splits equally between them).
+    from scipy.optimize import brentq
+
+    T, phi = 0.02, np.pi / 2
+    nodes = {"S1": (-0.5, 0), "c": (0, 0), "S2": (0.5, 0), "N": (0, 5), "u": (0, 0.5)}
+    wires = [("S1", "c", 40, "arm"), ("c", "S2", 40, "arm"), ("c", "u", 20, "ctl"), ("u", "N", 60, "ctl")]
+    dev = usadel.Device(usadel.meshes.network(nodes, wires), {"arm": usadel.Material(), "ctl": usadel.Material()},
+                        {"S1": usadel.Reservoir(delta=5000.0, phase=-phi / 2, T=T),
+                         "S2": usadel.Reservoir(delta=5000.0, phase=phi / 2, T=T), "N": usadel.Reservoir(T=T)})
+    E = np.unique(np.r_[usadel.observables.energy_grid(e_th=1.0, T=T, e_max=200.0, n=600),
+                        np.linspace(5.5, 10.5, 1001)])
+    sp = usadel.spectral(dev, E)
+
+    def supercurrent(V0):
+        k = usadel.kinetic(sp, contacts={"N": usadel.Reservoir(T=T, mu=V0)})
+        return 0.5 * (k.current("S1", rtol=None) - k.current("S2", rtol=None))
+
+    assert supercurrent(0.0) > 5.0
+    V0 = brentq(supercurrent, 6.0, 10.0, xtol=1e-3)
+    assert abs(V0 - 8.0) < 0.5

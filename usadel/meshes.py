@@ -33,7 +33,7 @@ from .errors import UsadelError
 from .networks import NetworkMesh, network
 from .validate import MAX_ABS, integer, real, real_array
 
-__all__ = ["interval", "wire", "strip", "network", "load", "refined", "describe", "check"]
+__all__ = ["interval", "wire", "strip", "cross", "network", "load", "refined", "describe", "check"]
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,49 @@ def strip(length, width, nx, ny, region="wire"):
         "bottom": lambda x: x[1] < hy,
         "top": lambda x: x[1] > width - hy,
     })
+
+
+def cross(length, width, n_width=4, region="cross"):
+    """2D cross: arms (-length, length) along x and y, each ``width`` wide, of square cells.
+
+    The 2D counterpart of a four-terminal network (:func:`network`): as ``width``
+    shrinks at fixed conductance per length (``sigma * width``) it tends to the
+    network of four wires meeting at the origin, with O(width) corrections.
+
+    Parameters
+    ----------
+    length : float
+        Distance from the centre to each arm's end, > width/2.
+    width : float
+        Arm width, > 0.
+    n_width : int
+        Square cells across an arm (each cut into two triangles), >= 1.
+
+    Returns
+    -------
+    skfem.MeshTri
+        One region; boundaries ``"left"``, ``"right"``, ``"bottom"``, ``"top"``: the arms' ends.
+    """
+    length = real("cross: length", length, positive=True)
+    width = real("cross: width", width, positive=True)
+    n_width = _count("cross: n_width", n_width)
+    region = _name("cross: region", region)
+    n = 2 * int(round(n_width * length / width))
+    if not width < length or n > MAX_ELEMENTS:
+        raise UsadelError(f"cross: need width < length and at most {MAX_ELEMENTS:.0e} cells along an arm, "
+                          f"got length {length:g}, width {width:g}, n_width {n_width}")
+    half = np.linspace(-length, length, n + 1)
+    m = skfem.MeshTri.init_tensor(half, half)
+    c = m.p[:, m.t].mean(axis=1)
+    keep = (np.abs(c[1]) < width / 2) | (np.abs(c[0]) < width / 2)
+    used = np.unique(m.t[:, keep])
+    new = np.full(m.p.shape[1], -1)
+    new[used] = np.arange(used.size)
+    m = skfem.MeshTri(np.ascontiguousarray(m.p[:, used]), np.ascontiguousarray(new[m.t[:, keep]]))
+    q = length / n / 2  # facet midpoints: half a cell from an arm's end is unambiguous at any scale
+    return m.with_subdomains({region: np.arange(m.t.shape[1])}).with_boundaries({
+        "left": lambda x: x[0] < -length + q, "right": lambda x: x[0] > length - q,
+        "bottom": lambda x: x[1] < -length + q, "top": lambda x: x[1] > length - q})
 
 
 def refined(mesh, times=1):
