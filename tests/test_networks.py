@@ -272,3 +272,22 @@ def test_three_terminal_pi_junction_reverses_at_the_published_voltage():
     assert supercurrent(0.0) > 5.0
     V0 = brentq(supercurrent, 6.0, 10.0, xtol=1e-3)
     assert abs(V0 - 8.0) < 0.5
+
+
+@pytest.mark.slow
+def test_solve_on_a_chain_network_equals_the_wire():
+    # the full nonequilibrium loop (spectral <-> kinetic <-> gap) on a biased N-S-N chain:
+    # the same discretisation as meshes.wire, so the same answer to the loop's tolerance
+    from usadel.nonequilibrium import comoving_grid
+
+    segs = [("N1", 0.5, 10), ("S", 3.0, 60), ("N2", 0.5, 10)]
+    chain = usadel.meshes.network({"left": (0, 0), "a": (0.5, 0), "b": (3.5, 0), "right": (4.0, 0)},
+                                  [("left", "a", 10, "N1"), ("a", "b", 60, "S"), ("b", "right", 10, "N2")])
+    mats = {"N1": usadel.Material(), "S": usadel.Material(tc=1.0), "N2": usadel.Material()}
+    res = {"left": usadel.Reservoir(T=0.2, mu=0.5), "right": usadel.Reservoir(T=0.2, mu=-0.5)}
+    E = 1.76 * comoving_grid(n=600)
+    a = usadel.solve(usadel.Device(chain, mats, res), 0.2, energies=E)
+    b = usadel.solve(usadel.Device(usadel.meshes.wire(segs), mats, res), 0.2, energies=E)
+    da, db = (s.delta[np.argsort(s.device.topology.p[0], kind="stable")] for s in (a, b))
+    assert np.max(np.abs(db)) > 1.0 and np.max(np.abs(da - db)) < 1e-6
+    assert abs(a.kinetic.current("left") - b.kinetic.current("left")) < 1e-8
