@@ -291,3 +291,18 @@ def test_solve_on_a_chain_network_equals_the_wire():
     da, db = (s.delta[np.argsort(s.device.topology.p[0], kind="stable")] for s in (a, b))
     assert np.max(np.abs(db)) > 1.0 and np.max(np.abs(da - db)) < 1e-6
     assert abs(a.kinetic.current("left") - b.kinetic.current("left")) < 1e-8
+
+
+def test_ring_network_and_refinement():
+    # a square ring (two paths between the contacts) of equal arms in parallel: R = (1/2) R_path
+    nodes = {"in": (-1, 0), "a": (0, 0), "b": (1, 1), "c": (1, -1), "d": (2, 0), "out": (3, 0)}
+    L = np.sqrt(2.0)
+    m = usadel.meshes.network(nodes, [("in", "a", 10, "N"), ("a", "b", 10, "N"), ("b", "d", 10, "N"),
+                                      ("a", "c", 10, "N"), ("c", "d", 10, "N"), ("d", "out", 10, "N")])
+    m = usadel.meshes.refined(m, 1)
+    assert m.t.shape[1] == 120
+    dev = usadel.Device(m, {"N": usadel.Material()}, {"in": usadel.Reservoir(T=T, mu=0.1),
+                                                      "out": usadel.Reservoir(T=T)})
+    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 3, 3001)))
+    I = 0.1 / (1.0 + L + 1.0)  # 1 + (2L || 2L) + 1
+    assert abs(k.current("in") - I) < 1e-6 * I

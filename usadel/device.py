@@ -269,9 +269,9 @@ class Device:
 
     Parameters
     ----------
-    mesh : skfem.Mesh
-        From :mod:`usadel.meshes`; ``subdomains`` are regions and
-        ``boundaries`` are tags.
+    mesh : skfem.Mesh or usadel.networks.NetworkMesh
+        From :mod:`usadel.meshes` (``meshes.network`` for wire networks);
+        ``subdomains`` are regions and ``boundaries`` are tags.
     materials : {region: Material}
         One material for every region of the mesh.
     contacts : {boundary tag: Reservoir}

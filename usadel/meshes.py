@@ -239,13 +239,17 @@ def refined(mesh, times=1):
 
     Parameters
     ----------
-    mesh : skfem.Mesh
+    mesh : skfem.Mesh or NetworkMesh
     times : int
         Number of refinements, >= 0 (each halves the element size).
     """
+    times = integer("refined: times", times, lo=0)
+    if isinstance(mesh, NetworkMesh):  # every wire with 2**times as many elements
+        nodes, wires = mesh.spec
+        return network(nodes, [(a, b, n * 2**times, reg, cs) for a, b, n, reg, cs in wires])
     if not isinstance(mesh, skfem.Mesh):
-        raise UsadelError(f"refined: mesh must be a skfem.Mesh, got {type(mesh).__name__}")
-    return mesh.refined(integer("refined: times", times, lo=0))
+        raise UsadelError(f"refined: mesh must be a skfem.Mesh or a NetworkMesh, got {type(mesh).__name__}")
+    return mesh.refined(times)
 
 
 def _check_index(what, name, idx, size, item):
