@@ -66,7 +66,7 @@ def test_spin_diffusion_through_a_junction():
     dev = usadel.Device(m, {"N": usadel.Material(tau_sf=l**2)},
                         {"a": usadel.Reservoir(T=0.2, mu_s=mu0), "b": usadel.Reservoir(T=0.2),
                          "d": usadel.Reservoir(T=0.2)})
-    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 3, 601)))
+    k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 3, 301)))
     coth = [1.0 / np.tanh(Li / l) for Li in L]
     mu_J = A[0] * mu0 / (np.sinh(L[0] / l) * sum(a * c for a, c in zip(A, coth)))
     assert abs(mu_J - A[0] * mu0 / (np.sinh(L[0] / l) * (A[0] * coth[0] + A[1] + A[2]))) < 1e-12
