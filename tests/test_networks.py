@@ -306,3 +306,70 @@ def test_ring_network_and_refinement():
     k = usadel.kinetic(usadel.spectral(dev, np.linspace(0, 3, 3001)))
     I = 0.1 / (1.0 + L + 1.0)  # 1 + (2L || 2L) + 1
     assert abs(k.current("in") - I) < 1e-6 * I
+
+
+def test_cross_section_enters_tunnel_terminals_and_every_integral():
+    # A network wire of cross-section A with tunnel contacts (an S and a biased N reservoir)
+    # is the 1D wire with conductivity sigma A and barrier resistances r/A: DOS and current
+    # equal to rounding (the naive r, without the area, gives a different current).
+    A, r, T0 = 0.5, 0.3, 0.2
+    E = np.linspace(0, 3, 301)
+    net = usadel.meshes.network({"left": (0.0, 0.0), "m": (0.3, 0.0), "right": (1.0, 0.0)},
+                                [("left", "m", 30, "wire", A), ("m", "right", 70, "wire", A)])
+
+    def dev(m, sigma, rr):
+        return usadel.Device(m, {"wire": usadel.Material(sigma=sigma)},
+                             {"left": usadel.Reservoir(delta=1.0, T=T0, barrier=usadel.Barrier(r=rr)),
+                              "right": usadel.Reservoir(T=T0, mu=0.5, barrier=usadel.Barrier(r=rr))})
+
+    sa = usadel.spectral(dev(net, 1.0, r), E)
+    sb = usadel.spectral(dev(usadel.meshes.interval(1.0, 100), A, r / A), E)
+    xs = np.linspace(0, 1, 5)
+    assert np.max(np.abs(sa.at(np.c_[xs, 0 * xs]) - sb.at(xs[:, None]))) < 1e-9
+    Ia, Ib = usadel.kinetic(sa).current("right"), usadel.kinetic(sb).current("right")
+    assert abs(Ia - Ib) < 1e-9 * abs(Ib)
+    # Tc of an S/N chain of different cross-sections with a barrier at the junction: the
+    # barrier has the thinner wire's area, so it is the wire with sigma_i A_i and r/min(A)
+    chain = usadel.meshes.network({"left": (0.0, 0.0), "m": (0.5, 0.0), "right": (1.5, 0.0)},
+                                  [("left", "m", 10, "S", 2.0), ("m", "right", 20, "N", 0.5)])
+    wire = usadel.meshes.wire([("S", 0.5, 10), ("N", 1.0, 20)])
+    tc_net = usadel.critical_temperature(usadel.Device(
+        chain, {"S": usadel.Material(tc=1.0, D=0.1), "N": usadel.Material(D=0.1)},
+        interfaces={("S", "N"): usadel.Barrier(r=0.2)}))
+    tc_wire = usadel.critical_temperature(usadel.Device(
+        wire, {"S": usadel.Material(tc=1.0, D=0.1, sigma=2.0), "N": usadel.Material(D=0.1, sigma=0.5)},
+        interfaces={("S", "N"): usadel.Barrier(r=0.2 / 0.5)}))
+    assert 0.3 < tc_net < 1.0 and abs(tc_net - tc_wire) < 1e-9
+
+
+def test_tunnel_control_contacts_anchor_the_distribution_like_clean_ones():
+    # review finding: with tunnel-coupled control reservoirs the S contacts kept fixing hL;
+    # as r -> 0 the current must tend to the clean-contact one (here r = 1e-6: to ~1e-9)
+    T0, V = 0.1, 8.0
+    E = usadel.observables.energy_grid(e_th=1.0, T=T0, e_max=150.0, n=400, mu=[V / 2])
+    out = []
+    for bar in (None, usadel.Barrier(r=1e-6)):
+        dev = pi_junction(0.04)
+        dev = usadel.Device(dev.mesh, dev.materials, {**dev.contacts, "N1": usadel.Reservoir(T=T0, barrier=bar),
+                                                      "N2": usadel.Reservoir(T=T0, barrier=bar)})
+        k = usadel.kinetic(usadel.spectral(dev, E), contacts={"N1": usadel.Reservoir(T=T0, mu=V / 2, barrier=bar),
+                                                              "N2": usadel.Reservoir(T=T0, mu=-V / 2, barrier=bar)})
+        out.append(k.current("S1", rtol=None))
+    assert 6.0 < out[0] < 7.0 and abs(out[1] - out[0]) < 1e-6 * out[0]
+
+
+def test_s_contacts_of_superconducting_wires_do_not_depend_on_the_floor():
+    # review finding: releasing hL at an S contact at the end of an S wire (DL = floor along
+    # the whole wire below its gap) made a current depend on the floor (3e-3 between 1e-9
+    # and 1e-7); such contacts keep fixing hL, and the current moves by O(floor) only
+    T0 = 0.2
+    m = usadel.meshes.network({"S1": (-1, 0), "c": (0, 0), "S2": (1, 0), "N": (0, 1)},
+                              [("S1", "c", 30, "S"), ("c", "S2", 30, "S"), ("c", "N", 30, "N")])
+    dev = usadel.Device(m, {"S": usadel.Material(tc=0.6), "N": usadel.Material()},
+                        {"S1": usadel.Reservoir(delta=1.0, phase=-0.5, T=T0),
+                         "S2": usadel.Reservoir(delta=1.0, phase=0.5, T=T0), "N": usadel.Reservoir(T=T0)})
+    sp = usadel.spectral(dev, usadel.observables.energy_grid(1.0, T=T0, e_max=30.0, n=400, mu=[0.6]),
+                         delta={"S": 1.0})
+    I = [usadel.kinetic(sp, floor=f, contacts={"N": usadel.Reservoir(T=T0, mu=0.6)}).current("S1", rtol=None)
+         for f in (1e-9, 1e-7)]
+    assert abs(I[0] - I[1]) < 1e-4 * abs(I[0])

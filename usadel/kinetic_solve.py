@@ -14,11 +14,13 @@ relaxed its distribution toward equilibrium (measured: a cross-shaped
 voltage-controlled pi junction gave 8.90 instead of ~7.0 at eV = 8 E_Th, the
 error growing as the control wire's conductance fell).
 
-Below the gap hL is then fixed by the other contacts of the same connected
-part of the device. Where there are none (an SNS junction whose only
-contacts are superconducting, at energies below every gap) nothing in the
-model determines hL (no inelastic scattering), and the superconducting
-contacts keep fixing it to their equilibrium values, as before.
+Below the gap hL is then fixed by the other contacts (clean or tunnel) of the
+same connected part of the device. Where there are none (an SNS junction
+whose only contacts are superconducting, at energies below every gap) nothing
+in the model determines hL (no inelastic scattering), and the superconducting
+contacts keep fixing it to their equilibrium values, as before. A contact at
+the end of a superconducting region (rather than a normal one) keeps fixing
+hL too: see :func:`released_modes`.
 """
 
 import numpy as np
@@ -37,25 +39,34 @@ def released_modes(device, contacts, E):
     """{tag: (n_E,) bool}: energies at which a clean contact leaves hL and hTS free.
 
     A clean contact to a superconducting reservoir (delta > 0) at |E| < delta,
-    provided a clean contact of the same connected part fixes hL at that
+    if every element at the contact is a normal metal and another contact of
+    the same connected part, clean or tunnel, carries quasiparticles at that
     energy (a normal reservoir, or a superconducting one at or above its gap).
+
+    A contact at the end of a superconducting region keeps fixing hL: below
+    the region's own gap DL vanishes all along it (not only at the contact),
+    so a free hL there would be set by the floor of DL alone (a review
+    measured a 3e-3 change of a current between floors 1e-9 and 1e-7).
     """
-    clean = {t: c for t, c in device.boundary.with_reservoirs(contacts).contacts.items() if c.clean}
-    if not any(c.reservoir.delta > 0 for c in clean.values()):
+    all_contacts = device.boundary.with_reservoirs(contacts).contacts
+    ops = device.operators
+    normal_node = ops.lump(ops.w_el * ~ops.sc_e) > 0  # nodes touching a normal-metal element
+    sc_node = ops.lump(ops.w_el * ops.sc_e) > 0
+    absE = np.abs(np.asarray(E, float))
+    candidates = [t for t, c in all_contacts.items() if c.clean and c.reservoir.delta > 0
+                  and normal_node[c.nodes].all() and not sc_node[c.nodes].any()]
+    if not candidates:
         return {}
     lab = device.node_components()
-    absE = np.abs(np.asarray(E, float))
-    fixes = {t: absE >= c.reservoir.delta for t, c in clean.items()}  # normal: delta = 0, always
+    carries = {t: absE >= c.reservoir.delta for t, c in all_contacts.items()}  # normal: delta = 0, always
     out = {}
-    for tag, c in clean.items():
-        if c.reservoir.delta <= 0:
-            continue
-        part = lab[c.nodes[0]]
+    for tag in candidates:
+        part = lab[all_contacts[tag].nodes[0]]
         anchored = np.zeros(absE.size, bool)
-        for other, oc in clean.items():
+        for other, oc in all_contacts.items():
             if other != tag and lab[oc.nodes[0]] == part:
-                anchored |= fixes[other]
-        out[tag] = ~fixes[tag] & anchored
+                anchored |= carries[other]
+        out[tag] = ~carries[tag] & anchored
     return out
 
 

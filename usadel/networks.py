@@ -271,15 +271,17 @@ def locate_on_wires(p, t, pts, slack):
     :func:`usadel.fem.locate` on a network: the nearest point of the nearest
     element. A point counts as on a wire within ``slack`` times that element's
     length (wires have no width in the model; their cross-section is a conductance).
+    A junction split by a tunnel barrier has a value on each side; a point there
+    gets the side of the first element found, so probe just beside it instead.
     """
     a, b = p[:, t[0]].T, p[:, t[1]].T  # n_el, dim
     ab = b - a
     ll = np.einsum("ed,ed->e", ab, ab)
     s = np.clip(np.einsum("ped,ed->pe", pts[:, None, :] - a[None], ab) / ll, 0.0, 1.0)  # n_pts, n_el
-    dist = np.linalg.norm(pts[:, None, :] - (a[None] + s[..., None] * ab[None]), axis=-1) / np.sqrt(ll)
-    el = np.argmin(dist, axis=1)
-    k = np.arange(len(pts))
-    off = dist[k, el] > slack
+    dist = np.linalg.norm(pts[:, None, :] - (a[None] + s[..., None] * ab[None]), axis=-1)
+    el = np.argmin(dist, axis=1)  # nearest in absolute distance; at a junction any element there (fields are
+    k = np.arange(len(pts))       # continuous, except across a barrier: then the first element's side)
+    off = dist[k, el] > slack * np.sqrt(ll[el])
     if off.any():
         raise UsadelError(f"points not on any wire of the network: {pts[off][:5].tolist()}")
     return el, np.vstack([1.0 - s[k, el], s[k, el]])
