@@ -1,4 +1,4 @@
-"""Equilibrium observables built on the spectral solver: supercurrent, minigap, energy grids."""
+"""Equilibrium observables built on the spectral solver: supercurrent, minigap, energy grids (fixed and adaptive)."""
 
 import logging
 
@@ -7,10 +7,11 @@ import numpy as np
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .fem import delta_weights, flux_weight
+from .refine import refine_energies
 from .retarded import spectral
 from .validate import MAX_ABS, integer, real, real_array
 
-__all__ = ["supercurrent", "minigap", "energy_grid"]
+__all__ = ["supercurrent", "minigap", "energy_grid", "refine_energies"]
 
 log = logging.getLogger(__name__)
 
