@@ -12,11 +12,12 @@ from scipy.optimize import brentq
 
 from .device import Device
 from .errors import UsadelError
+from .exchange import spin_split, uniform_exchange
 from .linear_response import linear_modes, mode_sum, psi_reg
 from .matsubara import PairingData
 from .validate import real
 
-__all__ = ["critical_temperature", "MAX_DENSE_TC"]
+__all__ = ["critical_temperature", "exchange_mode_sum", "MAX_DENSE_TC"]
 
 #: largest mesh for critical_temperature: it needs a dense generalised eigendecomposition (O(n^3))
 MAX_DENSE_TC = 7500
@@ -29,6 +30,8 @@ TC_FLOOR = 1e-6
 #: the bracket's top lies this far (relative) above the largest Tc0, so that a device at its bulk
 #: Tc0 (largest eigenvalue 0 up to rounding there) still brackets
 TC_MARGIN = 1e-9
+#: temperatures scanned (log-spaced, TC_FLOOR to 1) for the top of the unstable range with an exchange field
+EXCHANGE_SCAN = 200
 
 
 def critical_temperature(device, *, rtol=1e-6, omega_D=None):
@@ -57,6 +60,7 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
     pairing = PairingData(device, omega_D)
+    h = uniform_exchange("critical_temperature", device) if spin_split(device) else 0.0
     K, c, free, lam, V = linear_modes(device)
     keep = pairing.sc[free]  # superconducting free nodes, in the order of ``free``
     ps = pairing.ps
@@ -68,7 +72,7 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
 
     def largest_eig(T):
         """Largest eigenvalue of M(T): > 0 below Tc (the least pair-broken mode), < 0 above."""
-        S0, _ = mode_sum(lam, T, 0, omega_D)
+        S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h)
         if omega_D is None:
             ln_ratio = ln_tc - np.log(T)
         else:
@@ -82,6 +86,35 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     lo, hi = TC_FLOOR * tcmax, tcmax * (1 + TC_MARGIN)
     if largest_eig(hi) >= 0:
         return tcmax
-    if largest_eig(lo) <= 0:
+    if h != 0:  # the second-order line T(h) is reentrant (two crossings for Delta0/2 < h < 0.6082 Delta0)
+        lo = _highest_unstable(largest_eig, lo, hi)
+        if lo is None:
+            return 0.0
+    elif largest_eig(lo) <= 0:
         return 0.0
     return brentq(largest_eig, lo, hi, rtol=rtol)
+
+
+def _highest_unstable(largest_eig, lo, hi):
+    """The highest of ``EXCHANGE_SCAN`` log-spaced temperatures in [lo, hi] where the normal state is unstable.
+
+    With an exchange field the largest eigenvalue is not monotonic in T (it is
+    negative again at low T for h > Delta0/2), so the bracket's bottom is found by a scan
+    from the top; None if the normal state is stable at every scanned temperature.
+    """
+    for T in np.geomspace(hi, lo, EXCHANGE_SCAN)[1:]:
+        if largest_eig(T) > 0:
+            return T
+    return None
+
+
+def exchange_mode_sum(lam, T, h):
+    """S1 with an exchange field h: the spin average Re psi(1/2 + (l + 2 i h)/(4 pi T)) - psi(1/2) per mode l.
+
+    Each spin block has w_n -> w_n -+ i h, so (K' + 2 w C) becomes K' + 2 (w -+ i h) C and a mode
+    of eigenvalue l contributes sum_n 2 pi T (1/w_n - 2/(l + 2 w_n -+ 2 i h)); the two spins are
+    complex conjugates. Needs one h for the whole device (``usadel.exchange.uniform_exchange``).
+    """
+    from scipy.special import digamma
+
+    return np.real(digamma(0.5 + (lam + 2j * h) / (4 * np.pi * T))) - digamma(0.5)
