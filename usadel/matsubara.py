@@ -414,6 +414,8 @@ class GapMap(PairingData):
             dF = dF[0] if len(dF) == 1 else 0.5 * (dF[0] + dF[1])  # the spin average, as in sp.F
             dS = 2 * np.pi * self.T * (self.debye_weight @ (-1j * dF))
             dtail = self.linear_tail.linear(dp)[k] + (v - dp)[k] * self.psi_tail
+            if self.h_node is not None:  # the exchange field's tail correction is linear in Delta
+                dtail = dtail + v[k] * self._tail_exchange(np.zeros(np.count_nonzero(k)))
             out = -v.copy()
             out[k] += (dS[k] - dtail) / lhs[k]
             return out
