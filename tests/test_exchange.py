@@ -191,3 +191,15 @@ def test_matsubara_spin_blocks_are_complex_conjugates():
     f = -1j * sp.F
     assert np.max(np.abs(f.imag)) < 1e-9 and np.max(np.abs(f.real - np.real(-1j * up.F))) < 1e-9
     assert np.max(np.abs(np.imag(-1j * up.F))) > 1e-2  # each block alone is complex (odd-frequency triplet part)
+
+
+def test_spin_split_results_save_and_load(tmp_path):
+    dev = sf_device(h=0.6, n_s=5, n_f=5)
+    sp = usadel.spectral(dev, np.linspace(0.0, 2.0, 9), delta={"S": 1.0}, eta=1e-3)
+    usadel.io.save(sp, tmp_path / "sp.h5")
+    back = usadel.load(tmp_path / "sp.h5")
+    assert back.spin_split and np.array_equal(back.gamma_dn, sp.gamma_dn) and np.array_equal(back.dos(-1), sp.dos(-1))
+    assert back.device.materials["F"].h == 0.6 and back.device.contacts["left"].h == 0.0
+    g = usadel.gap(sf_device(h=0.6, n_s=5, n_f=5), T=0.3)
+    usadel.io.save(g, tmp_path / "g.h5")
+    assert np.array_equal(usadel.load(tmp_path / "g.h5").spectral.gamma_t_dn, g.spectral.gamma_t_dn)

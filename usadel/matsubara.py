@@ -260,7 +260,8 @@ class GapMap(PairingData):
         self.cold = False
         self.psi_tail = 0.0 if omega_D is None else psi_reg(omega_D / (2 * np.pi * T)) - self.sum_inv_w
         scale_gap = max(DELTA00 * float(np.max(self.tc0[self.sc])),
-                        float(np.max(self.pair_breaking_node, initial=0.0)), _largest_reservoir_gap(device))
+                        float(np.max(self.pair_breaking_node, initial=0.0)), _largest_reservoir_gap(device),
+                        max_exchange(device))
         if self.a < MIN_CUTOFF_RATIO * scale_gap:
             raise UsadelError(
                 f"{where}: the Matsubara sum ends at w = {self.a:.3g} (cutoff {cutoff!r}, n_matsubara "
