@@ -57,6 +57,8 @@ def test_kinetic_and_solve_refuse_exchange_fields_and_spin_orbit():
     sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
     with pytest.raises(usadel.UsadelError, match="kinetic: the device has an exchange field"):
         usadel.kinetic(sp)
+    with pytest.raises(usadel.UsadelError, match="spin split"):
+        usadel.coefficients.kinetic_coefficients(sp, 1e-9)
     with pytest.raises(usadel.UsadelError, match="solve: the device has an exchange field"):
         usadel.solve(dev, T=0.1)
     with pytest.raises(usadel.UsadelError, match="hL .*exchange field"):

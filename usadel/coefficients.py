@@ -188,6 +188,9 @@ def kinetic_coefficients(sp, floor):
     -------
     KineticCoefficients
     """
+    if getattr(sp, "spin_split", False):
+        raise UsadelError("kinetic_coefficients: the spectral result is spin split (exchange field); the 4x4 "
+                          "kinetic coefficients are not supported yet")
     ops = sp.device.operators
     gb, _ = ops.element_values(sp.gamma)
     gtb, _ = ops.element_values(sp.gamma_t)

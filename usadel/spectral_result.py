@@ -68,7 +68,7 @@ class SpectralResult(results.ResultMixin):
         Its G, F, theta, ... are those of that block (for a spin-degenerate
         result both blocks are the result itself).
         """
-        if spin not in (1, -1):
+        if isinstance(spin, (bool, np.bool_)) or spin not in (1, -1):
             raise UsadelError(f"SpectralResult.block: spin must be +1 or -1, got {spin!r}")
         if not self.spin_split:
             return self
