@@ -7,6 +7,8 @@ largest eigenvalue of the symmetrised
 count as normal at Tc (a superconducting reservoir has no bifurcation).
 """
 
+import logging
+
 import numpy as np
 from scipy.optimize import brentq
 
@@ -18,6 +20,8 @@ from .matsubara import PairingData
 from .validate import real
 
 __all__ = ["critical_temperature", "exchange_mode_sum", "MAX_DENSE_TC"]
+
+log = logging.getLogger(__name__)
 
 #: largest mesh for critical_temperature: it needs a dense generalised eigendecomposition (O(n^3))
 MAX_DENSE_TC = 7500
@@ -50,6 +54,13 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     ``usadel.gap``) ln(Tc0/T) becomes Psi(omega_D/2 pi T) - Psi(omega_D/2 pi Tc0)
     and the mode sums carry the regulator (``mode_sum`` with N = 0). Meshes up to
     ``MAX_DENSE_TC`` nodes; a Tc below ``TC_FLOOR`` x Tc0 is returned as 0.
+
+    With an exchange field (one h for every region; ``usadel.exchange``) each mode sum is the
+    spin average (:func:`exchange_mode_sum`) and the result is the highest T of the normal
+    state's instability, the second-order line. Below the tricritical point (uniform
+    superconductor: T* = 0.5615 Tc0, h* = 0.6082 Delta0) the real transition is first order,
+    at a higher T, and superconductivity survives at low T up to h = Delta0/sqrt(2) where this
+    returns 0 for h > 0.61 Delta0: compare free energies (:func:`usadel.free_energy`).
     """
     rtol = real("critical_temperature: rtol", rtol, lo=MIN_RTOL, hi=MAX_RTOL)
     omega_D = real("critical_temperature: omega_D", omega_D, positive=True, allow_none=True)
@@ -87,6 +98,8 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     if largest_eig(hi) >= 0:
         return tcmax
     if h != 0:  # the second-order line T(h) is reentrant (two crossings for Delta0/2 < h < 0.6082 Delta0)
+        log.info("critical_temperature: h = %g: the second-order line; below T* = 0.56 Tc0 the transition is "
+                 "first order (usadel.free_energy)", h)
         lo = _highest_unstable(largest_eig, lo, hi)
         if lo is None:
             return 0.0
