@@ -22,7 +22,7 @@ import numpy as np
 from .errors import UsadelError
 
 __all__ = ["check_spin_blocks", "max_exchange", "spin_split", "exchange_weights", "require_spin_degenerate",
-           "uniform_exchange", "SPINS"]
+           "SPINS"]
 
 #: the spin blocks of a spin-split device, in the order SpectralResult stores them
 SPINS = (1, -1)
@@ -81,13 +81,3 @@ def require_spin_degenerate(where, device):
         raise UsadelError(f"{where}: spin-orbit scattering (tau_so in regions {tso}) in the kinetic equations is "
                           f"not supported yet (its relaxation coefficients are not derived); tau_so only enters "
                           f"the spectral and gap equations, where it has no effect at h = 0")
-
-
-def uniform_exchange(where, device):
-    """The one h shared by every material of ``device`` (for closed-form mode sums); raise if they differ."""
-    hs = sorted({m.h for m in device.materials.values()})
-    if len(hs) > 1:
-        raise UsadelError(f"{where}: an exchange field that differs between regions (h = {hs}) is not supported yet "
-                          f"(the linearised equation's eigenmodes then depend on the spin); give every region the "
-                          f"same h")
-    return hs[0]

@@ -14,7 +14,8 @@ from scipy.optimize import brentq
 
 from .device import Device
 from .errors import UsadelError
-from .exchange import spin_split, uniform_exchange
+from .exchange import spin_split
+from .exchange_tc import ExchangeModes
 from .linear_response import linear_modes, mode_sum, psi_reg
 from .matsubara import PairingData
 from .validate import real
@@ -55,8 +56,8 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     and the mode sums carry the regulator (``mode_sum`` with N = 0). Meshes up to
     ``MAX_DENSE_TC`` nodes; a Tc below ``TC_FLOOR`` x Tc0 is returned as 0.
 
-    With an exchange field (one h for every region; ``usadel.exchange``) each mode sum is the
-    spin average (:func:`exchange_mode_sum`) and the result is the highest T of the normal
+    With an exchange field each mode sum is the spin average (:func:`exchange_mode_sum` for one h
+    everywhere, ``usadel.exchange_tc`` where h varies) and the result is the highest T of the normal
     state's instability, the second-order line. Below the tricritical point (uniform
     superconductor: T* = 0.5615 Tc0, h* = 0.6082 Delta0) the real transition is first order,
     at a higher T, and superconductivity survives at low T up to h = Delta0/sqrt(2) where this
@@ -71,8 +72,10 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
     pairing = PairingData(device, omega_D)
-    h = uniform_exchange("critical_temperature", device) if spin_split(device) else 0.0
     K, c, free, lam, V = linear_modes(device)
+    fields = sorted({m.h for m in device.materials.values()}) if spin_split(device) else [0.0]
+    h = fields[0] if len(fields) == 1 else 0.0  # one h everywhere: closed-form mode sums
+    xm = None if len(fields) == 1 else ExchangeModes(device, free, lam, V)  # h varying in space
     keep = pairing.sc[free]  # superconducting free nodes, in the order of ``free``
     ps = pairing.ps
     W = np.sqrt(c[free] * ps[free])[:, None] * V  # (C ps)^(1/2) V
@@ -90,6 +93,8 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
             psi = psi_reg(omega_D / (2 * np.pi * T))
             ln_ratio = psi - psi_reg(omega_D / (2 * np.pi * np.exp(ln_tc))) - psi * (1 - ps_k)
         M = np.diag(ln_ratio) - (W * S0) @ W.T
+        if xm is not None:
+            M -= W @ xm.correction(T) @ W.T
         return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
 
     if not keep.any():
@@ -97,9 +102,9 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     lo, hi = TC_FLOOR * tcmax, tcmax * (1 + TC_MARGIN)
     if largest_eig(hi) >= 0:
         return tcmax
-    if h != 0:  # the second-order line T(h) is reentrant (two crossings for Delta0/2 < h < 0.6082 Delta0)
-        log.info("critical_temperature: h = %g: the second-order line; below T* = 0.56 Tc0 the transition is "
-                 "first order (usadel.free_energy)", h)
+    if fields != [0.0]:  # the second-order line T(h) is reentrant (two crossings for Delta0/2 < h < 0.6082 Delta0)
+        log.info("critical_temperature: h = %s: the second-order line; below T* = 0.56 Tc0 the transition is "
+                 "first order (usadel.free_energy)", fields)
         lo = _highest_unstable(largest_eig, lo, hi)
         if lo is None:
             return 0.0
@@ -126,7 +131,7 @@ def exchange_mode_sum(lam, T, h):
 
     Each spin block has w_n -> w_n -+ i h, so (K' + 2 w C) becomes K' + 2 (w -+ i h) C and a mode
     of eigenvalue l contributes sum_n 2 pi T (1/w_n - 2/(l + 2 w_n -+ 2 i h)); the two spins are
-    complex conjugates. Needs one h for the whole device (``usadel.exchange.uniform_exchange``).
+    complex conjugates. For one h in every region (``usadel.exchange_tc`` handles an h that varies).
     """
     from scipy.special import digamma
 
