@@ -28,8 +28,10 @@ from .linear_response import EM_STEP
 
 __all__ = ["ExchangeModes", "MAX_EXCHANGE_MODES", "EXPLICIT_REACH", "PANEL_POINTS", "TOP"]
 
-#: largest number of free nodes for a spatially varying h (a dense complex inverse per frequency)
-MAX_EXCHANGE_MODES = 1500
+#: largest number of free nodes for a spatially varying h: a dense complex inverse per frequency, ~150 of
+#: them per temperature (measured on 2 shared cores: 0.5 s per temperature and 29 s per Tc at 150 nodes,
+#: 87 s at 300; the cost grows as nodes^3)
+MAX_EXCHANGE_MODES = 400
 #: the explicit sum reaches w >= EXPLICIT_REACH x max|h|, with MIN_EXPLICIT to MAX_EXPLICIT terms (at low T
 #: 2 pi T << |h| and the terms are smooth on the step: the Euler-Maclaurin remainder is O(MAX_EXPLICIT^-4))
 EXPLICIT_REACH = 4.0

@@ -10,7 +10,7 @@ count as normal at Tc (a superconducting reservoir has no bifurcation).
 import logging
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
 from .device import Device
 from .errors import UsadelError
@@ -118,12 +118,22 @@ def _highest_unstable(largest_eig, lo, hi):
 
     With an exchange field the largest eigenvalue is not monotonic in T (it is
     negative again at low T for h > Delta0/2), so the bracket's bottom is found by a scan
-    from the top; None if the normal state is stable at every scanned temperature.
+    from the top, and where no scanned temperature is unstable, by maximising the eigenvalue
+    around the scan's best point; None if even that maximum is negative.
     """
-    for T in np.geomspace(hi, lo, EXCHANGE_SCAN)[1:]:
-        if largest_eig(T) > 0:
+    Ts = np.geomspace(hi, lo, EXCHANGE_SCAN)
+    vals = [largest_eig(hi)]
+    for T in Ts[1:]:
+        vals.append(largest_eig(T))
+        if vals[-1] > 0:
             return T
-    return None
+    # an unstable window narrower than the scan's step (h just below the line's largest h): the
+    # eigenvalue's maximum over T, bracketed by the scan's best point
+    i = int(np.argmax(vals))
+    a, b = np.log(Ts[min(i + 1, Ts.size - 1)]), np.log(Ts[max(i - 1, 0)])
+    best = minimize_scalar(lambda u: -largest_eig(np.exp(u)), bounds=(a, b), method="bounded",
+                           options=dict(xatol=1e-10))
+    return float(np.exp(best.x)) if -best.fun > 0 else None
 
 
 def exchange_mode_sum(lam, T, h):
