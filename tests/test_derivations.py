@@ -7,3 +7,8 @@ import runpy
 def test_riccati_derivation_symbolic():
     script = pathlib.Path(__file__).parents[1] / "docs" / "derive_riccati.py"
     runpy.run_path(str(script), run_name="__main__")
+
+
+def test_exchange_field_formulas_symbolic():
+    script = pathlib.Path(__file__).parents[1] / "docs" / "derive_exchange.py"
+    runpy.run_path(str(script), run_name="__main__")

@@ -13,6 +13,7 @@ from .keldysh import KineticResult, kinetic
 from . import bcs, observables
 from .selfconsistency import gap
 from .tc import critical_temperature
+from .condensation import free_energy
 from .transport import SolveResult, solve
 from .selfconsistency import GapResult
 from . import io, progress
@@ -20,7 +21,7 @@ from .io import load
 from .export import export_vtu, to_xarray
 
 __all__ = [
-    "meshes", "bcs", "observables", "kinetic", "KineticResult", "gap", "critical_temperature", "solve", "SolveResult", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
+    "meshes", "bcs", "observables", "kinetic", "KineticResult", "gap", "critical_temperature", "free_energy", "solve", "SolveResult", "Device", "Material", "Reservoir", "Barrier", "spectral", "SpectralResult",
     "UsadelError", "ConvergenceError", "GapResult", "io", "load", "export_vtu", "to_xarray", "progress",
 ]
 __version__ = "0.1.0"

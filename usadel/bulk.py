@@ -162,11 +162,12 @@ def check_gap_edges(contacts, E, eta):
     if eta > 0 or np.iscomplexobj(E):
         return
     for tag, res in contacts.items():
-        hit = np.abs(np.abs(E) - res.delta) <= GAP_EDGE_RTOL * res.delta
+        h = getattr(res, "h", 0.0)  # a spin-split electrode: spin sigma's edges at |E + sigma h| = Delta
+        hit = np.any([np.abs(np.abs(E + s * h) - res.delta) <= GAP_EDGE_RTOL * res.delta for s in (1, -1)], axis=0)
         if res.delta > 0 and hit.any():
             raise UsadelError(f"spectral: with eta = 0 the BCS Green's function of reservoir {tag!r} diverges at "
-                              f"its gap edge |E| = {res.delta:g}, and energies {E[hit][:3].tolist()} lie on it; "
-                              f"use eta > 0 or move those energies off the edge")
+                              f"its gap edge |E + sigma h| = {res.delta:g} (h = {h:g}), and energies "
+                              f"{E[hit][:3].tolist()} lie on it; use eta > 0 or move those energies off the edge")
 
 
 def riccati_barrier(a, bb, cc, dd, k, jac=False, other=False):

@@ -136,7 +136,7 @@ def supercurrent_density(sp, T):
         raise UsadelError("supercurrent_density needs increasing real energies")
     T = real("supercurrent_density: T", T, positive=True)
     ops = sp.device.operators
-    m11 = matrix_current(ops, sp.gamma, sp.gamma_t)  # Im jE / D = -Re m11
+    m11 = sp.matrix_current()  # Im jE / D = -Re m11 (the spin average if spin split)
     pos = E >= 0
     integrand = np.real(m11[pos]) * np.tanh(E[pos] / (2 * T))[:, None, None]
     return ops.sigma_e[:, None] * np.trapezoid(integrand, E[pos], axis=0)
@@ -188,6 +188,9 @@ def kinetic_coefficients(sp, floor):
     -------
     KineticCoefficients
     """
+    if getattr(sp, "spin_split", False):
+        raise UsadelError("kinetic_coefficients: the spectral result is spin split (exchange field); the 4x4 "
+                          "kinetic coefficients are not supported yet")
     ops = sp.device.operators
     gb, _ = ops.element_values(sp.gamma)
     gtb, _ = ops.element_values(sp.gamma_t)

@@ -16,6 +16,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .boundary import build as build_boundary
 from .errors import UsadelError
+from .exchange import check_spin_blocks
 from .meshes import check as check_mesh
 from .validate import MIN_POSITIVE, callable_or_none, real
 
@@ -55,16 +56,28 @@ class Material:
         inf for no spin-flip scattering. Enters Eq. 10 as 3/(4 tau_sf).
     sigma : float
         Normal-state conductivity, > 0 (a 1D wire has unit cross-section).
+    h : float
+        Exchange (or Zeeman) energy, collinear with the spin axis of mu_s, hLS/hTS
+        and Barrier.polarization: spin sigma = +-1 sees E -> E + sigma h
+        (``docs/conventions.md``, Exchange fields). Any sign; 0 for none.
+    tau_so : float or None
+        Spin-orbit scattering time, normalised like tau_sf (in the normal state
+        1/tau_s = 1/tau_sf + 1/tau_so); None or inf for none. Not pair breaking
+        at h = 0, so it leaves the spectral and gap equations unchanged there;
+        the kinetic equations refuse it (its relaxation terms are not built yet).
     """
 
     D: float = 1.0
     tc: float = 0.0
     tau_sf: Optional[float] = None
     sigma: float = 1.0
+    h: float = 0.0
+    tau_so: Optional[float] = None
 
     def __post_init__(self):
         _coerce(self, "Material", D=dict(positive=True), tc=dict(nonnegative=True), sigma=dict(positive=True),
-                tau_sf=dict(positive=True, allow_none=True, allow_inf=True))
+                tau_sf=dict(positive=True, allow_none=True, allow_inf=True), h={},
+                tau_so=dict(positive=True, allow_none=True, allow_inf=True))
 
     @property
     def spin_flip_rate(self):
@@ -113,6 +126,9 @@ class Reservoir:
     distribution : callable or None
         ``E -> (f_up, f_dn)`` prescribing spin-resolved distributions
         instead of the thermal ones (e.g. the seed's spin battery).
+    h : float
+        Exchange energy of the electrode: a spin-split BCS electrode whose spin
+        sigma = +-1 has the bulk functions at E + sigma h (same convention as Material.h).
     """
 
     delta: float = 0.0
@@ -122,10 +138,11 @@ class Reservoir:
     mu_s: float = 0.0
     barrier: Optional[Barrier] = None
     distribution: Optional[Callable] = None
+    h: float = 0.0
 
     def __post_init__(self):
         _coerce(self, "Reservoir", delta=dict(nonnegative=True), phase={}, mu={}, mu_s={},
-                T=dict(positive=True, allow_none=True))
+                T=dict(positive=True, allow_none=True), h={})
         if self.barrier is not None and not isinstance(self.barrier, Barrier):
             raise UsadelError(f"Reservoir.barrier must be a usadel.Barrier, got {self.barrier!r}")
         callable_or_none("Reservoir.distribution (E -> (f_up, f_dn))", self.distribution)
@@ -321,6 +338,7 @@ class Device:
                 raise UsadelError(f"Device: unknown boundary tag {tag!r} in contacts; the mesh has {tags}")
             if not isinstance(res, Reservoir):
                 raise UsadelError(f"Device: contacts[{tag!r}] must be a usadel.Reservoir, got {res!r}")
+        check_spin_blocks(materials, contacts)  # an exchange field with spin mixing: not built yet
         # simplices of the mesh's own dimension (networks: lines in 2D or 3D)
         _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t), embedded=hasattr(mesh, "cross_section"))
         check_mesh(mesh)  # finite coordinates, no orphan nodes, no degenerate cells (scale-free tolerances)

@@ -139,7 +139,8 @@ def to_xarray(result):
     Dims ``energy``, ``node`` (and ``component`` = L, T, LS, TS for h); node
     coordinates ``x`` (``y``, ``z``) and ``region`` (per node: the lowest-index
     region among its elements; split interface nodes each belong to their side).
-    Variables: ``gamma``, ``gamma_t`` (complex), ``dos`` (real energies only),
+    Variables: ``gamma``, ``gamma_t`` (complex; spin +1 of a spin-split result, whose spin -1 block is
+    ``gamma_dn``, ``gamma_t_dn``), ``dos`` (real energies only; spin average, and ``dos_up``, ``dos_dn``),
     ``h`` (kinetic), ``delta`` (complex, per node). Attributes: the solver
     parameters kept on the result (eta, floor, T, iterations) and the usadel version.
     """
@@ -160,9 +161,15 @@ def to_xarray(result):
         coords["energy"] = ("energy", np.asarray(sp.energies))
         data["gamma"] = (("energy", "node"), sp.gamma)
         data["gamma_t"] = (("energy", "node"), sp.gamma_t)
+        if sp.spin_split:  # gamma, gamma_t are then spin +1; dos the spin average
+            data["gamma_dn"] = (("energy", "node"), sp.gamma_dn)
+            data["gamma_t_dn"] = (("energy", "node"), sp.gamma_t_dn)
         if _real_energies(sp) is not None:
             coords["energy"] = ("energy", _real_energies(sp))
             data["dos"] = (("energy", "node"), sp.dos())
+            if sp.spin_split:
+                data["dos_up"] = (("energy", "node"), sp.dos(1))
+                data["dos_dn"] = (("energy", "node"), sp.dos(-1))
         attrs["eta"] = float(sp.eta)
     if k is not None:
         coords["component"] = ("component", ["L", "T", "LS", "TS"])

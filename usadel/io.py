@@ -20,8 +20,8 @@ File layout (every group and dataset carries an attribute ``type``)::
     /device                 type "device": the device, stored once
         mesh/               attr class (the skfem mesh class); p (dim, n), t (dim+1, n_el),
                             subdomains/<region> (element indices), boundaries/<tag> (facet nodes)
-        materials/<region>  type "dataclass" (class usadel.device.Material): D, tc, tau_sf, sigma
-        contacts/<tag>      Reservoir: delta, phase, T, mu, mu_s, barrier (Barrier: r, polarization),
+        materials/<region>  type "dataclass" (class usadel.device.Material): D, tc, tau_sf, sigma, h, tau_so
+        contacts/<tag>      Reservoir: delta, phase, T, mu, mu_s, h, barrier (Barrier: r, polarization),
                             distribution (None, a dataclass by class path and fields, or a pickle)
         interfaces/<i>      Barrier, attr key = the region pair
         topology/           n_nodes (split interface nodes included), p, t: checked on load

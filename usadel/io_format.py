@@ -22,7 +22,7 @@ FORMAT_VERSION = 1
 #: added in a refactor is not lost) and names missing on an object are skipped; keep this table
 #: equal to the classes (``tests/test_io.py::test_attribute_table_matches_the_result_classes``).
 RESULT_ATTRIBUTES = {
-    "SpectralResult": ("device", "energies", "gamma", "gamma_t", "delta", "eta", "residuals"),
+    "SpectralResult": ("device", "energies", "gamma", "gamma_t", "delta", "eta", "residuals", "gamma_dn", "gamma_t_dn"),
     "KineticResult": ("spectral", "h", "coeff_el", "coeff_node", "jS_el", "floor", "contacts",
                       "_state"),  # _state: tunnel-contact and interface flux matrices, sinks (KineticResult.current)
     "GapResult": ("device", "delta", "T", "iterations", "history", "n_matsubara", "spectral", "normal_growth"),
@@ -42,7 +42,7 @@ def require_h5py():
 
 
 #: where the result classes may live (the first that has the name wins); refactors move them
-RESULT_MODULES = ("usadel", "usadel.retarded", "usadel.keldysh", "usadel.selfconsistency", "usadel.matsubara",
+RESULT_MODULES = ("usadel", "usadel.retarded", "usadel.spectral_result", "usadel.keldysh", "usadel.selfconsistency", "usadel.matsubara",
                    "usadel.transport")
 
 

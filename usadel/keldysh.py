@@ -40,6 +40,7 @@ import numpy as np
 from .bulk import bulk_gamma, check_windows, fermi, probe_zero_current, reservoir_h, tunnel_flux_matrices
 from .coefficients import MODES, N_MODES, kinetic_coefficients
 from .errors import ConvergenceError, UsadelError
+from .exchange import require_spin_degenerate
 from .fem import flux_weight, locate
 from .kinetic_solve import released_modes, solve_modes
 from .boundary import kinetic_reservoirs
@@ -363,6 +364,7 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     """
     if not isinstance(sp, SpectralResult):
         raise UsadelError(f"kinetic: expected a SpectralResult, got {type(sp).__name__}")
+    require_spin_degenerate("kinetic", sp.device)  # h or tau_so: the 4x4 kinetic equations are not built yet
     if np.iscomplexobj(sp.energies) and np.any(np.imag(sp.energies) != 0):
         raise UsadelError("kinetic: needs real energies")
     floor = real("kinetic: floor", floor, positive=True, hi=MAX_FLOOR)

@@ -34,6 +34,7 @@ from . import budget
 from .bcs import DELTA0_OVER_TC as DELTA00
 from .device import Device
 from .errors import UsadelError
+from .exchange import SPINS, exchange_weights, max_exchange, spin_split
 from .linear_response import EM_STEP, LinearTail, QuadratureTail, psi_reg
 from .retarded import RetardedProblem, delta_weights, spectral
 
@@ -199,11 +200,26 @@ class PairingData:
                                             where=self.sc)
         self.ps = np.ones(ops.n) if omega_D is None else \
             np.divide(self.c_sc, ops.lump_sd, out=np.zeros(ops.n), where=ops.lump_sd > 0)
+        #: exchange field h per node (None without one): the spin blocks see w_n -> w_n - i sigma h
+        self.h_node = None if not spin_split(device) else \
+            np.divide(exchange_weights(device), ops.lump_sd, out=np.zeros(ops.n), where=ops.lump_sd > 0)
+        if self.h_node is not None:
+            _check_exchange(device, omega_D)
 
     @property
     def tc_max(self):
         """The largest bulk Tc0 (the unit of the outer loop's tolerance)."""
         return float(np.max(self.tc0[self.sc]))
+
+
+def _check_exchange(device, omega_D):
+    """What the Matsubara map does not support with an exchange field yet (raised before any work)."""
+    if omega_D is not None:
+        raise UsadelError("gap: the Debye regulator omega_D together with an exchange field h is not supported yet")
+    split = [t for t, c in device.contacts.items() if c.h != 0 and c.delta > 0]
+    if split:
+        raise UsadelError(f"gap: spin-split superconducting reservoirs {split} (h != 0 and delta > 0) are not "
+                          f"supported by the gap equation yet (their linear Matsubara tail assumes h = 0)")
 
 
 def _check_inputs(device, T, omega_D):
@@ -244,7 +260,8 @@ class GapMap(PairingData):
         self.cold = False
         self.psi_tail = 0.0 if omega_D is None else psi_reg(omega_D / (2 * np.pi * T)) - self.sum_inv_w
         scale_gap = max(DELTA00 * float(np.max(self.tc0[self.sc])),
-                        float(np.max(self.pair_breaking_node, initial=0.0)), _largest_reservoir_gap(device))
+                        float(np.max(self.pair_breaking_node, initial=0.0)), _largest_reservoir_gap(device),
+                        max_exchange(device))
         if self.a < MIN_CUTOFF_RATIO * scale_gap:
             raise UsadelError(
                 f"{where}: the Matsubara sum ends at w = {self.a:.3g} (cutoff {cutoff!r}, n_matsubara "
@@ -259,8 +276,8 @@ class GapMap(PairingData):
         res_gap = _largest_reservoir_gap(self.device)
         # with a regulator the summand falls as omega_D^2/w^2 faster; the linear tail is exact
         # and the nonlinear one is local (Delta^3 omega_D^2/w^4), so E_Th does not set the cutoff
-        if self.omega_D is None:
-            w_top = cutoff * max(tcmax, self.ops.thouless_energy, res_gap)
+        if self.omega_D is None:  # |h| too: the exchange field's tail correction is local and O(h^2/w_top^2)
+            w_top = cutoff * max(tcmax, self.ops.thouless_energy, res_gap, max_exchange(self.device))
         else:
             w_top = max(cutoff * max(tcmax, res_gap), DEBYE_CUTOFF_RATIO * self.omega_D)
         explicit = n_matsubara is not None
@@ -293,12 +310,27 @@ class GapMap(PairingData):
         Large-w asymptotics of the homogeneous solution with pair breaking
         Gamma: f/Delta ~ 1/sqrt((w + Gamma)^2 + |Delta|^2), giving
         ln((a + Gamma)/a) + asinh(b/|Delta|) - ln(2 b/|Delta|), b = a + Gamma.
+        With an exchange field the spin blocks have w -> w - i sigma h and the spin
+        average is the real part of the same expression at b = a + Gamma + i h
+        (exact for a homogeneous region; the part beyond ln((a + Gamma)/a), which the
+        exact linear tail does not contain, is a local correction of order h^2/a^2).
         """
+        if self.h_node is not None:
+            return self._tail_exchange(d)
         ad = np.abs(d)
         b = self.a + self.pair_breaking_node[self.sc] if np.size(d) == np.count_nonzero(self.sc) else self.a
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(ad > 0, np.arcsinh(b / np.where(ad > 0, ad, 1)) - np.log(2 * b / np.where(ad > 0, ad, 1)), 0.0)
         return np.log(b / self.a) + t
+
+    def _tail_exchange(self, d):
+        """:meth:`tail` with the exchange field: Re of the homogeneous expression at b = a + Gamma + i h."""
+        ad = np.abs(d)
+        per_node = np.size(d) == np.count_nonzero(self.sc)
+        b = self.a + (self.pair_breaking_node[self.sc] + 1j * self.h_node[self.sc] if per_node else 0.0)
+        safe = np.where(ad > 0, ad, 1)
+        t = np.where(ad > 0, np.arcsinh(b / safe) - np.log(2 * b / safe), 0.0)
+        return np.real(np.log(b / self.a) + t)
 
     def nonlinear_tail(self, d):
         """Local BCS: sum_{n>=N} 2 pi T (1/sqrt(w^2+Gamma..) - 1/sqrt(w^2+|d|^2)) ~ |d|^2/(4 b^2)
@@ -356,18 +388,17 @@ class GapMap(PairingData):
         (|Delta|^2/w_N^2) is left out: it only slows the final convergence by that factor.
         """
         eps = 1j * self.w
-        sprob = RetardedProblem(self.device, delta * self.ps, 0.0)
-        g, gt = sp.gamma, sp.gamma_t
-        _, data = sprob.residual(eps, g, gt, jac=True)
-        solve = sprob.solver.factorize(data)
-        dn2 = (1.0 + g * gt) ** 2
+        blocks = []  # per spin block (one without exchange field): amplitudes, factorised Jacobian
+        for s in (SPINS if sp.spin_split else (0,)):
+            sprob = RetardedProblem(self.device, delta * self.ps, 0.0, s)
+            b = sp.block(s or 1)
+            _, data = sprob.residual(eps, b.gamma, b.gamma_t, jac=True)
+            blocks.append((b.gamma, b.gamma_t, sprob.solver.factorize(data)))
         dir_nodes = self.device.boundary.dirichlet_nodes
         lhs = self.lhs
         k = self.sc
 
-        def jv(v):
-            dp = v * self.ps
-            cv = delta_weights(self.device, dp)
+        def d_pair(cv, g, gt, solve):  # dF of one spin block for the gap change with weights cv
             dFg = -1j * (cv + np.conj(cv) * g * g)
             dFt = 1j * (cv * gt * gt + np.conj(cv))
             dFg[:, dir_nodes] = 0.0
@@ -375,9 +406,17 @@ class GapMap(PairingData):
             rhs = np.empty((eps.size, 2 * self.ops.n), complex)
             rhs[:, 0::2], rhs[:, 1::2] = -dFg, -dFt
             dx = solve(rhs)
-            dF = (2.0 * dx[:, 0::2] - 2.0 * g * g * dx[:, 1::2]) / dn2
+            return (2.0 * dx[:, 0::2] - 2.0 * g * g * dx[:, 1::2]) / (1.0 + g * gt) ** 2
+
+        def jv(v):
+            dp = v * self.ps
+            cv = delta_weights(self.device, dp)
+            dF = [d_pair(cv, *blk) for blk in blocks]
+            dF = dF[0] if len(dF) == 1 else 0.5 * (dF[0] + dF[1])  # the spin average, as in sp.F
             dS = 2 * np.pi * self.T * (self.debye_weight @ (-1j * dF))
             dtail = self.linear_tail.linear(dp)[k] + (v - dp)[k] * self.psi_tail
+            if self.h_node is not None:  # the exchange field's tail correction is linear in Delta
+                dtail = dtail + v[k] * self._tail_exchange(np.zeros(np.count_nonzero(k)))
             out = -v.copy()
             out[k] += (dS[k] - dtail) / lhs[k]
             return out

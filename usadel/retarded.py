@@ -38,7 +38,6 @@ Kupriyanov-Lukichev tunnel interfaces).
 
 import itertools
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,9 +45,11 @@ from .bulk import bulk_gamma, check_gap_edges, on_retarded_branch, riccati_barri
 from .coefficients import matrix_current, supercurrent_density
 from .device import Device
 from .errors import ConvergenceError, UsadelError
-from .fem import delta_nodes, delta_weights, locate
+from .exchange import SPINS, exchange_weights, spin_split
+from .fem import delta_nodes, delta_weights
+from .spectral_result import SpectralResult
 from .validate import choice, integer, real, real_array
-from . import progress, results
+from . import progress
 
 __all__ = ["spectral", "SpectralResult", "RetardedProblem", "bulk_gamma", "delta_weights"]
 
@@ -72,12 +73,20 @@ class RetardedProblem:
     Unknowns interleaved per node, (gamma, gamma~); rows are the sigma/D-weighted
     equations of the module docstring. ``device``; ``delta`` as for :func:`spectral`;
     ``eta`` the Dynes broadening (kept for callers: the energies passed in contain it).
-    Node weights: ``c`` lumped sigma/D, ``cD`` pairing (:func:`delta_weights`), ``cG`` pair breaking.
+    Node weights: ``c`` lumped sigma/D, ``cD`` pairing (:func:`delta_weights`), ``cG`` pair breaking,
+    ``ch`` the exchange term of spin block ``spin`` (+1/-1: E -> E + spin h; None for ``spin`` 0, the
+    spin-degenerate problem, whose code path is unchanged).
     """
 
-    def __init__(self, device, delta, eta):
+    def __init__(self, device, delta, eta, spin=0):
         self.ops = ops = device.operators
         self.eta = eta
+        self.spin = spin
+        #: lumped (sigma/D) x spin x h per node (usadel.exchange), None for the spin-degenerate problem
+        wh = exchange_weights(device) if spin else None
+        self.ch = None if wh is None else spin * wh
+        #: exchange field h per node (0.0 for the spin-degenerate problem)
+        self.h_node = 0.0 if wh is None else np.divide(wh, ops.lump_sd, out=np.zeros(ops.n), where=ops.lump_sd > 0)
         self.c = ops.lump_sd
         #: lumped (sigma/D) x pair-breaking rate Gamma = 3/(4 tau_sf) per node
         self.cG = ops.lump(ops.w_el / ops.D_e * ops.pair_breaking_e)
@@ -93,19 +102,23 @@ class RetardedProblem:
         self.dir_rows = np.concatenate([2 * self.dir_nodes, 2 * self.dir_nodes + 1])
         self.solver = ops.solver(2, symmetric_pivoting=True)
 
-    @staticmethod
-    def reservoir_gamma(res, eps):
-        """Bulk (gamma, gamma~) of a reservoir at complex energies ``eps``."""
+    def reservoir_gamma(self, res, eps):
+        """Bulk (gamma, gamma~) of a reservoir at complex energies ``eps`` (spin block: at eps + spin h)."""
+        if self.spin and res.h:
+            eps = eps + self.spin * res.h
         return bulk_gamma(eps, res.delta * np.exp(1j * res.phase))
 
     @property
     def energy_scale(self):
-        """Largest local gap plus pair-breaking rate of the device (reservoir gaps enter only as boundary values)."""
-        return np.max(np.abs(self.delta_node), initial=0.0) + np.max(self.pair_breaking_node, initial=0.0)
+        """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device (not its reservoirs)."""
+        scale = np.max(np.abs(self.delta_node), initial=0.0) + np.max(self.pair_breaking_node, initial=0.0)
+        return scale if self.ch is None else scale + np.max(np.abs(self.h_node), initial=0.0)
 
     def initial(self, eps):
         """Local bulk guess with reservoir values imposed."""
         e = eps[:, None] + 1j * self.pair_breaking_node[None, :]
+        if self.ch is not None:
+            e = e + self.spin * self.h_node
         g, gt = bulk_gamma(e, self.delta_node[None, :])
         return self.impose(eps, g, gt)
 
@@ -154,6 +167,9 @@ class RetardedProblem:
         c, cG, cD, cDc = self.c, self.cG, self.cD, self.cDc
         Fg += c * (-2j * epsc * g) - 1j * (cD + cDc * g * g) + cG * 2.0 * g * (1.0 - p) / dn
         Ft += c * (-2j * epsc * gt) + 1j * (cD * gt * gt + cDc) + cG * 2.0 * gt * (1.0 - p) / dn
+        if self.ch is not None:  # spin block: E -> E + spin h(x), lumped like the energy term
+            Fg += -2j * self.ch * g
+            Ft += -2j * self.ch * gt
         if not jac:
             return Fg, Ft, None
         b = g.shape[0]
@@ -175,6 +191,9 @@ class RetardedProblem:
         blocks[:, 0, 1, ops.diag] += cG * (-4.0 * g * g / dn2)
         blocks[:, 1, 1, ops.diag] += c * (-2j * epsc) + 2j * cD * gt + cG * hp
         blocks[:, 1, 0, ops.diag] += cG * (-4.0 * gt * gt / dn2)
+        if self.ch is not None:
+            blocks[:, 0, 0, ops.diag] += -2j * self.ch
+            blocks[:, 1, 1, ops.diag] += -2j * self.ch
         return Fg, Ft, blocks
 
     def newton(self, eps, g, gt, tol, maxiter):
@@ -234,100 +253,6 @@ def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
         blocks[:, i, j, off] -= v
 
 
-@dataclass(repr=False)
-class SpectralResult(results.ResultMixin):
-    """Solution of the retarded equations at a set of energies.
-
-    Attributes
-    ----------
-    energies : (n_E,) energies as given (real, or complex e.g. Matsubara i w_n)
-    gamma, gamma_t : (n_E, n_nodes) Riccati amplitudes gamma, gamma~
-    delta : (n_nodes,) effective complex gap per node used in the solve
-    eta : Dynes broadening
-    residuals : (n_E,) final residual norm of each energy's Newton solve
-    """
-
-    device: Device
-    energies: np.ndarray
-    gamma: np.ndarray
-    gamma_t: np.ndarray
-    delta: np.ndarray
-    eta: float
-    residuals: np.ndarray
-
-    @property
-    def x(self):
-        """Node coordinates (n_nodes, dim); split interface nodes appear twice."""
-        return self.device.topology.p.T
-
-    @property
-    def G(self):
-        """Normal Green's function cosh th (n_E, n_nodes)."""
-        p = self.gamma * self.gamma_t
-        return (1.0 - p) / (1.0 + p)
-
-    @property
-    def F(self):
-        """Anomalous function sinh th e^{i chi} (n_E, n_nodes)."""
-        return 2.0 * self.gamma / (1.0 + self.gamma * self.gamma_t)
-
-    @property
-    def Ft(self):
-        """Anomalous function -sinh th e^{-i chi} (the tilde component)."""
-        return 2.0 * self.gamma_t / (1.0 + self.gamma * self.gamma_t)
-
-    @property
-    def theta(self):
-        """Seed's complex angle th (n_E, n_nodes).
-
-        th and chi are defined up to (th, chi) -> (-th, chi + pi); we return
-        the branch with Re chi in (-pi/2, pi/2], which is the seed's th for
-        devices without phase differences (chi = 0).
-        """
-        return 2.0 * np.arctanh(riccati_sqrt(self.gamma, self.gamma_t))
-
-    @property
-    def chi(self):
-        """Complex phase chi in the branch of :attr:`theta`."""
-        s = riccati_sqrt(self.gamma, self.gamma_t)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(s != 0, -1j * np.log(self.gamma / np.where(s != 0, s, 1.0)), 0.0)
-
-    def dos(self):
-        """Density of states per spin N(E, x) = Re cosh th, normalised to the normal state."""
-        return np.real(self.G)
-
-    def pair_amplitude(self):
-        """Pair amplitude F = sinh th e^{i chi} (n_E, n_nodes)."""
-        return self.F
-
-    def matrix_current(self):
-        """Per-element (g grad g)_11, (n_E, n_el, dim): :func:`usadel.coefficients.matrix_current`."""
-        return matrix_current(self.device.operators, self.gamma, self.gamma_t)
-
-    def spectral_supercurrent(self):
-        """Seed's spectral supercurrent jE = D q sinh^2 th per element (n_E, n_el, dim)."""
-        ops = self.device.operators
-        return -1j * ops.D_e[None, :, None] * self.matrix_current()
-
-    def supercurrent_density(self, T):
-        """Equilibrium charge supercurrent density per element (n_el, dim): :func:`usadel.coefficients.supercurrent_density`."""
-        return supercurrent_density(self, T)
-
-    def at(self, points, field=None):
-        """Interpolate a nodal field (default: DOS) at points (n_pts, dim)."""
-        field = self.dos() if field is None else field
-        el, bary = locate(self.device, np.atleast_2d(points))
-        t = self.device.topology.t
-        return np.einsum("...ke,ke->...e", field[..., t[:, el]], bary)
-
-    def plot_dos(self, path=None, ax=None, **kw):
-        """Plot the DOS (see :func:`usadel.plot.plot_dos`: N(x, E) in 1D, N at ``energy`` in 2D); returns the Axes."""
-        from .plot import plot_dos
-
-        return plot_dos(self, path=path, ax=ax, **kw)
-
-
 def _as_energies(energies):
     E = real_array("energies", np.atleast_1d(energies) if np.ndim(energies) == 0 else energies,
                    ndim=1, allow_complex=True)
@@ -354,6 +279,9 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     symmetric : bool
         Solve only |E| for real energies and use gamma(-E) = gamma~(E)^*,
         gamma~(-E) = gamma(E)^* (i.e. th^*(-E) = -th(E), chi^*(-E) = chi(E)).
+        An exchange field (``Material.h``, ``Reservoir.h``; spin sigma sees E + sigma h) makes
+        the result spin split (``SpectralResult.block``, ``dos(spin=...)``); the map then
+        exchanges the blocks (spin sigma at -E is spin -sigma at |E|, conjugated).
     tol : float
         Newton tolerance on the update (max norm) of gamma, gamma~.
     maxiter : int
@@ -391,8 +319,10 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         raise UsadelError(f"spectral: symmetric must be True or False, got {symmetric!r}")
     delta_weights(device, delta)  # validate before any work
     check_gap_edges(device.contacts, E, eta)
+    spins = SPINS if spin_split(device) else (0,)
     if guess is not None:
-        if not isinstance(guess, SpectralResult) or guess.gamma.shape != (E.size, device.operators.n):
+        if not isinstance(guess, SpectralResult) or guess.gamma.shape != (E.size, device.operators.n) or \
+                guess.spin_split != (spins != (0,)):
             raise UsadelError("guess must be a SpectralResult of this device at the same energies")
         symmetric = False
     if symmetric and not np.iscomplexobj(E):
@@ -401,19 +331,23 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         Eu, inv = E, np.arange(E.size)
     if chunk is None:
         chunk = max(1, min(Eu.size, int(CHUNK_UNKNOWNS // (2 * device.operators.n))))
-    g, gt, res = (x[inv] for x in _map_chunks(executor, chunk, Eu, guess, device, delta, eta, tol, maxiter, method))
+    out = [[x[inv] for x in _map_chunks(executor, chunk, Eu, None if guess is None else guess.block(s or 1), device,
+                                         delta, eta, tol, maxiter, method, spin=s)] for s in spins]
     if symmetric and not np.iscomplexobj(E):
-        neg = E < 0
-        g[neg], gt[neg] = np.conj(gt[neg]), np.conj(g[neg])
-    return SpectralResult(device=device, energies=E, gamma=g, gamma_t=gt,
-                          delta=delta_nodes(device, delta), eta=eta, residuals=res)
+        neg = E < 0  # spin s at -E is spin -s at |E|, conjugated (its own partner without exchange field)
+        flip = [(np.conj(gt[neg]), np.conj(g[neg]), r[neg]) for g, gt, r in out[::-1]]
+        for o, f in zip(out, flip):
+            o[0][neg], o[1][neg], o[2][neg] = f
+    (g, gt, res), dn = out[0], (out[1] if len(out) > 1 else (None, None, None))
+    return SpectralResult(device=device, energies=E, gamma=g, gamma_t=gt, delta=delta_nodes(device, delta), eta=eta,
+                          residuals=res if dn[2] is None else np.maximum(res, dn[2]), gamma_dn=dn[0], gamma_t_dn=dn[1])
 
 
-def _map_chunks(executor, chunk, E, guess, *args):
+def _map_chunks(executor, chunk, E, guess, *args, spin=0):
     """Solve the energies ``E`` in chunks (over ``executor`` if given); concatenated (gamma, gamma~, residuals)."""
     starts = range(0, E.size, chunk)
     gs = [None if guess is None else (guess.gamma[i:i + chunk], guess.gamma_t[i:i + chunk]) for i in starts]
-    jobs = [(args[0], E[i:i + chunk]) + args[1:] + (g0,) for i, g0 in zip(starts, gs)]
+    jobs = [(args[0], E[i:i + chunk]) + args[1:] + (g0, spin) for i, g0 in zip(starts, gs)]
     solved = (map if executor is None else executor.map)(_solve_chunk, *zip(*jobs))
     outs = []  # results arrive in order, chunk by chunk
     with progress.bar(total=E.size, desc="spectral", unit="energy", enabled=None if len(jobs) > 1 else False) as bar:
@@ -423,9 +357,9 @@ def _map_chunks(executor, chunk, E, guess, *args):
     return tuple(np.concatenate([o[k] for o in outs]) for k in range(3))
 
 
-def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None):
-    """Solve one chunk of energies (picklable for process pools); returns (gamma, gamma~, residuals)."""
-    prob = RetardedProblem(device, delta, eta)
+def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
+    """Solve one chunk of energies (picklable for process pools) in spin block ``spin``; (gamma, gamma~, residuals)."""
+    prob = RetardedProblem(device, delta, eta, spin)
     eps = E.astype(complex) + 1j * eta
     if method == "direct" or guess is not None:
         g, gt = prob.initial(eps) if guess is None else prob.impose(eps, guess[0].copy(), guess[1].copy())

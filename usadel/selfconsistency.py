@@ -32,6 +32,7 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
+from .exchange import spin_split
 from .matsubara import GapMap
 from .nonequilibrium import NonequilibriumMap, comoving_grid
 from .nonlinear import anderson, gmres_step, newton_krylov
@@ -161,6 +162,7 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
     Parameters
     ----------
     device : Device
+        With an exchange field several solutions coexist at low T: compare :func:`usadel.free_energy`.
     T : float
         Temperature, > 0 (any T: at low T the Matsubara sum up to the cutoff is a
         band quadrature, ``usadel.matsubara``).
@@ -211,6 +213,8 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
     omega_D = real("gap: omega_D", omega_D, positive=True, allow_none=True)
     method = choice("gap: method", method, ("newton", "anderson"))
     hL = callable_or_none("gap: hL", hL)
+    if hL is not None and spin_split(device):  # its spin-resolved distributions need the 4x4 kinetics
+        raise UsadelError("gap: hL (the nonequilibrium gap equation) with an exchange field is not supported yet")
     delta0 = None if delta0 is None else node_array("gap: delta0", delta0, n)
     neq = None if neq is None else _neq_array(neq, n)
     if u_grid is not None:

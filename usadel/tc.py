@@ -7,16 +7,22 @@ largest eigenvalue of the symmetrised
 count as normal at Tc (a superconducting reservoir has no bifurcation).
 """
 
+import logging
+
 import numpy as np
 from scipy.optimize import brentq
 
 from .device import Device
 from .errors import UsadelError
+from .exchange import spin_split
+from .exchange_tc import ExchangeModes
 from .linear_response import linear_modes, mode_sum, psi_reg
 from .matsubara import PairingData
 from .validate import real
 
-__all__ = ["critical_temperature", "MAX_DENSE_TC"]
+__all__ = ["critical_temperature", "exchange_mode_sum", "MAX_DENSE_TC"]
+
+log = logging.getLogger(__name__)
 
 #: largest mesh for critical_temperature: it needs a dense generalised eigendecomposition (O(n^3))
 MAX_DENSE_TC = 7500
@@ -29,6 +35,8 @@ TC_FLOOR = 1e-6
 #: the bracket's top lies this far (relative) above the largest Tc0, so that a device at its bulk
 #: Tc0 (largest eigenvalue 0 up to rounding there) still brackets
 TC_MARGIN = 1e-9
+#: temperatures scanned (log-spaced, TC_FLOOR to 1) for the top of the unstable range with an exchange field
+EXCHANGE_SCAN = 200
 
 
 def critical_temperature(device, *, rtol=1e-6, omega_D=None):
@@ -47,6 +55,13 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     ``usadel.gap``) ln(Tc0/T) becomes Psi(omega_D/2 pi T) - Psi(omega_D/2 pi Tc0)
     and the mode sums carry the regulator (``mode_sum`` with N = 0). Meshes up to
     ``MAX_DENSE_TC`` nodes; a Tc below ``TC_FLOOR`` x Tc0 is returned as 0.
+
+    With an exchange field each mode sum is the spin average (:func:`exchange_mode_sum` for one h
+    everywhere, ``usadel.exchange_tc`` where h varies) and the result is the highest T of the normal
+    state's instability, the second-order line. Below the tricritical point (uniform
+    superconductor: T* = 0.5615 Tc0, h* = 0.6082 Delta0) the real transition is first order,
+    at a higher T, and superconductivity survives at low T up to h = Delta0/sqrt(2) where this
+    returns 0 for h > 0.61 Delta0: compare free energies (:func:`usadel.free_energy`).
     """
     rtol = real("critical_temperature: rtol", rtol, lo=MIN_RTOL, hi=MAX_RTOL)
     omega_D = real("critical_temperature: omega_D", omega_D, positive=True, allow_none=True)
@@ -58,6 +73,9 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
     pairing = PairingData(device, omega_D)
     K, c, free, lam, V = linear_modes(device)
+    fields = sorted({m.h for m in device.materials.values()}) if spin_split(device) else [0.0]
+    h = fields[0] if len(fields) == 1 else 0.0  # one h everywhere: closed-form mode sums
+    xm = None if len(fields) == 1 else ExchangeModes(device, free, lam, V)  # h varying in space
     keep = pairing.sc[free]  # superconducting free nodes, in the order of ``free``
     ps = pairing.ps
     W = np.sqrt(c[free] * ps[free])[:, None] * V  # (C ps)^(1/2) V
@@ -68,13 +86,15 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
 
     def largest_eig(T):
         """Largest eigenvalue of M(T): > 0 below Tc (the least pair-broken mode), < 0 above."""
-        S0, _ = mode_sum(lam, T, 0, omega_D)
+        S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h)
         if omega_D is None:
             ln_ratio = ln_tc - np.log(T)
         else:
             psi = psi_reg(omega_D / (2 * np.pi * T))
             ln_ratio = psi - psi_reg(omega_D / (2 * np.pi * np.exp(ln_tc))) - psi * (1 - ps_k)
         M = np.diag(ln_ratio) - (W * S0) @ W.T
+        if xm is not None:
+            M -= W @ xm.correction(T) @ W.T
         return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
 
     if not keep.any():
@@ -82,6 +102,37 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     lo, hi = TC_FLOOR * tcmax, tcmax * (1 + TC_MARGIN)
     if largest_eig(hi) >= 0:
         return tcmax
-    if largest_eig(lo) <= 0:
+    if fields != [0.0]:  # the second-order line T(h) is reentrant (two crossings for Delta0/2 < h < 0.6082 Delta0)
+        log.info("critical_temperature: h = %s: the second-order line; below T* = 0.56 Tc0 the transition is "
+                 "first order (usadel.free_energy)", fields)
+        lo = _highest_unstable(largest_eig, lo, hi)
+        if lo is None:
+            return 0.0
+    elif largest_eig(lo) <= 0:
         return 0.0
     return brentq(largest_eig, lo, hi, rtol=rtol)
+
+
+def _highest_unstable(largest_eig, lo, hi):
+    """The highest of ``EXCHANGE_SCAN`` log-spaced temperatures in [lo, hi] where the normal state is unstable.
+
+    With an exchange field the largest eigenvalue is not monotonic in T (it is
+    negative again at low T for h > Delta0/2), so the bracket's bottom is found by a scan
+    from the top; None if the normal state is stable at every scanned temperature.
+    """
+    for T in np.geomspace(hi, lo, EXCHANGE_SCAN)[1:]:
+        if largest_eig(T) > 0:
+            return T
+    return None
+
+
+def exchange_mode_sum(lam, T, h):
+    """S1 with an exchange field h: the spin average Re psi(1/2 + (l + 2 i h)/(4 pi T)) - psi(1/2) per mode l.
+
+    Each spin block has w_n -> w_n -+ i h, so (K' + 2 w C) becomes K' + 2 (w -+ i h) C and a mode
+    of eigenvalue l contributes sum_n 2 pi T (1/w_n - 2/(l + 2 w_n -+ 2 i h)); the two spins are
+    complex conjugates. For one h in every region (``usadel.exchange_tc`` handles an h that varies).
+    """
+    from scipy.special import digamma
+
+    return np.real(digamma(0.5 + (lam + 2j * h) / (4 * np.pi * T))) - digamma(0.5)

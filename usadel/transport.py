@@ -15,6 +15,7 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
+from .exchange import require_spin_degenerate
 from .keldysh import kinetic
 from .matsubara import GapMap
 from .nonequilibrium import NonequilibriumMap, comoving_grid, grid_floor
@@ -130,6 +131,7 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         not finite.
     """
     T, tol, maxiter, cutoff, eta, check_normal = loop_args("solve", device, T, tol, maxiter, cutoff, eta, check_normal)
+    require_spin_degenerate("solve", device)  # h or tau_so: the 4x4 kinetic equations are not built yet
     n = device.topology.n_nodes
     delta0 = None if delta0 is None else node_array("solve: delta0", delta0, n)
     E = None if energies is None else energy_array("solve: energies", energies)
