@@ -281,3 +281,24 @@ def test_kinetic_refusals_that_remain():
         k.probe_potential(0.5, 0.3, T=0.1)
     with pytest.raises(usadel.UsadelError, match="changes delta, phase, h or barrier"):
         usadel.kinetic(sp, contacts={"left": usadel.Reservoir(delta=1.0, h=0.1, T=0.1)})
+
+
+def test_sfs_supercurrent_from_kinetic_equals_matsubara():
+    # Equilibrium SFS junction (h = 4 E_Th, phase 1.3): per block the Im(jE_s) hL term carries the
+    # supercurrent, and the kinetic charge current (average of the blocks) must equal the Matsubara
+    # supercurrent of step 1 (observables.supercurrent with both spin blocks). Same grid and eta as the
+    # h = 0 test in test_kinetic.py (2e-3; measured 7e-4); the field changes the current by 30%
+    # (7.42 at h = 0 against 5.21), so a block mix-up cannot pass.
+    from usadel.observables import supercurrent
+
+    T, ph = 1.0, 1.3
+    m = usadel.meshes.interval(1.0, 100)
+    dev = usadel.Device(m, {"wire": usadel.Material(h=4.0)},
+                        {"left": usadel.Reservoir(delta=50.0, phase=-ph / 2, T=T),
+                         "right": usadel.Reservoir(delta=50.0, phase=ph / 2, T=T)})
+    E = np.unique(np.r_[np.linspace(0, 10, 2001), np.linspace(10, 200, 1000)])
+    k = usadel.kinetic(usadel.spectral(dev, E, eta=1e-4))
+    assert np.max(np.abs(k.hT)) < 1e-3 and np.max(np.abs(k.hLS)) < 1e-3  # O(h^2) of div jE_s = 0
+    I_kin, I_spec = k.current("left"), supercurrent(dev, T, tag="left")
+    assert abs(I_kin - I_spec) < 2e-3 * abs(I_spec)
+    assert abs(I_spec / 7.4164 - 1) > 0.2

@@ -10,6 +10,10 @@ Bulk (seed Eqs. 4, 7 with coefficients Eqs. 5-6, all from th of the spectral res
 Each equation is multiplied by sigma/D (so fluxes are continuous at clean
 interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
 equations without spin flip are the 2x2 Nambu kinetic equations in each block.
+With an exchange field (a spin-split spectral result, no spin mixing) each block
+has its own coefficients, which couples hL with hTS and hT with hLS; such
+results are solved in the block basis (``usadel.spin_kinetics``,
+``usadel.kinetic_assembly``) and h is returned in (L, T, LS, TS).
 
 Contacts and interfaces: a clean reservoir fixes all four h (Dirichlet), except
 that a superconducting reservoir below its gap fixes only hT and hLS (an
@@ -24,8 +28,8 @@ spin-up/down electrons, and charge and spin currents are conserved across it.
 Coefficients: seed Eqs. 5-6 from the retarded solution, with the floor of the
 degenerate diffusion coefficients and the Andreev-mirror rule for DL, are the
 coefficients stage (``usadel.coefficients``); which coefficient, partner mode and
-sink each equation has is its table ``MODES``, read by the assembly, the current
-densities and the interface rows here. This module assembles and solves.
+sink each equation has is its table ``MODES``, read by the assembly
+(``usadel.kinetic_assembly``), the current densities and the interface rows here.
 
 Observables (``KineticResult``; units and prefactors in ``docs/conventions.md``):
 charge current I = -(sigma/(2D)) Int dE jT (a normal wire has I = V/R_N with mu = eV),
