@@ -250,6 +250,13 @@ def test_equilibrium_and_conservation_in_spin_split_devices():
     assert abs(I) > 1e-3
     assert abs(I + k2.current("right")) < 1e-9 * abs(I)
     assert abs(k2.current(("F1", "F2")) - I) < 1e-9 * abs(I)
+    # the same with a clean F1/F2 interface (its reaction flux, assembled per block)
+    dev3 = usadel.Device(m2, dev2.materials, dev2.contacts)
+    k3 = usadel.kinetic(usadel.spectral(dev3, E2, eta=1e-5))
+    I3 = k3.current("left")
+    assert abs(I3 + k3.current("right")) < 1e-9 * abs(I3)
+    for kind in ("charge", "spin"):
+        assert abs(k3.current(("F1", "F2"), kind) - k3.current("left", kind)) < 1e-9 * abs(I3)
 
 
 def test_clean_spin_split_s_contact_releases_each_block_at_its_own_gap_edge():
@@ -279,7 +286,7 @@ def test_kinetic_refusals_that_remain():
     k = usadel.kinetic(sp)
     with pytest.raises(usadel.UsadelError, match="probe_potential.*exchange field"):
         k.probe_potential(0.5, 0.3, T=0.1)
-    with pytest.raises(usadel.UsadelError, match="changes delta, phase, h or barrier"):
+    with pytest.raises(usadel.UsadelError, match="changes delta, phase or barrier or the exchange field h"):
         usadel.kinetic(sp, contacts={"left": usadel.Reservoir(delta=1.0, h=0.1, T=0.1)})
 
 

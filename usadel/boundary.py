@@ -158,7 +158,7 @@ def kinetic_reservoirs(dev, contacts):
         old = dev.contacts[tag]
         if (res.delta != old.delta or res.phase != old.phase or res.barrier != old.barrier  # Barrier: (r, P)
                 or res.h != old.h):
-            raise UsadelError(f"kinetic: contacts[{tag!r}] changes delta, phase, h or barrier, which the "
+            raise UsadelError(f"kinetic: contacts[{tag!r}] changes delta, phase or barrier or the exchange field h, which the "
                               f"spectral solution depends on; solve the spectral problem again instead")
         out[tag] = res
     return out
