@@ -109,12 +109,38 @@ def test_fis_thermoelectric_current_at_zero_bias(fis_grid):
     assert ref > 0
 
 
+def test_tunnel_contact_to_a_spin_split_reservoir(fis_grid):
+    # The same junction the other way round: a normal wire (clean N reservoir at T_N) with a polarised
+    # tunnel contact to a spin-split BCS electrode (Reservoir(delta, h) behind the barrier), so the
+    # spin-split side is the reservoir's bulk g^R per block. The current from N into S is Ozaeta's
+    # (1/R) Int [N_+ + P N_-] (f_N - f_S). As in the F/I/S test the remainder is O(1/R) (the electrode's
+    # pair amplitude leaking through the barrier; measured -1.0e-3 at R = 1e3, -1.0e-4 at R = 1e4):
+    # tolerance 3e-4 at R = 1e4, and the 1/R scaling checked. Both signs of h: the current is odd in h
+    # at V = 0 (P N_- changes sign).
+    P, TN, TS, delta, eta = 0.5, 0.3, 0.2, 1.0, 1e-4
+    for h in (0.3, -0.3):
+        err = {}
+        for R in (1e3, 1e4):
+            m = usadel.meshes.interval(0.1, 20)
+            dev = usadel.Device(m, {"wire": usadel.Material()},
+                                {"left": usadel.Reservoir(T=TN),
+                                 "right": usadel.Reservoir(delta=delta, h=h, T=TS,
+                                                           barrier=usadel.Barrier(r=R, polarization=P))})
+            k = usadel.kinetic(usadel.spectral(dev, fis_grid, eta=eta))
+            assert k.spectral.spin_split
+            ref = ozaeta_current(fis_grid, R, h, P, TN, TS, delta, eta)
+            assert np.sign(ref) == np.sign(h)
+            err[R] = k.current("left") / ref - 1
+            assert abs(k.current("left") + k.current("right")) < 1e-9 * abs(ref)  # normal wire: conserved
+        assert abs(err[1e4]) < 3e-4 and 5 < err[1e3] / err[1e4] < 20
+
+
 def test_fis_thermoelectric_matrix_is_onsager_symmetric(fis_grid):
     # Linear response of the F/I/S junction around T_N = T_S = T, V = 0: (I, Q) = L (V, dT/T) with
     # I the charge current and Q the heat (= energy, to first order at V = 0) current from N into S.
     # Onsager: L_IT = T dI/dT_N equals L_QV = dQ/dV. Both are computed by the solver independently
     # (different reservoir data, different components of the distribution), by central differences
-    # (step 1e-4 T: O(step^2) ~ 1e-8 relative) and compared with the closed forms (1/R) Int P N_- E (-f'),
+    # (step 1e-4 T: O(step^2) ~ 1e-8 relative; tolerance 1e-6) and compared with the closed forms (1/R) Int P N_- E (-f'),
     # which fix the magnitude (tolerance 3e-4 as in the zero-bias test, R = 1e4).
     h, P, T, delta, eta, R = 0.3, 0.5, 0.25, 1.0, 1e-4, 1e4
     sp = usadel.spectral(fis_device(R, h, P, T, T, delta), fis_grid, delta=delta, eta=eta)
@@ -128,7 +154,7 @@ def test_fis_thermoelectric_matrix_is_onsager_symmetric(fis_grid):
     dV = (currents(V=step) - currents(V=-step)) / (2 * step)
     dT = T * (currents(dT=step) - currents(dT=-step)) / (2 * step)
     L_IV, L_QV, L_IT, L_QT = dV[0], dV[1], dT[0], dT[1]
-    assert abs(L_IT - L_QV) < 1e-4 * abs(L_QV)
+    assert abs(L_IT - L_QV) < 1e-6 * abs(L_QV)  # measured 8e-9
     Ef = np.r_[-fis_grid[::-1], fis_grid]
     up, dn = bcs.bcs_dos(Ef + h, delta, eta), bcs.bcs_dos(Ef - h, delta, eta)
     mf = fermi(Ef, T) * (1 - fermi(Ef, T)) / T  # -df/dE
