@@ -59,6 +59,9 @@ def test_zero_field_through_the_spin_block_path_equals_the_component_path():
                  ("left", "spin_energy")]:
         a, b = k0.current(*args, rtol=None), k1.current(*args, rtol=None)
         assert abs(a - b) < 1e-12 * max(abs(a), 1e-3), args
+    for P in (0.0, 0.6):  # the spin-block probe formula reduces to the spin-degenerate one
+        a, b = (k.probe_potential([1.5], P, T=0.3) for k in (k0, k1))
+        assert abs(a - b) < 1e-10 and abs(a) > 1e-3
 
 
 def test_component_matrices_are_the_block_equations():
@@ -309,9 +312,6 @@ def test_kinetic_refusals_that_remain():
     with pytest.raises(usadel.UsadelError, match="solve: the device has an exchange field.*not supported"):
         usadel.solve(dev, T=0.1)
     sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
-    k = usadel.kinetic(sp)
-    with pytest.raises(usadel.UsadelError, match="probe_potential.*exchange field"):
-        k.probe_potential(0.5, 0.3, T=0.1)
     with pytest.raises(usadel.UsadelError, match="changes delta, phase or barrier or the exchange field h"):
         usadel.kinetic(sp, contacts={"left": usadel.Reservoir(delta=1.0, h=0.1, T=0.1)})
 
@@ -335,3 +335,41 @@ def test_sfs_supercurrent_from_kinetic_equals_matsubara():
     I_kin, I_spec = k.current("left"), supercurrent(dev, T, tag="left")
     assert abs(I_kin - I_spec) < 2e-3 * abs(I_spec)
     assert abs(I_spec / 7.4164 - 1) > 0.2
+
+
+def test_probe_on_a_spin_split_wire_draws_no_tunnel_current():
+    # KineticResult.probe_potential of a spin-split result (usadel.spin_kinetics.split_probe_potential:
+    # spin-sigma electrons see N_sigma, plus the probe's own thermoelectric term P N_- hL_P) against the
+    # solver's own Kupriyanov-Lukichev barrier flux (tunnel_flux_matrices per block, a normal probe with
+    # G_s = G (1 + s P)/2 in equilibrium at mu_P): the charge current through that barrier, integrated
+    # over the folded axis, must vanish at mu_P. The two integrals differ only by quadrature (the formula
+    # integrates the probe's Fermi functions on a fine grid): measured |d mu| < 1e-6 T_P on a grid with
+    # spacing 0.016 (tolerance 1e-5 T_P). A device in equilibrium at the probe's temperature reads 0.
+    from usadel.bulk import reservoir_h, tunnel_flux_matrices
+
+    delta, h, n = 1.0, 0.3, 80
+    dev = usadel.Device(usadel.meshes.interval(4.0, n), {"wire": usadel.Material(tc=1.0, h=h)},
+                        {"left": usadel.Reservoir(T=0.4, mu=0.2, mu_s=0.05,
+                                                  barrier=usadel.Barrier(r=3.0, polarization=0.2)),
+                         "right": usadel.Reservoir(delta=delta, h=h, T=0.15)})
+    E = usadel.observables.energy_grid([0.7, 1.0, 1.3], T=0.1, e_max=6.0, n=4000, mu=[0.15, 0.2, 0.25])
+    sp = usadel.spectral(dev, E, delta=delta, eta=1e-4)
+    k = usadel.kinetic(sp)
+    j = n // 2
+    z = np.zeros(E.size, complex)
+    readings = []
+    for P, TP in ((0.0, 0.3), (0.5, 0.3), (-0.7, 0.2)):
+        mu = k.probe_potential(k.spectral.x[j], P, T=TP, states_only=False)
+        A, B = tunnel_flux_matrices(sp.gamma[:, j], sp.gamma_t[:, j], z, z, 1.0, P,
+                                    down=(sp.gamma_dn[:, j], sp.gamma_t_dn[:, j], z, z))
+
+        def current(m):
+            f = np.einsum("eab,eb->ea", A, k.h[:, j]) + np.einsum("eab,eb->ea", B, reservoir_h(
+                usadel.Reservoir(T=TP, mu=m), E))
+            return np.trapezoid(f[:, 1], E)
+        slope = (current(mu + 1e-3 * TP) - current(mu)) / (1e-3 * TP)
+        assert abs(current(mu) / slope) < 1e-5 * TP
+        readings.append(mu)
+    assert abs(readings[2] - readings[0]) > 0.1  # the polarisation matters (spin-split device and mu_s)
+    eq = usadel.kinetic(sp, contacts={"left": usadel.Reservoir(T=0.15, barrier=dev.contacts["left"].barrier)})
+    assert abs(eq.probe_potential(k.spectral.x[j], 0.5, T=0.15)) < 1e-12

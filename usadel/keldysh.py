@@ -49,7 +49,7 @@ from .fem import flux_weight, locate
 from .kinetic_assembly import (bulk_blocks, check_finite, contact_rows, interface_rows, mode_coefficients, mode_view,
                                to_solve)
 from .kinetic_solve import released_modes, solve_modes
-from .spin_kinetics import BASIS
+from .spin_kinetics import BASIS, split_probe_potential
 from .boundary import kinetic_reservoirs
 from .quadrature import RTOL, even_integral
 from .retarded import SpectralResult
@@ -348,11 +348,9 @@ class KineticResult(ResultMixin):
         thermal weight at low T (measured: 28% of the signal at T = 0.5 Tc,
         eta = 1e-6 Delta in the seed device).
         The left side is solved for mu_P by :func:`usadel.bulk.probe_zero_current`.
+        A spin-split result uses the spin-resolved form (spin-sigma electrons see N_sigma, and
+        the probe adds its own thermoelectric term): :func:`usadel.spin_kinetics.split_probe_potential`.
         """
-        if self._modes().split:
-            raise UsadelError("probe_potential: the probe formula is derived for spin-degenerate spectra; with an "
-                              "exchange field the spin-sigma tunnel current sees N_sigma, which it does not "
-                              "include (not supported; use current() through a tunnel contact instead)")
         if T is None or not np.isfinite(T) or T <= 0:
             raise UsadelError(f"probe_potential: the probe temperature T must be positive, got {T!r}")
         if not -1.0 <= polarization <= 1.0:
@@ -360,6 +358,13 @@ class KineticResult(ResultMixin):
         E = self.energies
         full = not np.all(E >= 0)
         nodes, w = self.probe_weights(where)
+        md = self._modes()
+        if md.split:  # per spin block: usadel.spin_kinetics.split_probe_potential
+            u = self._u(md)[:, nodes]
+            masks = [(md.DL_node[i][:, nodes] > STATES_THRESHOLD) if states_only else 1.0 for i in (0, 3)]
+            dos = [self.spectral.dos(s)[:, nodes] * mk for s, mk in zip((1, -1), masks)]
+            return split_probe_potential(E, [d @ w for d in dos], [(d * u[..., i]) @ w for d, i in zip(dos, (0, 3))],
+                                         [(d * u[..., i]) @ w for d, i in zip(dos, (1, 2))], polarization, T, full)
         Nn = self.spectral.dos()[:, nodes]
         if states_only:
             Nn = Nn * self._states(True)[:, nodes]

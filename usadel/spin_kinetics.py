@@ -35,7 +35,7 @@ from .errors import UsadelError
 from .exchange import SPINS
 
 __all__ = ["BASIS", "BASIS_INV", "MODE_SPIN", "to_solve_basis", "block_coefficients", "spin_average",
-           "component_matrices"]
+           "component_matrices", "split_probe_potential"]
 
 #: h = BASIS u for u = (a_+, b_+, b_-, a_-), h = (hL, hT, hLS, hTS)
 BASIS = 0.5 * np.array([[1.0, 0.0, 0.0, 1.0],
@@ -116,3 +116,48 @@ def component_matrices(cos, where="el"):
             C[..., i, j] = v
         out["C"] = C
     return out
+
+
+def split_probe_potential(E, N, Na, Nb, P, T, full):
+    r"""Zero-current potential mu_P of a normal (ferromagnetic) tunnel probe on a spin-split device.
+
+    The spin-sigma electrons at E see N_sigma(E) (block sigma) and the distribution
+    1 - 2 f_sigma = a_sigma + b_sigma, so with G_sigma = G (1 + sigma P)/2 the probe current is
+    Sum_sigma (1 + sigma P) Int dE N_sigma [t_P - a_sigma - b_sigma], t_P = 1 - 2 f0(E - mu_P).
+    Folding E -> -E (which exchanges the blocks: N_s(-E) = N_-s(E), a_s(-E) = -a_-s(E),
+    b_s(-E) = b_-s(E)) and halving, zero current is
+
+        Int dE [N_p hT_P + P N_m hL_P] = (1/2) Int dE Sum_s N_s (s P a_s + b_s),
+
+    hT_P = f0(E + mu) - f0(E - mu), hL_P = 1 - f0(E - mu) - f0(E + mu), N_p/m = (N_+ +- N_-)/2.
+    For N_+ = N_- this is ``usadel.bulk.probe_zero_current``'s condition; the new term P N_m hL_P is
+    the probe's own thermoelectric (F/I/S) current. Its mu-independent part P N_m tanh(E/2T) is
+    moved to the right and integrated on the device's grid with the distributions, so that a
+    device in equilibrium at the probe's temperature gives mu_P = 0 exactly; the rest is
+    localised within a few T of |mu| and integrated on a fine grid like the N_p term.
+
+    ``N``, ``Na``, ``Nb``: [block +1, block -1] arrays over E of N_s, N_s a_s and N_s b_s at the
+    probe. Returns mu_P; raises UsadelError if no root lies inside the grid.
+    """
+    from scipy.optimize import brentq
+
+    from .bulk import PROBE_GRID_STEP, PROBE_MARGIN, PROBE_RTOL, PROBE_XTOL, fermi
+
+    Np, Nm = 0.5 * (N[0] + N[1]), 0.5 * (N[0] - N[1])
+    th = np.tanh(E / (2 * T))
+    rhs = np.trapezoid(0.5 * (P * (Na[0] - Na[1]) + Nb[0] + Nb[1]) - P * Nm * th, E)
+    e_top = E.max()
+    Ef = np.union1d(E, np.linspace(E.min(), e_top, int(np.ceil((e_top - E.min()) / (PROBE_GRID_STEP * T))) + 2))
+    Npf, Nmf = np.interp(Ef, E, Np), np.interp(Ef, E, Nm)
+
+    def lhs(mu):
+        hT = fermi(Ef + mu, T) - fermi(Ef - mu, T)
+        hL = 1.0 - fermi(Ef - mu, T) - fermi(Ef + mu, T) - np.tanh(Ef / (2 * T))
+        tail = T * (np.logaddexp(0.0, -(e_top + mu) / T) - np.logaddexp(0.0, -(e_top - mu) / T))
+        return np.trapezoid(Npf * hT + P * Nmf * hL, Ef) + (2 if full else 1) * Np[-1] * tail
+
+    span = e_top - PROBE_MARGIN * T
+    if span <= 0 or (lhs(-span) - rhs) * (lhs(span) - rhs) > 0:
+        raise UsadelError(f"probe_potential: no zero-current potential within the energy grid "
+                          f"(|mu_P| < {max(span, 0):.3g}); extend the grid to higher energies")
+    return brentq(lambda m: lhs(m) - rhs, -span, span, xtol=PROBE_XTOL * max(1.0, T), rtol=PROBE_RTOL)
