@@ -51,12 +51,12 @@ def test_exchange_field_with_spin_mixing_is_refused(where, mixing):
         usadel.Device(m, mats, res)
 
 
-def test_kinetic_and_solve_refuse_exchange_fields_and_spin_orbit():
+def test_solve_refuses_exchange_fields_and_kinetic_spin_orbit():
+    # usadel.kinetic accepts h since step 2 (tests/test_kinetic_exchange.py); per-block coefficients only
     res = {"left": usadel.Reservoir(delta=1.0, T=0.1), "right": usadel.Reservoir(T=0.1, mu=0.1)}
     dev = wire(contacts=res, tc=1.0, h=0.2)
     sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
-    with pytest.raises(usadel.UsadelError, match="kinetic: the device has an exchange field"):
-        usadel.kinetic(sp)
+    assert usadel.kinetic(sp).h.shape == (31, 11, 4)
     with pytest.raises(usadel.UsadelError, match="spin split"):
         usadel.coefficients.kinetic_coefficients(sp, 1e-9)
     with pytest.raises(usadel.UsadelError, match="solve: the device has an exchange field"):

@@ -156,8 +156,9 @@ def kinetic_reservoirs(dev, contacts):
         if not isinstance(res, Reservoir):
             raise UsadelError(f"kinetic: contacts[{tag!r}] must be a Reservoir, got {type(res).__name__}")
         old = dev.contacts[tag]
-        if res.delta != old.delta or res.phase != old.phase or res.barrier != old.barrier:  # Barrier: (r, P)
-            raise UsadelError(f"kinetic: contacts[{tag!r}] changes delta, phase or barrier, which the "
+        if (res.delta != old.delta or res.phase != old.phase or res.barrier != old.barrier  # Barrier: (r, P)
+                or res.h != old.h):
+            raise UsadelError(f"kinetic: contacts[{tag!r}] changes delta, phase or barrier or the exchange field h, which the "
                               f"spectral solution depends on; solve the spectral problem again instead")
         out[tag] = res
     return out

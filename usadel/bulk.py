@@ -383,7 +383,7 @@ def advanced_matrix(gR):
     return -TAU3 @ np.conj(np.swapaxes(gR, -1, -2)) @ TAU3
 
 
-def tunnel_flux_matrices(g1, gt1, g2, gt2, r, P=0.0):
+def tunnel_flux_matrices(g1, gt1, g2, gt2, r, P=0.0, down=None):
     r"""Kinetic flux through a (spin-polarised) tunnel barrier as 4x4 matrices.
 
     Kupriyanov-Lukichev condition in spin block s (kappa = s tau3,
@@ -407,20 +407,25 @@ def tunnel_flux_matrices(g1, gt1, g2, gt2, r, P=0.0):
         Barrier resistance per area.
     P : float
         Barrier spin polarisation in [-1, 1].
+    down : tuple, optional
+        (g1, gt1, g2, gt2) of block s = -1 of spin-split sides (exchange field; the first
+        four are then block +1); None: spin degenerate. Without spin mixing the matrix
+        current is block diagonal: block s sees its own g^R on both sides.
 
     Returns
     -------
     A, B : ndarray
         Shape (..., 4, 4): flux out of side 1 = A h1 + B h2, h = (hL, hT, hLS, hTS).
     """
-    R1, R2 = retarded_matrix(g1, gt1), retarded_matrix(g2, gt2)
-    A1, A2 = advanced_matrix(R1), advanced_matrix(R2)
+    up = (retarded_matrix(g1, gt1), retarded_matrix(g2, gt2))
+    dn = up if down is None else (retarded_matrix(down[0], down[1]), retarded_matrix(down[2], down[3]))
     q = np.sqrt(1.0 - P * P)
-    shape = np.broadcast_shapes(R1.shape, R2.shape)[:-2]
+    shape = np.broadcast_shapes(*(R.shape for R in up + dn))[:-2]
     A = np.zeros(shape + (4, 4))
     B = np.zeros(shape + (4, 4))
     basis = [np.eye(2, dtype=complex), TAU3]  # h = hL * 1 + hT * tau3
-    for s in (1.0, -1.0):
+    for s, (R1, R2) in ((1.0, up), (-1.0, dn)):
+        A1, A2 = advanced_matrix(R1), advanced_matrix(R2)
         k = s * TAU3
         mod = lambda X: 0.5 * ((1 + q) * X + P * (k @ X + X @ k) + (1 - q) * (k @ X @ k))
         R2m, A2m = mod(R2), mod(A2)

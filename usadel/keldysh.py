@@ -10,6 +10,10 @@ Bulk (seed Eqs. 4, 7 with coefficients Eqs. 5-6, all from th of the spectral res
 Each equation is multiplied by sigma/D (so fluxes are continuous at clean
 interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
 equations without spin flip are the 2x2 Nambu kinetic equations in each block.
+With an exchange field (a spin-split spectral result, no spin mixing) each block
+has its own coefficients, which couples hL with hTS and hT with hLS; such
+results are solved in the block basis (``usadel.spin_kinetics``,
+``usadel.kinetic_assembly``) and h is returned in (L, T, LS, TS).
 
 Contacts and interfaces: a clean reservoir fixes all four h (Dirichlet), except
 that a superconducting reservoir below its gap fixes only hT and hLS (an
@@ -24,8 +28,8 @@ spin-up/down electrons, and charge and spin currents are conserved across it.
 Coefficients: seed Eqs. 5-6 from the retarded solution, with the floor of the
 degenerate diffusion coefficients and the Andreev-mirror rule for DL, are the
 coefficients stage (``usadel.coefficients``); which coefficient, partner mode and
-sink each equation has is its table ``MODES``, read by the assembly, the current
-densities and the interface rows here. This module assembles and solves.
+sink each equation has is its table ``MODES``, read by the assembly
+(``usadel.kinetic_assembly``), the current densities and the interface rows here.
 
 Observables (``KineticResult``; units and prefactors in ``docs/conventions.md``):
 charge current I = -(sigma/(2D)) Int dE jT (a normal wire has I = V/R_N with mu = eV),
@@ -37,12 +41,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bulk import bulk_gamma, check_windows, fermi, probe_zero_current, reservoir_h, tunnel_flux_matrices
-from .coefficients import MODES, N_MODES, kinetic_coefficients
-from .errors import ConvergenceError, UsadelError
-from .exchange import require_spin_degenerate
+from .bulk import check_windows, fermi, probe_zero_current, reservoir_h, tunnel_flux_matrices
+from .coefficients import MODES, N_MODES
+from .errors import UsadelError
+from .exchange import require_no_spin_orbit
 from .fem import flux_weight, locate
+from .kinetic_assembly import (bulk_blocks, check_finite, contact_rows, interface_rows, mode_coefficients, mode_view,
+                               to_solve)
 from .kinetic_solve import released_modes, solve_modes
+from .spin_kinetics import BASIS, split_probe_potential
 from .boundary import kinetic_reservoirs
 from .quadrature import RTOL, even_integral
 from .retarded import SpectralResult
@@ -90,16 +97,33 @@ class KineticResult(ResultMixin):
             check_windows(self.energies, self.contacts, what, rtol)
         return even_integral(self.energies, f, scale=scale, what=what, rtol=rtol)
 
+    def _modes(self):
+        """Per-row coefficients of the solve basis (``usadel.kinetic_assembly.ModeCoefficients``)."""
+        st = self._state
+        return mode_view(self.coeff_el, self.coeff_node, self.jS_el, st["sink"], st.get("blocks"))
+
+    def _u(self, md):
+        """The distributions in the solve basis of ``md`` (h itself unless spin split)."""
+        return to_solve(md.split, self.h)
+
+    @staticmethod
+    def _to_h(md, x):
+        """Solve-basis components (..., 4) back to (L, T, LS, TS)."""
+        return x @ BASIS.T if md.split else x
+
     def spectral_currents(self):
-        """Per-element (sigma/D) j_m = -(sigma/D) (D_m grad h_m - Im(jE) h_partner) per mode: (n_E, n_el, 4, dim)."""
+        """Per-element (sigma/D) j_m = -(sigma/D) (D_m grad h_m - Im(jE) h_partner) per mode: (n_E, n_el, 4, dim).
+
+        Spin split: the block currents of ``usadel.spin_kinetics``, written back in (L, T, LS, TS).
+        """
         ops = self.spectral.device.operators
-        hb, gh = ops.element_values(np.moveaxis(self.h, -1, 0))  # (4, n_E, n_el), (4, n_E, n_el, dim)
-        jS = self.jS_el  # n_E, n_el, dim (Im jE / D)
+        md = self._modes()
+        hb, gh = ops.element_values(np.moveaxis(self._u(md), -1, 0))  # (4, n_E, n_el), (4, n_E, n_el, dim)
         sd = ops.sigma_e[None, :, None]
         j = np.empty(gh.shape[1:3] + (N_MODES, gh.shape[-1]))
         for i, mode in enumerate(MODES):
-            j[..., i, :] = sd * (-self.coeff_el[mode.diffusion][..., None] * gh[i] + jS * hb[mode.partner][..., None])
-        return j
+            j[..., i, :] = sd * (-md.diff[i][..., None] * gh[i] + md.jS[i] * hb[mode.partner][..., None])
+        return np.einsum("ij,...jd->...id", BASIS, j) if md.split else j
 
     def current(self, tag, kind="charge", *, rtol=RTOL):
         """Total current through a contact, a boundary tag or an interface.
@@ -142,7 +166,8 @@ class KineticResult(ResultMixin):
             w = flux_weight(ops, tag)
             _, gw = ops.element_values(w)
             j = self.spectral_currents()[..., comp, :]
-            S = (-self._state["sink"] * self.h)[..., comp]  # lumped div J per node (the sinks), n_E x n
+            md = self._modes()
+            S = self._to_h(md, -md.sink * self._u(md))[..., comp]  # lumped div J per node (the sinks), n_E x n
             spec = -np.einsum("eld,ld->e", j, ops.vol[:, None] * gw) - S @ w
             conductance = float(w @ (ops.K @ w))
         f = spec * (E if weighted else 1.0)
@@ -199,40 +224,42 @@ class KineticResult(ResultMixin):
         """Rows of the discrete operator at ``nodes`` assembled from region ``kreg`` only, times h.
 
         By parts, sum over the nodes = -Int J . n_out over that region's boundary
-        there (sink terms cancel): the flux into the region. Shape (n_E, len(nodes), 4).
+        there (sink terms cancel): the flux into the region. Shape (n_E, len(nodes), 4),
+        in (L, T, LS, TS) (assembled in the solve basis, then transformed).
         """
         sp = self.spectral
-        dev = sp.device
-        ops = dev.operators
+        ops = sp.device.operators
+        md = self._modes()
+        u = self._u(md)
         mask = (ops.region == kreg).astype(float)
-        d1 = ops.d + 1
-        nE = self.h.shape[0]
         gg = ops.local_stiffness(mask * ops.sigma_e * ops.vol)
         sel = np.isin(ops.t, nodes)  # d+1, n_el: local rows at the nodes
-        out = np.zeros((nE, len(nodes), N_MODES))
+        out = np.zeros((u.shape[0], len(nodes), N_MODES))
         pos = {n: i for i, n in enumerate(nodes)}
-        cj = -np.einsum("Eed,eid->Eei", self.jS_el, ops.grad) * (ops.w_el * mask)[None, :, None]
+        cj = {}
+        for jS in md.jS:
+            if id(jS) not in cj:
+                cj[id(jS)] = -np.einsum("Eed,eid->Eei", jS, ops.grad) * (ops.w_el * mask)[None, :, None]
         els = np.nonzero(sel.any(axis=0) & (mask > 0))[0]
-        ht = self.h[:, ops.t[:, els], :]  # nE, d+1, nels, 4
-        for li in range(d1):
+        ht = u[:, ops.t[:, els], :]  # nE, d+1, nels, 4
+        for li in range(ops.d + 1):
             rows_here = sel[li, els]
             if not rows_here.any():
                 continue
             e_sel = els[rows_here]
             idx = np.array([pos[n] for n in ops.t[li, e_sel]])
             for c, mode in enumerate(MODES):
-                Dc = self.coeff_el[mode.diffusion]
+                Dc = md.diff[c]
                 stiff = np.einsum("Ee,ej,Eej->Ee", Dc[:, e_sel], gg[e_sel, li, :], ht[:, :, rows_here, c].transpose(0, 2, 1))
-                conv = cj[:, e_sel, li] * ht[:, :, rows_here, mode.partner].sum(axis=1)
+                conv = cj[id(md.jS[c])][:, e_sel, li] * ht[:, :, rows_here, mode.partner].sum(axis=1)
                 for q, node_i in enumerate(idx):
                     out[:, node_i, c] += stiff[:, q] + conv[:, q]
         # lumped sinks from region kreg's elements at these nodes
         wreg = ops.incidence @ (ops.w_el / ops.D_e * mask)
-        sink_full = self._state["sink"]
         lump_all = ops.lump_sd
         frac = np.divide(wreg, lump_all, out=np.zeros_like(lump_all), where=lump_all > 0)
-        out += (sink_full[:, nodes] * frac[nodes][None, :, None]) * self.h[:, nodes]
-        return out
+        out += (md.sink[:, nodes] * frac[nodes][None, :, None]) * u[:, nodes]
+        return self._to_h(md, out)
 
     def _contact_flux(self, tag):
         """Barrier flux out of the device through tunnel contact ``tag`` (n_E, 4)."""
@@ -252,22 +279,36 @@ class KineticResult(ResultMixin):
         the gap. DL/D is O((eta/Delta)^2) below a BCS gap and 1 above it, so the
         threshold separates the two cleanly (a DOS threshold does not: the Dynes
         DOS near the edge is itself ~eta). Normal metals: DL = D, nothing changes.
+        With an exchange field a distribution is kept where both spin blocks
+        propagate (DL_s/D above the threshold for s = +-1): where only one block
+        has states (Delta - |h| < |E| < Delta + |h| in a uniform spin-split BCS
+        superconductor) the other block's a_s = hL - s hTS is such an undetermined
+        ratio, so hL and hTS are not defined by the distributions alone there.
         """
-        return (self.coeff_node["DL"] > STATES_THRESHOLD) if states_only else 1.0
+        if not states_only:
+            return 1.0
+        md = self._modes()
+        if not md.split:
+            return self.coeff_node["DL"] > STATES_THRESHOLD
+        return (md.DL_node[0] > STATES_THRESHOLD) & (md.DL_node[3] > STATES_THRESHOLD)
+
+    def _masked_h(self, states_only):
+        """h with the energies and nodes without propagating states zeroed (``_states``)."""
+        return self.h * self._states(True)[..., None] if states_only else self.h
 
     def spin_accumulation(self, states_only=True, *, rtol=RTOL):
-        """mu_s(x) = -(1/2) Int dE hTS per node (over energies with states, see ``_states``).
+        """mu_s(x) = -(1/2) Int dE hTS per node (over energies with states, see ``_states``; per spin block if split).
 
         The energy grid is checked to ``rtol`` (see ``_integrate``); distributions
         are O(1), so the noise floor is set by |h| <= 1.
         """
-        return -0.5 * self._integrate(self.hTS * self._states(states_only), "spin_accumulation", rtol,
-                                      scale=np.ones_like(self.hTS))
+        hTS = self._masked_h(states_only)[..., 3]
+        return -0.5 * self._integrate(hTS, "spin_accumulation", rtol, scale=np.ones_like(self.hTS))
 
     def charge_imbalance(self, states_only=True, *, rtol=RTOL):
         """Charge-imbalance potential -(1/2) Int dE hT per node (over energies with states, grid checked)."""
-        return -0.5 * self._integrate(self.hT * self._states(states_only), "charge_imbalance", rtol,
-                                      scale=np.ones_like(self.hT))
+        hT = self._masked_h(states_only)[..., 1]
+        return -0.5 * self._integrate(hT, "charge_imbalance", rtol, scale=np.ones_like(self.hT))
 
     def probe_weights(self, where):
         """(nodes, weights summing to 1) of a point (P1 interpolation) or a boundary tag (facet measure)."""
@@ -307,6 +348,8 @@ class KineticResult(ResultMixin):
         thermal weight at low T (measured: 28% of the signal at T = 0.5 Tc,
         eta = 1e-6 Delta in the seed device).
         The left side is solved for mu_P by :func:`usadel.bulk.probe_zero_current`.
+        A spin-split result uses the spin-resolved form (spin-sigma electrons see N_sigma, and
+        the probe adds its own thermoelectric term): :func:`usadel.spin_kinetics.split_probe_potential`.
         """
         if T is None or not np.isfinite(T) or T <= 0:
             raise UsadelError(f"probe_potential: the probe temperature T must be positive, got {T!r}")
@@ -315,6 +358,13 @@ class KineticResult(ResultMixin):
         E = self.energies
         full = not np.all(E >= 0)
         nodes, w = self.probe_weights(where)
+        md = self._modes()
+        if md.split:  # per spin block: usadel.spin_kinetics.split_probe_potential
+            u = self._u(md)[:, nodes]
+            masks = [(md.DL_node[i][:, nodes] > STATES_THRESHOLD) if states_only else 1.0 for i in (0, 3)]
+            dos = [self.spectral.dos(s)[:, nodes] * mk for s, mk in zip((1, -1), masks)]
+            return split_probe_potential(E, [d @ w for d in dos], [(d * u[..., i]) @ w for d, i in zip(dos, (0, 3))],
+                                         [(d * u[..., i]) @ w for d, i in zip(dos, (1, 2))], polarization, T, full)
         Nn = self.spectral.dos()[:, nodes]
         if states_only:
             Nn = Nn * self._states(True)[:, nodes]
@@ -349,13 +399,15 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     ----------
     sp : SpectralResult
         Real energies; either all >= 0 (parity is used for integrals) or a
-        grid symmetric enough to integrate over directly.
+        grid symmetric enough to integrate over directly. A spin-split result
+        (exchange field, no spin mixing) is solved in the spin-block basis of
+        ``usadel.spin_kinetics``; its ``coeff_el``/``coeff_node``/``jS_el`` are then spin averages.
     floor : float
         Relative floor of DL, DT (``usadel.coefficients``), in (0, ``MAX_FLOOR``].
     contacts : dict, optional
         Replacement reservoirs {tag: Reservoir} for some contacts, to solve other
         biases, temperatures or distributions on the same spectral result. Only
-        the kinetic data (T, mu, mu_s, distribution) may differ: delta, phase and
+        the kinetic data (T, mu, mu_s, distribution) may differ: delta, phase, h and
         barrier must equal the device's, since the spectral solution depends on them.
 
     Returns
@@ -364,7 +416,7 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     """
     if not isinstance(sp, SpectralResult):
         raise UsadelError(f"kinetic: expected a SpectralResult, got {type(sp).__name__}")
-    require_spin_degenerate("kinetic", sp.device)  # h or tau_so: the 4x4 kinetic equations are not built yet
+    require_no_spin_orbit("kinetic", sp.device)  # tau_so: its relaxation terms are not derived
     if np.iscomplexobj(sp.energies) and np.any(np.imag(sp.energies) != 0):
         raise UsadelError("kinetic: needs real energies")
     floor = real("kinetic: floor", floor, positive=True, hi=MAX_FLOOR)
@@ -381,87 +433,18 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     for tag, res in contacts.items():
         if res.T is None and res.distribution is None:
             raise UsadelError(f"kinetic: contact {tag!r} needs a temperature T (or a distribution)")
-    co = kinetic_coefficients(sp, floor)
-    blocks = _bulk_blocks(dev.operators, co)
+    md, (el, node, jS, sink, blocks_co) = mode_coefficients(sp, floor)
+    blocks = bulk_blocks(dev.operators, md)
     rhs = np.zeros((E.size, dev.operators.n, N_MODES))
-    tunnel, h_fixed = _contact_rows(sp, contacts, blocks, rhs)
-    iface = _interface_rows(sp, blocks)
-    _check_finite(E, blocks, "the kinetic coefficients")
+    tunnel, h_fixed = contact_rows(sp, contacts, blocks, rhs, md.split)
+    iface = interface_rows(sp, blocks, md.split)
+    check_finite(E, blocks, "the kinetic coefficients")
     x = solve_modes(dev.operators, blocks, rhs, h_fixed, released_modes(dev, contacts, E))
-    _check_finite(E, x, "the distribution functions")
-    kr = KineticResult(spectral=sp, h=x, coeff_el=co.el, coeff_node=co.node, jS_el=co.jS, floor=floor,
-                       contacts=contacts)
-    kr._state = dict(tunnel=tunnel, sink=co.sink, iface=iface)
+    if md.split:
+        x = x @ BASIS.T  # back from the spin blocks to (hL, hT, hLS, hTS)
+    check_finite(E, x, "the distribution functions")
+    kr = KineticResult(spectral=sp, h=x, coeff_el=el, coeff_node=node, jS_el=jS, floor=floor, contacts=contacts)
+    kr._state = dict(tunnel=tunnel, sink=sink, iface=iface)
+    if blocks_co is not None:
+        kr._state["blocks"] = blocks_co
     return kr
-
-
-def _bulk_blocks(ops, co):
-    """Bulk matrix blocks (n_E, N_MODES, N_MODES, nnz) of the sigma/D-weighted kinetic equations.
-
-    Mode m (row m of ``MODES``): stiffness Int sigma D_m grad h_m . grad v,
-    supercurrent coupling -Int (sigma/D) jS h_partner . grad v (local
-    [i, j] = -(sigma vol/(d+1)) jS . grad_i) and the lumped sink S_m h_m.
-    """
-    nE = co.jS.shape[0]
-    d1 = ops.d + 1
-    gg = ops.local_stiffness(ops.sigma_e * ops.vol)
-    stiff = {key: ops.assemble(co.el[key][:, :, None, None] * gg[None]) for key in {m.diffusion for m in MODES}}
-    cj = -np.einsum("Eed,eid->Eei", co.jS, ops.grad) * ops.w_el[None, :, None]
-    C = ops.assemble(np.broadcast_to(cj[..., None], (nE, ops.n_el, d1, d1)))
-    blocks = np.zeros((nE, N_MODES, N_MODES, ops.nnz))
-    for i, mode in enumerate(MODES):
-        blocks[:, i, i] += stiff[mode.diffusion]
-        blocks[:, i, mode.partner] += C
-        blocks[:, i, i, ops.diag] += co.sink[..., i]
-    return blocks
-
-
-def _contact_rows(sp, contacts, blocks, rhs):
-    """Add the tunnel contacts' barrier fluxes to ``blocks`` and ``rhs`` (in place).
-
-    Returns ({tag: (nodes, weights, A, B, h_res)} of the tunnel contacts, keyed by tag since one
-    Reservoir object may serve several contacts, and {tag: (nodes, h_res)} of the clean ones).
-    """
-    ops = sp.device.operators
-    E = np.real(sp.energies)
-    tunnel, h_fixed = {}, {}
-    for tag, c in sp.device.boundary.with_reservoirs(contacts).contacts.items():
-        nodes, wts, res = c.nodes, c.weights, c.reservoir
-        hres = reservoir_h(res, E)  # nE x 4
-        if res.barrier is None:
-            h_fixed[tag] = (nodes, hres)
-            continue
-        gr, gtr = bulk_gamma(E + 1j * sp.eta, res.delta * np.exp(1j * res.phase))
-        A, B = tunnel_flux_matrices(sp.gamma[:, nodes], sp.gamma_t[:, nodes], gr[:, None], gtr[:, None],
-                                    res.barrier.r, res.barrier.polarization)
-        blocks[..., ops.diag[nodes]] += wts * np.moveaxis(A, 1, -1)
-        rhs[:, nodes] -= np.einsum("n,enab,eb->ena", wts, B, hres)
-        tunnel[tag] = (nodes, wts, A, B, hres)
-    return tunnel, h_fixed
-
-
-def _interface_rows(sp, blocks):
-    """Add the tunnel interfaces' barrier fluxes to ``blocks`` (in place).
-
-    Returns [(nodes_a, nodes_b, weights, [(ia, ib, A, B) per side])] per interface.
-    """
-    ops = sp.device.operators
-    iface = []
-    for (pa, pb, wts, bar), (pab, pba) in zip(ops.pairs, ops.pair_pos):
-        sides = []
-        for ia, ib, pos_ab in ((pa, pb, pab), (pb, pa, pba)):
-            A, B = tunnel_flux_matrices(sp.gamma[:, ia], sp.gamma_t[:, ia], sp.gamma[:, ib], sp.gamma_t[:, ib],
-                                        bar.r, bar.polarization)
-            blocks[..., ops.diag[ia]] += wts * np.moveaxis(A, 1, -1)
-            blocks[..., pos_ab] += wts * np.moveaxis(B, 1, -1)
-            sides.append((ia, ib, A, B))
-        iface.append((pa, pb, wts, sides))
-    return iface
-
-
-def _check_finite(E, arr, what):
-    """Raise naming the energies where ``arr`` (n_E, ...) is not finite (never return NaN)."""
-    bad = ~np.all(np.isfinite(arr.reshape(E.size, -1)), axis=1)
-    if bad.any():
-        raise ConvergenceError(f"kinetic: {what} are not finite at {int(bad.sum())} of {E.size} energies, "
-                               f"e.g. E = {E[bad][:5].tolist()} (a gap edge with eta = 0?)", energies=E[bad])

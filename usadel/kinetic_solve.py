@@ -26,22 +26,31 @@ hL too: see :func:`released_modes`.
 import numpy as np
 
 from .coefficients import MODES, N_MODES
+from .spin_kinetics import MODE_SPIN
 
-__all__ = ["released_modes", "solve_modes", "ANDREEV_MODES"]
+__all__ = ["released_modes", "solve_modes", "ANDREEV_MODES", "ANDREEV_SPINS"]
 
-#: the modes a superconducting contact below its gap leaves free (diffusion coefficient DL: hL, hTS)
+#: the modes a superconducting contact below its gap leaves free (diffusion coefficient DL: hL, hTS; with an
+#: exchange field the rows a_+, a_- of the spin-block basis), and the spin block whose gap edge releases each
 ANDREEV_MODES = np.array([i for i, m in enumerate(MODES) if m.diffusion == "DL"])
+ANDREEV_SPINS = tuple(MODE_SPIN[i] for i in ANDREEV_MODES)
 #: matrix entries of one batched solve (energies are solved in chunks below it)
 BANDED_BATCH_ENTRIES = 2e7
 
 
 def released_modes(device, contacts, E):
-    """{tag: (n_E,) bool}: energies at which a clean contact leaves hL and hTS free.
+    """{tag: (n_E, N_MODES) bool}: the modes a clean contact leaves free, per energy.
 
-    A clean contact to a superconducting reservoir (delta > 0) at |E| < delta,
-    if every element at the contact is a normal metal and another contact of
-    the same connected part, clean or tunnel, carries quasiparticles at that
-    energy (a normal reservoir, or a superconducting one at or above its gap).
+    A clean contact to a superconducting reservoir (delta > 0) leaves the DL
+    modes of ``ANDREEV_MODES`` free below its gap, if every element at the
+    contact is a normal metal and another contact of the same connected part,
+    clean or tunnel, carries quasiparticles at that energy (a normal reservoir,
+    or a superconducting one at or above its gap). With an exchange field each
+    spin block s has its own gap edge, |E + s h| = delta for a reservoir with h:
+    the DL row of block s (row 0 for s = +1, row 3 for s = -1 of the spin-block
+    basis, ``usadel.spin_kinetics``) is released where block s of the contact is
+    below its gap and block s of another contact carries. Without exchange field
+    both rows are hL and hTS and both blocks agree.
 
     A contact at the end of a superconducting region keeps fixing hL: below
     the region's own gap DL vanishes all along it (not only at the contact),
@@ -52,41 +61,43 @@ def released_modes(device, contacts, E):
     ops = device.operators
     normal_node = ops.lump(ops.w_el * ~ops.sc_e) > 0  # nodes touching a normal-metal element
     sc_node = ops.lump(ops.w_el * ops.sc_e) > 0
-    absE = np.abs(np.asarray(E, float))
+    E = np.asarray(E, float)
     candidates = [t for t, c in all_contacts.items() if c.clean and c.reservoir.delta > 0
                   and normal_node[c.nodes].all() and not sc_node[c.nodes].any()]
     if not candidates:
         return {}
     lab = device.node_components()
-    carries = {t: absE >= c.reservoir.delta for t, c in all_contacts.items()}  # normal: delta = 0, always
-    out = {}
-    for tag in candidates:
-        part = lab[all_contacts[tag].nodes[0]]
-        anchored = np.zeros(absE.size, bool)
-        for other, oc in all_contacts.items():
-            if other != tag and lab[oc.nodes[0]] == part:
-                anchored |= carries[other]
-        out[tag] = ~carries[tag] & anchored
+    out = {tag: np.zeros((E.size, N_MODES), bool) for tag in candidates}
+    for row, s in zip(ANDREEV_MODES, ANDREEV_SPINS):  # block s: normal reservoirs (delta = 0) always carry
+        carries = {t: np.abs(E + s * c.reservoir.h) >= c.reservoir.delta for t, c in all_contacts.items()}
+        for tag in candidates:
+            part = lab[all_contacts[tag].nodes[0]]
+            anchored = np.zeros(E.size, bool)
+            for other, oc in all_contacts.items():
+                if other != tag and lab[oc.nodes[0]] == part:
+                    anchored |= carries[other]
+            out[tag][:, row] = ~carries[tag] & anchored
     return out
 
 
 def solve_modes(ops, blocks, rhs, h_fixed, released):
     """Solve the assembled systems with clean-contact values ``h_fixed``; (n_E, n, N_MODES).
 
-    ``h_fixed``: {tag: (nodes, h_res (n_E, N_MODES))}; ``released``: {tag: (n_E,) bool} from
-    :func:`released_modes`. Energies that share the same fixed rows are solved together;
-    the known values move to the right-hand side, then identity rows. Energies are solved
-    in chunks (the banded batch solve of all energies at once needs ~(2 bw + 1) x n_E x 4 n
-    complex entries: 7 GB for 2400 energies x 2000 nodes).
+    ``h_fixed``: {tag: (nodes, h_res (n_E, N_MODES))} in the basis of ``blocks``; ``released``:
+    {tag: (n_E, N_MODES) bool} from :func:`released_modes`. Energies that share the same fixed
+    rows are solved together; the known values move to the right-hand side, then identity rows.
+    Energies are solved in chunks (the banded batch solve of all energies at once needs
+    ~(2 bw + 1) x n_E x 4 n complex entries: 7 GB for 2400 energies x 2000 nodes).
     """
     nE, n = rhs.shape[:2]
     tags = list(h_fixed)
-    key = np.stack([released.get(t, np.zeros(nE, bool)) for t in tags] + [np.zeros(nE, bool)], axis=1)
+    key = np.concatenate([released.get(t, np.zeros((nE, N_MODES), bool)) for t in tags]
+                         + [np.zeros((nE, 1), bool)], axis=1)
     x = np.empty((nE, n, N_MODES))
     for pattern in np.unique(key, axis=0):
         sel = np.nonzero(np.all(key == pattern, axis=1))[0]
-        fixed = {t: (nodes, hres[sel], ANDREEV_MODES if free else np.zeros(0, int)) for (t, (nodes, hres)), free
-                 in zip(h_fixed.items(), pattern)}
+        fixed = {t: (nodes, hres[sel], np.nonzero(pattern[k * N_MODES:(k + 1) * N_MODES])[0])
+                 for k, (t, (nodes, hres)) in enumerate(h_fixed.items())}
         x[sel] = _solve_group(ops, blocks[sel], rhs[sel], fixed)
     return x
 
