@@ -181,7 +181,7 @@ class QuadratureTail:
     """
 
     def __init__(self, device, T, N, omega_D=None):
-        from .fem import threadpool_limits
+        from .linsolve import threadpool_limits
 
         K, c, fixed = linear_operators(device)
         self.free = free = np.nonzero(~fixed)[0]
@@ -249,7 +249,7 @@ def shifted_solvers(Kf, cf, omegas, where="gap"):
     estimated from the first one and checked against ``usadel.budget.MEMORY_BUDGET``
     before the others are made.
     """
-    from .fem import MAX_BANDED
+    from .linsolve import MAX_BANDED
 
     n = Kf.shape[0]
     coo = Kf.tocoo()
