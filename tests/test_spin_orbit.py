@@ -89,7 +89,7 @@ def test_bcs_wire_spin_orbit_decay_constants():
     #   hTS (E > Delta): k^2 = (DL/tau_so)/DL = 1/(D tau_so) at every energy (l_so = 2, as in N);
     #   hLS: k^2 = (2 Delta aTT + DT/tau_so)/DT, below the gap 2 sqrt(Delta^2 - E^2) + 1/tau_so.
     # The FEM's three-point k^2 matches to 1e-7: Newton tolerance on gamma (1e-10) amplified near the
-    # edge (measured 3.6e-9 at E = 1.01, ~2e-11 elsewhere). Spin flip's combination instead
+    # edge (measured 3.6e-9 at E = 1.01, <= 1.5e-9 elsewhere). Spin flip's combination instead
     # (aTSTS, aLSLS for tau_so) would be off by 2.6x (hTS, E = 1.5) and -0.25 in k^2 below the gap.
     tso, L, n, eta = 4.0, 10.0, 500, 1e-9
     E = np.array([0.5, 0.9, 0.99, 1.01, 1.05, 1.5, 3.0])
@@ -154,7 +154,7 @@ def test_without_spin_orbit_nothing_changes():
     pair = 2 * np.abs(sp.delta * ops.lump_sd)
     flip = ops.lump(ops.w_el / ops.D_e * ops.tau_sf_inv_e)
     cn = co.node
-    seed = np.stack([0 * pair + 0 * cn["aTT"], pair * cn["aTT"], pair * cn["aTT"] + flip * cn["aLSLS"],
+    seed = np.stack([np.zeros_like(cn["aTT"]), pair * cn["aTT"], pair * cn["aTT"] + flip * cn["aLSLS"],
                      flip * cn["aTSTS"]], axis=-1)
     assert np.array_equal(co.sink, seed)
 
