@@ -51,8 +51,10 @@ def test_exchange_field_with_spin_mixing_is_refused(where, mixing):
         usadel.Device(m, mats, res)
 
 
-def test_solve_refuses_exchange_fields_and_kinetic_spin_orbit():
-    # usadel.kinetic accepts h since step 2 (tests/test_kinetic_exchange.py); per-block coefficients only
+def test_solve_refuses_exchange_fields_kinetic_accepts_them_and_spin_orbit():
+    # usadel.kinetic accepts h since step 2 (tests/test_kinetic_exchange.py); per-block coefficients only.
+    # tau_so at h = 0 is accepted by kinetic and solve since step 3 (tests/test_spin_orbit.py); with h it
+    # is refused by Device (test_exchange_field_with_spin_mixing_is_refused).
     res = {"left": usadel.Reservoir(delta=1.0, T=0.1), "right": usadel.Reservoir(T=0.1, mu=0.1)}
     dev = wire(contacts=res, tc=1.0, h=0.2)
     sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
@@ -68,11 +70,9 @@ def test_solve_refuses_exchange_fields_and_kinetic_spin_orbit():
         usadel.gap(wire(contacts=split, tc=1.0), T=0.1)
     with pytest.raises(usadel.UsadelError, match="omega_D"):
         usadel.gap(dev, T=0.1, omega_D=10.0)
-    so = wire(contacts=res, tc=1.0, tau_so=5.0)  # tau_so alone: spectra unchanged, kinetics refused
-    with pytest.raises(usadel.UsadelError, match="spin-orbit scattering .* not supported"):
-        usadel.kinetic(usadel.spectral(so, np.linspace(0.0, 3.0, 31), delta=1.0))
-    with pytest.raises(usadel.UsadelError, match="spin-orbit"):
-        usadel.solve(so, T=0.1)
+    so = wire(contacts=res, tc=1.0, tau_so=5.0)  # tau_so alone: spectra unchanged, spin modes relaxed
+    k = usadel.kinetic(usadel.spectral(so, np.linspace(0.0, 3.0, 31), delta=1.0))
+    assert k.h.shape == (31, 11, 4) and np.all(np.isfinite(k.h))
 
 
 def test_spin_orbit_alone_and_zero_field_take_the_unchanged_code_path():

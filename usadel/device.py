@@ -64,7 +64,8 @@ class Material:
         Spin-orbit scattering time, normalised like tau_sf (in the normal state
         1/tau_s = 1/tau_sf + 1/tau_so); None or inf for none. Not pair breaking
         at h = 0, so it leaves the spectral and gap equations unchanged there;
-        the kinetic equations refuse it (its relaxation terms are not built yet).
+        in the kinetic equations it relaxes hLS with DT/tau_so and hTS with
+        DL/tau_so (``usadel.coefficients``). Refused together with h != 0.
     """
 
     D: float = 1.0

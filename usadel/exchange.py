@@ -9,11 +9,14 @@ need to know about h: which devices are spin split, the lumped h weights of the
 retarded equation, and the checks that refuse what is not built yet:
 
 - h != 0 anywhere together with tau_sf or tau_so anywhere (spin mixing couples
-  the blocks, and the 2x2 pair-breaking term of tau_sf assumes g_up = g_dn);
-- the kinetic equations with tau_so (``usadel.kinetic``: the spin-orbit relaxation
-  terms are not derived), and the self-consistent loop ``usadel.solve`` with h != 0
-  (the kinetic equations with h are built, ``usadel.spin_kinetics``; the loop's
-  nonequilibrium gap update with spin-split spectra is not).
+  the blocks, and the 2x2 pair-breaking term of tau_sf assumes g_up = g_dn), in
+  every solver, the kinetic equations included;
+- the self-consistent loop ``usadel.solve`` with h != 0 (the kinetic equations
+  with h are built, ``usadel.spin_kinetics``; the loop's nonequilibrium gap update
+  with spin-split spectra is not).
+
+tau_so at h = 0 is built everywhere: it leaves spectra and gap unchanged and
+relaxes the spin modes of the kinetic equations (``usadel.coefficients``).
 """
 
 import math
@@ -22,8 +25,7 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["check_spin_blocks", "max_exchange", "spin_split", "exchange_weights", "require_spin_degenerate", "require_no_spin_orbit",
-           "SPINS"]
+__all__ = ["check_spin_blocks", "max_exchange", "spin_split", "exchange_weights", "require_spin_degenerate", "SPINS"]
 
 #: the spin blocks of a spin-split device, in the order SpectralResult stores them
 SPINS = (1, -1)
@@ -71,20 +73,13 @@ def exchange_weights(device):
     return ops.lump(ops.w_el / ops.D_e * h_e)
 
 
-def require_no_spin_orbit(where, device):
-    """Raise for tau_so in the kinetic equations (its relaxation coefficients are not derived)."""
-    tso = [r for r, m in device.materials.items() if _finite(m.tau_so)]
-    if tso:
-        raise UsadelError(f"{where}: spin-orbit scattering (tau_so in regions {tso}) in the kinetic equations is "
-                          f"not supported yet (its relaxation coefficients are not derived); tau_so only enters "
-                          f"the spectral and gap equations, where it has no effect at h = 0")
-
-
 def require_spin_degenerate(where, device):
-    """Raise for solvers that are built for spin-degenerate spectra only (the self-consistent ``solve``)."""
+    """Raise for an exchange field in solvers built for spin-degenerate spectra only (the self-consistent ``solve``).
+
+    tau_so is accepted: at h = 0 the spectra stay spin degenerate (Device refuses tau_so with h).
+    """
     if spin_split(device):
         raise UsadelError(f"{where}: the device has an exchange field (max |h| = {max_exchange(device):g}); the "
                           f"self-consistent nonequilibrium loop with h is not supported yet (its gap update "
                           f"with spin-split spectra is not built): use usadel.gap for the equilibrium gap and "
                           f"usadel.kinetic for the distributions at a given gap")
-    require_no_spin_orbit(where, device)

@@ -4,11 +4,15 @@ Bulk (seed Eqs. 4, 7 with coefficients Eqs. 5-6, all from th of the spectral res
 
     div jL  = 0                                     jL  = -DL grad hL  + Im(jE) hT
     div jT  = -2 |Delta| aTT hT                     jT  = -DT grad hT  + Im(jE) hL
-    div jLS = -(2 |Delta| aTT + aLSLS/tau_sf) hLS   jLS = -DT grad hLS + Im(jE) hTS
-    div jTS = -(aTSTS/tau_sf) hTS                   jTS = -DL grad hTS + Im(jE) hLS
+    div jLS = -(2 |Delta| aTT + aLSLS/tau_sf + DT/tau_so) hLS   jLS = -DT grad hLS + Im(jE) hTS
+    div jTS = -(aTSTS/tau_sf + DL/tau_so) hTS                   jTS = -DL grad hTS + Im(jE) hLS
 
-Each equation is multiplied by sigma/D (so fluxes are continuous at clean
-interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
+(DL, DT in the sinks in units of D.) Spin-orbit scattering (``Material.tau_so``, at
+h = 0) relaxes each spin mode with that mode's own diffusion coefficient, spin flip
+with aLSLS, aTSTS; in the normal state both give 1/tau_s = 1/tau_sf + 1/tau_so
+(``docs/derivations.md``, Spin relaxation in the kinetic equations;
+``docs/derive_spinorbit.py``). Each equation is multiplied by sigma/D (so fluxes are
+continuous at clean interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
 equations without spin flip are the 2x2 Nambu kinetic equations in each block.
 With an exchange field (a spin-split spectral result, no spin mixing) each block
 has its own coefficients, which couples hL with hTS and hT with hLS; such
@@ -44,7 +48,6 @@ import numpy as np
 from .bulk import check_windows, fermi, probe_zero_current, reservoir_h, tunnel_flux_matrices
 from .coefficients import MODES, N_MODES
 from .errors import UsadelError
-from .exchange import require_no_spin_orbit
 from .fem import flux_weight, locate
 from .kinetic_assembly import (bulk_blocks, check_finite, contact_rows, interface_rows, mode_coefficients, mode_view,
                                to_solve)
@@ -416,7 +419,6 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     """
     if not isinstance(sp, SpectralResult):
         raise UsadelError(f"kinetic: expected a SpectralResult, got {type(sp).__name__}")
-    require_no_spin_orbit("kinetic", sp.device)  # tau_so: its relaxation terms are not derived
     if np.iscomplexobj(sp.energies) and np.any(np.imag(sp.energies) != 0):
         raise UsadelError("kinetic: needs real energies")
     floor = real("kinetic: floor", floor, positive=True, hi=MAX_FLOOR)
