@@ -34,7 +34,7 @@ from . import budget
 from .bcs import DELTA0_OVER_TC as DELTA00
 from .device import Device
 from .errors import UsadelError
-from .exchange import SPINS, exchange_weights, max_exchange, spin_split
+from .exchange import SPINS, exchange_weights, max_exchange, require_no_spin_mixing, spin_split
 from .linear_response import EM_STEP, LinearTail, QuadratureTail, psi_reg
 from .retarded import RetardedProblem, delta_weights, spectral
 
@@ -214,6 +214,7 @@ class PairingData:
 
 def _check_exchange(device, omega_D):
     """What the Matsubara map does not support with an exchange field yet (raised before any work)."""
+    require_no_spin_mixing("gap", device)
     if omega_D is not None:
         raise UsadelError("gap: the Debye regulator omega_D together with an exchange field h is not supported yet")
     split = [t for t, c in device.contacts.items() if c.h != 0 and c.delta > 0]

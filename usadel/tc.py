@@ -14,7 +14,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from .device import Device
 from .errors import UsadelError
-from .exchange import spin_split
+from .exchange import require_no_spin_mixing, spin_split
 from .exchange_tc import ExchangeModes
 from .linear_response import linear_modes, mode_sum, psi_reg
 from .matsubara import PairingData
@@ -71,6 +71,7 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
         raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
+    require_no_spin_mixing("critical_temperature", device)
     pairing = PairingData(device, omega_D)
     K, c, free, lam, V = linear_modes(device)
     fields = sorted({m.h for m in device.materials.values()}) if spin_split(device) else [0.0]
