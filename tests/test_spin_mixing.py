@@ -144,3 +144,20 @@ def test_solvers_without_coupled_blocks_refuse_spin_mixing_before_any_work():
     sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
     with pytest.raises(usadel.UsadelError, match="kinetic: an exchange field"):
         usadel.kinetic(sp)
+
+
+def test_sfs_supercurrent_with_spin_relaxation():
+    # observables.supercurrent sums the Matsubara spectra, which spectral solves with coupled blocks:
+    # tau = 1e12 must give the uncoupled current (rates ~1e-13; 1e-8 relative), and spin flip in F,
+    # pair breaking, must lower |I| (here by a large factor: tau_sf = 0.05 against E_Th = 1).
+    from usadel.observables import supercurrent
+
+    def current(**tau):
+        dev = usadel.Device(usadel.meshes.interval(1.0, 40), {"wire": usadel.Material(h=4.0, **tau)},
+                            {"left": usadel.Reservoir(delta=50.0, phase=-0.65, T=1.0),
+                             "right": usadel.Reservoir(delta=50.0, phase=0.65, T=1.0)})
+        return supercurrent(dev, 1.0, tag="left")
+
+    free = current()
+    assert abs(current(tau_sf=1e12, tau_so=1e12) - free) < 1e-8 * abs(free)
+    assert abs(current(tau_sf=0.05)) < 0.5 * abs(free)
