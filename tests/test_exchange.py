@@ -42,18 +42,15 @@ def test_exchange_and_spin_orbit_fields_are_validated():
 
 @pytest.mark.parametrize("where", ["material", "reservoir"])
 @pytest.mark.parametrize("mixing", ["tau_sf", "tau_so"])
-def test_exchange_field_with_spin_mixing_is_solved_by_spectral_and_refused_by_gap(where, mixing):
+def test_exchange_field_with_spin_mixing_is_accepted(where, mixing):
     # spin flip and spin-orbit scattering couple the two spin blocks anywhere in the device:
-    # usadel.spectral solves the coupled blocks (tests/test_spin_mixing.py); the Matsubara gap
-    # equation is not built for them and says so before any work
+    # usadel.spectral solves the coupled blocks (physics in tests/test_spin_mixing.py)
     m = usadel.meshes.wire([("S", 1.0, 5), ("F", 1.0, 5)])
     mats = {"S": usadel.Material(tc=1.0, **{mixing: 10.0}), "F": usadel.Material(h=0.5 if where == "material" else 0.0)}
     res = {"left": usadel.Reservoir(delta=1.0, h=0.3 if where == "reservoir" else 0.0)}
     dev = usadel.Device(m, mats, res)
     sp = usadel.spectral(dev, np.linspace(0.0, 2.0, 11), delta={"S": 1.0})
     assert sp.spin_split and np.all(np.isfinite(sp.dos(spin=1)))
-    with pytest.raises(usadel.UsadelError, match="gap: an exchange field .* couples the two spin blocks"):
-        usadel.gap(dev, T=0.1)
 
 
 def test_solve_refuses_exchange_fields_and_kinetic_spin_orbit():

@@ -11,8 +11,9 @@ holds what the solvers need to know about h: which devices are spin split or
 spin mixed, the lumped h weights of the retarded equation, and the checks that
 refuse what is not built yet:
 
-- spin mixing (h with tau_sf or tau_so) in the Matsubara gap equation, Tc and the
-  kinetic equations (their coupled-block forms are not built);
+- spin mixing (h with tau_sf or tau_so) in the kinetic equations (their coupled
+  relaxation terms are not built; ``critical_temperature`` refuses it where h or the
+  relaxation times differ between regions);
 - the kinetic equations with tau_so (``usadel.kinetic``: the spin-orbit relaxation
   terms are not derived), and the self-consistent loop ``usadel.solve`` with h != 0
   (the kinetic equations with h are built, ``usadel.spin_kinetics``; the loop's
@@ -52,8 +53,9 @@ def require_no_spin_mixing(where, device):
     if spin_mixing(device):
         mixing = ", ".join(f"{r!r} ({k})" for r, k in relaxing_regions(device).items())
         raise UsadelError(f"{where}: an exchange field (max |h| = {max_exchange(device):g}) together with spin-flip or "
-                          f"spin-orbit scattering (regions {mixing}) couples the two spin blocks; usadel.spectral "
-                          f"solves that case, {where} is not built for it yet")
+                          f"spin-orbit scattering (regions {mixing}) couples the two spin blocks; spectral, gap, "
+                          f"critical_temperature and observables.supercurrent solve that case, {where} is not "
+                          f"built for it yet")
 
 
 def interleave(up, dn):

@@ -37,7 +37,8 @@ import numpy as np
 from .exchange import SPINS, interleave, split
 from .retarded import RetardedProblem
 
-__all__ = ["SpinMixedProblem", "coupling"]
+__all__ = ["SpinMixedProblem", "coupling", "relaxation_rates_e", "linear_pair_amplitude", "mixing_tail",
+           "mixing_mode_sum", "pair_derivative"]
 
 
 def coupling(cP, cM, g, gt, go, gto, jac=False):
@@ -73,9 +74,7 @@ class SpinMixedProblem:
     def __init__(self, device, delta, eta):
         self.blocks = [RetardedProblem(device, delta, eta, s) for s in SPINS]
         ops = self.ops = self.blocks[0].ops
-        a_e = ops.tau_sf_inv_e / 4.0
-        b_e = np.array([0.0 if m.tau_so is None else 1.0 / (4.0 * float(m.tau_so))
-                        for m in device.region_material()])[ops.region]
+        a_e, b_e = relaxation_rates_e(device)
         cA, cB = ops.lump(ops.w_el / ops.D_e * a_e), ops.lump(ops.w_el / ops.D_e * b_e)
         for blk in self.blocks:  # the same-block spin-flip term runs at a = Gamma / 3
             blk.cG = cA
@@ -135,3 +134,78 @@ class SpinMixedProblem:
     def newton(self, eps, g, gt, tol, maxiter):
         """Damped Newton of :meth:`usadel.retarded.RetardedProblem.newton` on the coupled blocks."""
         return RetardedProblem.newton(self, eps, g, gt, tol, maxiter)
+
+
+def relaxation_rates_e(device):
+    """Per element (a, b) = (1/(4 tau_sf), 1/(4 tau_so)), zero where the time is None or inf."""
+    ops = device.operators
+    b_e = np.array([0.0 if m.tau_so is None else 1.0 / (4.0 * float(m.tau_so)) for m in device.region_material()])
+    return ops.tau_sf_inv_e / 4.0, b_e[ops.region]
+
+
+def linear_pair_amplitude(w, gamma, h, c):
+    """Spin-averaged linear pair amplitude f / Delta of a uniform region at Matsubara frequency ``w``.
+
+    Linearising both blocks' rows (gamma small) gives the 2x2 system
+    [[w + a + P - i h, M], [M, w + a + P + i h]] (gamma_+, gamma_-) ~ Delta, whose spin average is
+    1 / (w + Gamma + h^2 / (w + c)), Gamma = 3 a, c = a + 2 b (``docs/derivations.md``, Spin mixing).
+    """
+    return 1.0 / (w + gamma + h * h / (w + c))
+
+
+#: Gauss-Legendre nodes of the local tail integral in t = a / w (the integrand is smooth on [0, 1])
+_TAIL_T, _TAIL_W = np.polynomial.legendre.leggauss(48)
+_TAIL_T, _TAIL_W = 0.5 * (_TAIL_T + 1.0), 0.5 * _TAIL_W
+
+
+def mixing_tail(a, gamma, h, c):
+    """Int_a^inf dw [1/(w + Gamma) - f_lin/Delta]: the exchange field's share of the local linear tail
+    with spin relaxation (per node; ``gamma``, ``h``, ``c`` arrays). O(h^2 / a) for a >> h, Gamma, c."""
+    w = a / _TAIL_T[:, None]
+    g = 1.0 / (w + gamma) - linear_pair_amplitude(w, gamma, h, c)
+    return np.sum(_TAIL_W[:, None] * g * a / _TAIL_T[:, None] ** 2, axis=0)
+
+
+def mixing_mode_sum(lam, T, h, M):
+    """Spin-averaged S1 per mode l with uniform h and spin mixing M = a - b:
+    sum_n 2 pi T (1/w_n - 2 f_lin(l)) with f_lin(l) = 1/(2 w + l + 4 h^2/(2 w + l - 4 M)).
+
+    Partial fractions with kappa = sqrt(M^2 - h^2):
+    alpha psi(1/2 + (l/2 - M - kappa)/(2 pi T)) + beta psi(1/2 + (l/2 - M + kappa)/(2 pi T)) - psi(1/2),
+    alpha = (kappa - M)/(2 kappa), beta = (kappa + M)/(2 kappa); M = 0 gives Re psi(1/2 + (l + 2 i h)/(4 pi T)).
+    Near kappa = 0 (h = |M|) the two poles merge; kappa is then nudged by 1e-7 |h| (error O(1e-14)).
+    """
+    from scipy.special import digamma
+
+    kappa = np.sqrt(complex(M * M - h * h))
+    if abs(kappa) < 1e-7 * max(abs(h), abs(M)):
+        kappa = 1e-7 * max(abs(h), abs(M))
+    alpha, beta = (kappa - M) / (2 * kappa), (kappa + M) / (2 * kappa)
+    x = (lam / 2 - M) / (2 * np.pi * T)
+    k = kappa / (2 * np.pi * T)
+    return np.real(alpha * digamma(0.5 + x - k) + beta * digamma(0.5 + x + k)) - digamma(0.5)
+
+
+def pair_derivative(device, delta, eps, sp):
+    """For the gap equation's Jacobian: cv -> d(spin-averaged F)/d(pairing weights cv) at the Matsubara
+    solution ``sp`` (energies ``eps``), one factorisation of the coupled Jacobian reused for every cv."""
+    prob = SpinMixedProblem(device, delta, 0.0)
+    up, dn = sp.block(1), sp.block(-1)
+    g, gt = interleave(up.gamma, dn.gamma), interleave(up.gamma_t, dn.gamma_t)
+    _, data = prob.residual(eps, g, gt, jac=True)
+    solve = prob.solver.factorize(data)
+    dir_nodes = prob.dir_nodes
+    n = prob.ops.n
+
+    def d_pair(cv):
+        rhs = np.empty((eps.size, 4 * n), complex)
+        for k, b in enumerate((up, dn)):
+            dFg = -1j * (cv + np.conj(cv) * b.gamma ** 2)
+            dFt = 1j * (cv * b.gamma_t ** 2 + np.conj(cv))
+            dFg[:, dir_nodes] = dFt[:, dir_nodes] = 0.0
+            rhs[:, 2 * k::4], rhs[:, 2 * k + 1::4] = -dFg, -dFt
+        dx = solve(rhs)
+        dF = [(2.0 * dx[:, 2 * k::4] - 2.0 * b.gamma ** 2 * dx[:, 2 * k + 1::4]) / (1.0 + b.gamma * b.gamma_t) ** 2
+              for k, b in enumerate((up, dn))]
+        return 0.5 * (dF[0] + dF[1])
+    return d_pair
