@@ -1,4 +1,5 @@
-"""Exchange fields without spin mixing (issue 13, first step): inputs, refusals and the retarded spin blocks.
+"""Exchange fields (issue 13, first step): inputs, refusals and the retarded spin blocks (their coupling by
+spin relaxation: tests/test_spin_mixing.py).
 
 Convention (docs/conventions.md, Exchange fields): spin sigma = +-1 sees E -> E + sigma h.
 """
@@ -41,14 +42,15 @@ def test_exchange_and_spin_orbit_fields_are_validated():
 
 @pytest.mark.parametrize("where", ["material", "reservoir"])
 @pytest.mark.parametrize("mixing", ["tau_sf", "tau_so"])
-def test_exchange_field_with_spin_mixing_is_refused(where, mixing):
-    # spin flip and spin-orbit scattering couple the two spin blocks: not built in this step,
-    # anywhere in the device (the 2x2 pair-breaking term assumes g_up = g_dn)
+def test_exchange_field_with_spin_mixing_is_accepted(where, mixing):
+    # spin flip and spin-orbit scattering couple the two spin blocks anywhere in the device:
+    # usadel.spectral solves the coupled blocks (physics in tests/test_spin_mixing.py)
     m = usadel.meshes.wire([("S", 1.0, 5), ("F", 1.0, 5)])
     mats = {"S": usadel.Material(tc=1.0, **{mixing: 10.0}), "F": usadel.Material(h=0.5 if where == "material" else 0.0)}
     res = {"left": usadel.Reservoir(delta=1.0, h=0.3 if where == "reservoir" else 0.0)}
-    with pytest.raises(usadel.UsadelError, match="spin blocks.*not supported"):
-        usadel.Device(m, mats, res)
+    dev = usadel.Device(m, mats, res)
+    sp = usadel.spectral(dev, np.linspace(0.0, 2.0, 11), delta={"S": 1.0})
+    assert sp.spin_split and np.all(np.isfinite(sp.dos(spin=1)))
 
 
 def test_solve_refuses_exchange_fields_kinetic_accepts_them_and_spin_orbit():

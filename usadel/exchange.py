@@ -1,16 +1,19 @@
-r"""Collinear exchange fields without spin mixing: two independent spin blocks.
+r"""Collinear exchange fields: the two spin blocks of the 4x4 spin-Nambu equations.
 
-With an exchange (or Zeeman) energy h(x) collinear with the spin axis and no
-spin-flip or spin-orbit scattering, the 4x4 spin-Nambu retarded equation splits
-into two 2x2 blocks, spin sigma = +-1 (spin-sigma electrons with spin -sigma
-holes), each the spin-degenerate Riccati equation with E -> E + sigma h(x)
-(``docs/conventions.md``, Exchange fields). This module holds what the solvers
-need to know about h: which devices are spin split, the lumped h weights of the
-retarded equation, and the checks that refuse what is not built yet:
+With an exchange (or Zeeman) energy h(x) collinear with the spin axis the 4x4
+spin-Nambu retarded equation splits into two 2x2 blocks, spin sigma = +-1
+(spin-sigma electrons with spin -sigma holes), each the spin-degenerate Riccati
+equation with E -> E + sigma h(x) (``docs/conventions.md``, Exchange fields).
+Without spin-flip or spin-orbit scattering the blocks are independent; with
+them (and h != 0 somewhere) their self-energies couple the blocks and
+``usadel.spectral`` solves both together (:mod:`usadel.spin_mixing`). This module
+holds what the solvers need to know about h: which devices are spin split or
+spin mixed, the lumped h weights of the retarded equation, and the checks that
+refuse what is not built yet:
 
-- h != 0 anywhere together with tau_sf or tau_so anywhere (spin mixing couples
-  the blocks, and the 2x2 pair-breaking term of tau_sf assumes g_up = g_dn), in
-  every solver, the kinetic equations included;
+- spin mixing (h with tau_sf or tau_so) in the kinetic equations (their coupled
+  relaxation terms are not built; ``critical_temperature`` refuses it where h or the
+  relaxation times differ between regions);
 - the self-consistent loop ``usadel.solve`` with h != 0 (the kinetic equations
   with h are built, ``usadel.spin_kinetics``; the loop's nonequilibrium gap update
   with spin-split spectra is not).
@@ -25,7 +28,8 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["check_spin_blocks", "max_exchange", "spin_split", "exchange_weights", "require_spin_degenerate", "SPINS"]
+__all__ = ["spin_mixing", "relaxing_regions", "require_no_spin_mixing", "interleave", "split", "max_exchange",
+           "spin_split", "exchange_weights", "require_spin_degenerate", "SPINS"]
 
 #: the spin blocks of a spin-split device, in the order SpectralResult stores them
 SPINS = (1, -1)
@@ -35,19 +39,37 @@ def _finite(tau):
     return tau is not None and not math.isinf(tau)
 
 
-def check_spin_blocks(materials, contacts):
-    """Refuse an exchange field together with spin-flip or spin-orbit scattering (blocks coupled: not built).
+def spin_mixing(device):
+    """True if ``device`` is spin split and has spin-flip or spin-orbit scattering somewhere (coupled blocks)."""
+    return spin_split(device) and bool(relaxing_regions(device))
 
-    ``materials``: {region: Material}; ``contacts``: {tag: Reservoir}.
-    """
-    fields = [f"material {r!r} (h = {m.h:g})" for r, m in materials.items() if m.h != 0]
-    fields += [f"reservoir {t!r} (h = {c.h:g})" for t, c in contacts.items() if c.h != 0]
-    mixing = [f"material {r!r} ({', '.join(k for k in ('tau_sf', 'tau_so') if _finite(getattr(m, k)))})"
-              for r, m in materials.items() if _finite(m.tau_sf) or _finite(m.tau_so)]
-    if fields and mixing:
-        raise UsadelError(f"Device: an exchange field ({', '.join(fields)}) together with spin-flip or spin-orbit "
-                          f"scattering ({', '.join(mixing)}) couples the two spin blocks of the 4x4 spin-Nambu "
-                          f"equations; that is not supported yet (only collinear fields without spin mixing are)")
+
+def relaxing_regions(device):
+    """{region: "tau_sf, tau_so"} of the materials with finite spin-flip or spin-orbit times."""
+    return {r: ", ".join(k for k in ("tau_sf", "tau_so") if _finite(getattr(m, k)))
+            for r, m in device.materials.items() if _finite(m.tau_sf) or _finite(m.tau_so)}
+
+
+def require_no_spin_mixing(where, device):
+    """Raise for solvers built for uncoupled spin blocks when an exchange field meets spin relaxation."""
+    if spin_mixing(device):
+        mixing = ", ".join(f"{r!r} ({k})" for r, k in relaxing_regions(device).items())
+        raise UsadelError(f"{where}: an exchange field (max |h| = {max_exchange(device):g}) together with spin-flip or "
+                          f"spin-orbit scattering (regions {mixing}) couples the two spin blocks; spectral, gap, "
+                          f"critical_temperature and observables.supercurrent solve that case, {where} is not "
+                          f"built for it yet")
+
+
+def interleave(up, dn):
+    """Arrays (..., n) of the two spin blocks as one (..., 2 n) array, spin fastest."""
+    out = np.empty(up.shape[:-1] + (2 * up.shape[-1],), dtype=np.result_type(up, dn))
+    out[..., 0::2], out[..., 1::2] = up, dn
+    return out
+
+
+def split(x):
+    """Inverse of :func:`interleave`: the (spin +1, spin -1) views of a (..., 2 n) array."""
+    return x[..., 0::2], x[..., 1::2]
 
 
 def max_exchange(device):

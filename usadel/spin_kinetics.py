@@ -32,7 +32,7 @@ import numpy as np
 
 from .coefficients import MODES, kinetic_coefficients
 from .errors import UsadelError
-from .exchange import SPINS
+from .exchange import SPINS, require_no_spin_mixing
 
 __all__ = ["BASIS", "BASIS_INV", "MODE_SPIN", "to_solve_basis", "block_coefficients", "spin_average",
            "component_matrices", "split_probe_potential"]
@@ -61,14 +61,10 @@ def to_solve_basis(A):
 def block_coefficients(sp, floor):
     """[coefficients of block +1, of block -1] (``usadel.coefficients.kinetic_coefficients`` of ``sp.block(s)``).
 
-    Refuses spin-flip and spin-orbit scattering, which couple the blocks (their
-    relaxation terms are not block diagonal; ``Device`` refuses them with h already).
+    Refuses spin-flip and spin-orbit scattering together with the exchange field: they couple
+    the blocks, and their relaxation terms in the kinetic equations are not block diagonal (not built).
     """
-    mats = sp.device.materials
-    mixing = [r for r, m in mats.items() if any(t is not None and np.isfinite(t) for t in (m.tau_sf, m.tau_so))]
-    if mixing:
-        raise UsadelError(f"kinetic: a spin-split result with spin-flip or spin-orbit scattering (regions "
-                          f"{mixing}) couples the spin blocks; that is not supported")
+    require_no_spin_mixing("kinetic", sp.device)
     return [kinetic_coefficients(sp.block(s), floor) for s in SPINS]
 
 
