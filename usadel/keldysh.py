@@ -170,7 +170,7 @@ class KineticResult(ResultMixin):
             _, gw = ops.element_values(w)
             j = self.spectral_currents()[..., comp, :]
             md = self._modes()
-            S = self._to_h(md, -md.sink * self._u(md))[..., comp]  # lumped div J per node (the sinks), n_E x n
+            S = self._to_h(md, -md.apply_sink(self._u(md)))[..., comp]  # lumped div J per node (the sinks), n_E x n
             spec = -np.einsum("eld,ld->e", j, ops.vol[:, None] * gw) - S @ w
             conductance = float(w @ (ops.K @ w))
         f = spec * (E if weighted else 1.0)
@@ -261,7 +261,7 @@ class KineticResult(ResultMixin):
         wreg = ops.incidence @ (ops.w_el / ops.D_e * mask)
         lump_all = ops.lump_sd
         frac = np.divide(wreg, lump_all, out=np.zeros_like(lump_all), where=lump_all > 0)
-        out += (md.sink[:, nodes] * frac[nodes][None, :, None]) * u[:, nodes]
+        out += frac[nodes][None, :, None] * md.apply_sink(u, nodes)
         return self._to_h(md, out)
 
     def _contact_flux(self, tag):
