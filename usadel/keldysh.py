@@ -14,8 +14,9 @@ with aLSLS, aTSTS; in the normal state both give 1/tau_s = 1/tau_sf + 1/tau_so
 ``docs/derive_spinorbit.py``). Each equation is multiplied by sigma/D (so fluxes are
 continuous at clean interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
 equations without spin flip are the 2x2 Nambu kinetic equations in each block.
-With an exchange field (a spin-split spectral result, no spin mixing) each block
-has its own coefficients, which couples hL with hTS and hT with hLS; such
+With an exchange field (a spin-split spectral result) each block has its own
+coefficients, which couples hL with hTS and hT with hLS, and spin flip or spin-orbit
+scattering add a 4x4 sink coupling the blocks (``usadel.spin_relaxation``); such
 results are solved in the block basis (``usadel.spin_kinetics``,
 ``usadel.kinetic_assembly``) and h is returned in (L, T, LS, TS).
 
@@ -403,7 +404,7 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     sp : SpectralResult
         Real energies; either all >= 0 (parity is used for integrals) or a
         grid symmetric enough to integrate over directly. A spin-split result
-        (exchange field, no spin mixing) is solved in the spin-block basis of
+        (exchange field, with or without spin relaxation) is solved in the spin-block basis of
         ``usadel.spin_kinetics``; its ``coeff_el``/``coeff_node``/``jS_el`` are then spin averages.
     floor : float
         Relative floor of DL, DT (``usadel.coefficients``), in (0, ``MAX_FLOOR``].
