@@ -233,11 +233,6 @@ def test_gap_jacobian_with_spin_mixing():
 
 
 def test_what_is_not_built_for_spin_mixing_is_refused_before_any_work():
-    dev = wire(h=0.3, tau_sf=10.0, contacts={"left": usadel.Reservoir(delta=1.0, T=0.1),
-                                             "right": usadel.Reservoir(T=0.1, mu=0.1)})
-    sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
-    with pytest.raises(usadel.UsadelError, match="kinetic: an exchange field .* couples the two spin blocks"):
-        usadel.kinetic(sp)
     m = usadel.meshes.wire([("S", 1.0, 5), ("F", 1.0, 5)])
     bilayer = usadel.Device(m, {"S": usadel.Material(tc=1.0, tau_sf=5.0), "F": usadel.Material(h=0.5, tau_sf=5.0)})
     with pytest.raises(usadel.UsadelError, match="critical_temperature: spin mixing .* one"):

@@ -179,7 +179,7 @@ class KineticCoefficients:
     floor: float
 
 
-def kinetic_coefficients(sp, floor):
+def kinetic_coefficients(sp, floor, relaxation=True):
     """Coefficients stage: seed Eqs. 5-6 from a spectral result, floored, with the lumped sinks.
 
     Parameters
@@ -188,6 +188,9 @@ def kinetic_coefficients(sp, floor):
         Retarded solution at real energies.
     floor : float
         Relative floor of DL, DT (module docstring).
+    relaxation : bool
+        Include the spin-flip and spin-orbit sinks of :data:`MODES` (False: pairing only, for
+        the spin blocks of a spin-mixed result, whose relaxation ``usadel.spin_kinetics`` adds).
 
     Returns
     -------
@@ -213,6 +216,6 @@ def kinetic_coefficients(sp, floor):
     sink = np.zeros(cn["DL"].shape + (N_MODES,))
     for i, mode in enumerate(MODES):
         for coef, rate in mode.sinks:
-            if np.any(rates[rate]):  # an absent rate adds nothing, not even 0 x a huge edge value
+            if np.any(rates[rate]) and (relaxation or rate == "pairing"):  # an absent rate adds nothing
                 sink[..., i] += rates[rate] * cn[coef]
     return KineticCoefficients(el=ce, node=cn, jS=jS, sink=sink, floor=floor)

@@ -11,9 +11,8 @@ holds what the solvers need to know about h: which devices are spin split or
 spin mixed, the lumped h weights of the retarded equation, and the checks that
 refuse what is not built yet:
 
-- spin mixing (h with tau_sf or tau_so) in the kinetic equations (their coupled
-  relaxation terms are not built; ``critical_temperature`` refuses it where h or the
-  relaxation times differ between regions);
+- ``critical_temperature`` with spin mixing (h with tau_sf or tau_so) where h or the
+  relaxation times differ between regions (its mode sums assume one of each);
 - the self-consistent loop ``usadel.solve`` with h != 0 (the kinetic equations
   with h are built, ``usadel.spin_kinetics``; the loop's nonequilibrium gap update
   with spin-split spectra is not).
@@ -28,7 +27,7 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["spin_mixing", "relaxing_regions", "require_no_spin_mixing", "interleave", "split", "max_exchange",
+__all__ = ["spin_mixing", "interleave", "split", "max_exchange",
            "spin_split", "exchange_weights", "require_spin_degenerate", "SPINS"]
 
 #: the spin blocks of a spin-split device, in the order SpectralResult stores them
@@ -41,23 +40,7 @@ def _finite(tau):
 
 def spin_mixing(device):
     """True if ``device`` is spin split and has spin-flip or spin-orbit scattering somewhere (coupled blocks)."""
-    return spin_split(device) and bool(relaxing_regions(device))
-
-
-def relaxing_regions(device):
-    """{region: "tau_sf, tau_so"} of the materials with finite spin-flip or spin-orbit times."""
-    return {r: ", ".join(k for k in ("tau_sf", "tau_so") if _finite(getattr(m, k)))
-            for r, m in device.materials.items() if _finite(m.tau_sf) or _finite(m.tau_so)}
-
-
-def require_no_spin_mixing(where, device):
-    """Raise for solvers built for uncoupled spin blocks when an exchange field meets spin relaxation."""
-    if spin_mixing(device):
-        mixing = ", ".join(f"{r!r} ({k})" for r, k in relaxing_regions(device).items())
-        raise UsadelError(f"{where}: an exchange field (max |h| = {max_exchange(device):g}) together with spin-flip or "
-                          f"spin-orbit scattering (regions {mixing}) couples the two spin blocks; spectral, gap, "
-                          f"critical_temperature and observables.supercurrent solve that case, {where} is not "
-                          f"built for it yet")
+    return spin_split(device) and any(_finite(m.tau_sf) or _finite(m.tau_so) for m in device.materials.values())
 
 
 def interleave(up, dn):

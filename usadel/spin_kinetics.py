@@ -1,17 +1,20 @@
-r"""Kinetic equations of a spin-split device without spin mixing: the spin-block basis.
+r"""Kinetic equations of a spin-split device: the spin-block basis.
 
-With a collinear exchange field and no spin-flip or spin-orbit scattering the
-4x4 Keldysh problem splits into two Nambu blocks s = +-1 (``docs/conventions.md``,
-Exchange fields). Block s carries the Nambu distribution
+With a collinear exchange field the 4x4 Keldysh problem is block diagonal in the
+spin projections s = +-1 (``docs/conventions.md``, Exchange fields). Block s carries
+the Nambu distribution
 
     h^s = a_s 1 + b_s tau3,    a_s = hL + s hTS,    b_s = hT + s hLS,
 
-and obeys the spin-degenerate 2x2 kinetic equations (seed Eqs. 4, 7 without
-tau_sf) with the coefficients DL_s, DT_s, aTT_s, Im jE_s of its own retarded
-function g_s (E -> E + s h):
+and without spin relaxation obeys the spin-degenerate 2x2 kinetic equations (seed
+Eqs. 4, 7 without tau_sf) with the coefficients DL_s, DT_s, aTT_s, Im jE_s of its own
+retarded function g_s (E -> E + s h):
 
     div j_a^s = 0,                    j_a^s = -DL_s grad a_s + Im(jE_s) b_s
     div j_b^s = -2 |Delta| aTT_s b_s,  j_b^s = -DT_s grad b_s + Im(jE_s) a_s.
+
+Spin-flip and spin-orbit scattering add a 4x4 sink per node that couples the blocks
+(``usadel.spin_relaxation``).
 
 The solver works in the basis u = (a_+, b_+, b_-, a_-) (:data:`BASIS`: h = BASIS u),
 whose four rows have exactly the structure of the table ``usadel.coefficients.MODES``
@@ -32,7 +35,7 @@ import numpy as np
 
 from .coefficients import MODES, kinetic_coefficients
 from .errors import UsadelError
-from .exchange import SPINS, require_no_spin_mixing
+from .exchange import SPINS
 
 __all__ = ["BASIS", "BASIS_INV", "MODE_SPIN", "to_solve_basis", "block_coefficients", "spin_average",
            "component_matrices", "split_probe_potential"]
@@ -58,14 +61,14 @@ def to_solve_basis(A):
     return np.einsum("ij,...jk,kl->...il", BASIS_INV, A, BASIS)
 
 
-def block_coefficients(sp, floor):
+def block_coefficients(sp, floor, relaxation=True):
     """[coefficients of block +1, of block -1] (``usadel.coefficients.kinetic_coefficients`` of ``sp.block(s)``).
 
-    Refuses spin-flip and spin-orbit scattering together with the exchange field: they couple
-    the blocks, and their relaxation terms in the kinetic equations are not block diagonal (not built).
+    With spin-flip or spin-orbit scattering (spin mixing) pass ``relaxation=False``: the blocks then
+    carry only their pairing sinks, and the relaxation, which couples the blocks, is the 4x4
+    matrix of ``usadel.spin_relaxation.block_relaxation``.
     """
-    require_no_spin_mixing("kinetic", sp.device)
-    return [kinetic_coefficients(sp.block(s), floor) for s in SPINS]
+    return [kinetic_coefficients(sp.block(s), floor, relaxation) for s in SPINS]
 
 
 def spin_average(cos):
