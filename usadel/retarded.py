@@ -48,6 +48,7 @@ from .errors import ConvergenceError, UsadelError
 from .exchange import SPINS, exchange_weights, spin_split
 from .fem import delta_nodes, delta_weights
 from .spectral_result import SpectralResult
+from .sweep import sweep
 from .validate import choice, integer, real, real_array
 from . import progress
 
@@ -298,9 +299,10 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         Newton tolerance on the update (max norm) of gamma, gamma~.
     maxiter : int
         Newton iterations per stage and energy.
-    method : {"homotopy", "direct"}
+    method : {"homotopy", "direct", "sweep"}
         "homotopy" (default) follows each solution from E + i Omega down to
         the real axis, which selects the retarded branch by construction.
+        "sweep": continuation along E, high to low, per chunk (:mod:`usadel.sweep`; ~5x fewer Newton steps).
         "direct" starts Newton from the local bulk solution and falls back to
         the homotopy only where the result is grossly unphysical; faster, but
         near bifurcations (e.g. just above a minigap) it can return a wrong
@@ -322,7 +324,7 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     if not isinstance(device, Device):
         raise UsadelError(f"spectral: expected a usadel.Device, got {type(device).__name__}")
     E = _as_energies(energies)
-    choice("spectral: method", method, ("homotopy", "direct"))
+    choice("spectral: method", method, ("homotopy", "direct", "sweep"))
     eta = real("spectral: eta", eta, nonnegative=True)
     tol = real("spectral: tol", tol, positive=True)
     maxiter = integer("spectral: maxiter", maxiter, lo=1)
@@ -381,6 +383,8 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
             idx = np.nonzero(redo)[0]
             log.debug("spectral: %d energies via eta-homotopy", idx.size)
             g[idx], gt[idx], ok[idx], res[idx] = _homotopy(prob, eps[idx], tol, maxiter)
+    elif method == "sweep":
+        g, gt, ok, res = sweep(prob, eps, tol, maxiter, start=_homotopy)
     else:
         g, gt, ok, res = _homotopy(prob, eps, tol, maxiter)
     if not ok.all():
