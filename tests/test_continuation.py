@@ -95,6 +95,16 @@ def test_sweep_equals_homotopy_through_zero_energy_without_symmetry():
     np.testing.assert_allclose(a.dos()[::-1], a.dos(), atol=1e-9)
 
 
+@pytest.mark.filterwarnings("error")
+def test_sweep_with_repeated_energies():
+    # without the symmetry nothing merges equal energies; the predictor divided by 0 (a
+    # RuntimeWarning, NaN predictions redone by the homotopy): now a repeat reuses its solution
+    dev = sns_device(100.0, 1.0, 40)
+    E = np.array([5.0, 1.0, 5.0, 3.0, 3.0, 3.0, 2.0, 0.5, 0.5, 4.0] * 2)
+    a, b = both(dev, E, symmetric=False)
+    assert_same(a, b)
+
+
 def test_sweep_equals_homotopy_on_an_s_wire_between_reservoirs():
     # the homotopy-start case above over the whole spectrum, where the discrete DOS dips
     # to -0.07 at E ~ 1.25 (an O(h^2) error: -3e-4 at n = 640) and every continued energy

@@ -41,7 +41,13 @@ SWEEP_ORDER = 3  #: previous solutions used by the predictor (3: quadratic in E)
 
 
 def predict(es, gs, e):
-    """Lagrange extrapolation of the solutions ``gs`` (k, ...) at energies ``es`` (k,) to energy ``e``."""
+    """Lagrange extrapolation of the solutions ``gs`` (k, ...) at distinct energies ``es`` (k,) to energy ``e``.
+
+    A repeated energy (``e`` in ``es``) returns its solution.
+    """
+    same = np.nonzero(es == e)[0]
+    if same.size:
+        return gs[same[-1]].copy()
     out = np.zeros_like(gs[0])
     for k, (ek, gk) in enumerate(zip(es, gs)):
         w = 1.0
@@ -91,7 +97,10 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
         if fresh.size:
             g[fresh], gt[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
         for k, i, c in zip(live, idx, cont):
-            hist[k] = (hist[k] + [i])[-SWEEP_ORDER:] if c else ([i] if ok[i] else [])
+            if c:  # a repeated energy replaces its earlier copy: the predictor needs distinct energies
+                hist[k] = ([j for j in hist[k] if eps[j] != eps[i]] + [i])[-SWEEP_ORDER:]
+            else:
+                hist[k] = [i] if ok[i] else []
     if redone:
         log.debug("sweep: %d of %d energies redone by the homotopy", redone, n)
     return g, gt, ok, res
