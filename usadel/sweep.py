@@ -1,0 +1,106 @@
+r"""Continuation of the retarded solution along the energy axis (``spectral(..., method="sweep")``).
+
+The eta-homotopy (``usadel.retarded``) follows every energy from E + i Omega down
+to the real axis: ~6 stages and ~11 Newton iterations per energy. Neighbouring
+energies have neighbouring solutions, so a sweep predicts each energy's solution
+from the previous two or three (Lagrange extrapolation in E) and needs ~2 Newton
+iterations from there.
+
+Direction: from high to low energy. Sweeping upward through a minigap edge
+jumps to the mirror solution just above it (DOS ~ -N, measured in issue 16);
+downward, the solution enters the gap from the propagating side, where it is
+unique. Every continued energy is checked (Newton converged, |gamma|, |gamma~| <= 1
+and DOS >= 0 within ``usadel.bulk.PHYSICAL_SLACK``, and a Newton correction no
+larger than ``SWEEP_JUMP``, since a branch change shows up as an O(1) jump from the
+prediction); where a check fails that energy is redone by the homotopy and the
+predictor restarts from it.
+
+Batching: the energies of a chunk are sorted and cut into up to ``SWEEP_LANES``
+contiguous lanes that advance together, one energy per lane and step, so each
+Newton step is one batched solve (1D: one banded LAPACK call). Each lane starts
+with the homotopy at its highest energy. Sparse (2D) solves are a loop over the
+batch anyway, and there one lane keeps the reused LU (GMRES preconditioner of
+``usadel.linsolve.BlockSolver``) close to the current energy.
+"""
+
+import logging
+
+import numpy as np
+
+from .bulk import on_retarded_branch
+
+__all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER"]
+
+log = logging.getLogger(__name__)
+
+SWEEP_LANES = 8  #: at most this many lanes (contiguous runs of energies) advance as one batch (1D)
+SWEEP_MIN_LANE = 16  #: energies per lane at least (each lane starts with one homotopy)
+SWEEP_JUMP = 0.1  #: a Newton correction above this (max norm of gamma, gamma~) counts as a branch change
+SWEEP_MAXITER = 8  #: Newton iterations from a prediction before the homotopy takes over
+SWEEP_ORDER = 3  #: previous solutions used by the predictor (3: quadratic in E)
+
+
+def predict(es, gs, e):
+    """Lagrange extrapolation of the solutions ``gs`` (k, ...) at distinct energies ``es`` (k,) to energy ``e``.
+
+    A repeated energy (``e`` in ``es``) returns its solution.
+    """
+    same = np.nonzero(es == e)[0]
+    if same.size:
+        return gs[same[-1]].copy()
+    out = np.zeros_like(gs[0])
+    for k, (ek, gk) in enumerate(zip(es, gs)):
+        w = 1.0
+        for j, ej in enumerate(es):
+            if j != k:
+                w *= (e - ej) / (ek - ej)
+        out += w * gk
+    return out
+
+
+def sweep(prob, eps, tol, maxiter, start, descending=True):
+    """Solve ``prob`` (a ``usadel.retarded.RetardedProblem``) at the complex energies ``eps`` by continuation.
+
+    ``start(prob, eps, tol, maxiter) -> (g, gt, ok, res)`` solves energies from
+    scratch (the eta-homotopy); it starts each lane and redoes every energy whose
+    continuation fails a check. ``descending=False`` sweeps upward (only to test
+    the checks: it meets the mirror branch above a minigap). Returns (g, gt, ok, res)
+    in the order of ``eps``.
+    """
+    n = eps.size
+    order = np.lexsort((-eps.imag, -eps.real))  # from high to low energy
+    order = order if descending else order[::-1]
+    nl = 1 if not prob.solver.banded else max(1, min(SWEEP_LANES, n // SWEEP_MIN_LANE))
+    lanes = np.array_split(order, nl)
+    g = np.zeros((n, prob.ops.n), complex)
+    gt = np.zeros_like(g)
+    ok = np.zeros(n, bool)
+    res = np.full(n, np.inf)
+    hist = [[] for _ in lanes]  # per lane: indices of the solutions the predictor uses
+    redone = 0
+    for step in range(max(lane.size for lane in lanes)):
+        live = [k for k, lane in enumerate(lanes) if step < lane.size]
+        idx = np.array([lanes[k][step] for k in live])
+        cont = np.array([bool(hist[k]) for k in live])
+        if cont.any():
+            ic = idx[cont]
+            pg = np.array([predict(eps[hist[k]], g[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
+            pt = np.array([predict(eps[hist[k]], gt[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
+            pg, pt = prob.impose(eps[ic], pg, pt)
+            gi, gti, oki, ri = prob.newton(eps[ic], pg.copy(), pt.copy(), tol, min(maxiter, SWEEP_MAXITER))
+            jump = np.maximum(np.max(np.abs(gi - pg), axis=1), np.max(np.abs(gti - pt), axis=1))
+            good = oki & on_retarded_branch(gi, gti) & (jump <= SWEEP_JUMP)
+            g[ic], gt[ic], ok[ic], res[ic] = gi, gti, oki, ri
+            cont[cont] = good
+            redone += int(np.sum(~good))
+        fresh = idx[~cont]
+        if fresh.size:
+            g[fresh], gt[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
+        for k, i, c in zip(live, idx, cont):
+            if c:  # a repeated energy replaces its earlier copy: the predictor needs distinct energies
+                hist[k] = ([j for j in hist[k] if eps[j] != eps[i]] + [i])[-SWEEP_ORDER:]
+            else:
+                hist[k] = [i] if ok[i] else []
+    if redone:
+        log.debug("sweep: %d of %d energies redone by the homotopy", redone, n)
+    return g, gt, ok, res
