@@ -106,6 +106,11 @@ class RetardedProblem:
         self.dir_rows = np.concatenate([2 * self.dir_nodes, 2 * self.dir_nodes + 1])
         self.solver = ops.solver(2, symmetric_pivoting=True)
 
+    @property
+    def state_size(self):
+        """Length of one energy's state arrays gamma, gamma~ (one per node)."""
+        return self.ops.n
+
     def reservoir_gamma(self, res, eps):
         """Bulk (gamma, gamma~) of a reservoir at complex energies ``eps`` (spin block: at eps + spin h)."""
         if self.spin and res.h:

@@ -88,6 +88,11 @@ class SpinMixedProblem:
         self.solver = ops.solver(4, symmetric_pivoting=True)
 
     @property
+    def state_size(self):
+        """Length of one energy's state arrays: both blocks, 2 per node."""
+        return 2 * self.ops.n
+
+    @property
     def energy_scale(self):
         """Largest gap plus pair breaking plus |h| of either block, plus the spin-orbit rate."""
         return max(b.energy_scale for b in self.blocks) + np.max(self.spin_orbit_node, initial=0.0)
