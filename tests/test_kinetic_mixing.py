@@ -136,7 +136,7 @@ def test_spin_split_superconductor_modes_decay_with_the_local_coefficients(tau_s
     from usadel.coefficients import local_coefficients
     from usadel.spin_relaxation import _retarded
 
-    L, n, h = 16.0, 640, 0.3
+    L, n, h = 16.0, 320, 0.3
     res = {"left": usadel.Reservoir(T=0.4, mu=0.05, barrier=usadel.Barrier(r=2.0, polarization=0.4)),
            "right": usadel.Reservoir(T=0.1, barrier=usadel.Barrier(r=2.0))}
     dev = usadel.Device(usadel.meshes.interval(L, n), {"wire": usadel.Material(tc=1.0, h=h, tau_sf=tau_sf, tau_so=tau_so)},
