@@ -53,20 +53,16 @@ def test_exchange_field_with_spin_mixing_is_accepted(where, mixing):
     assert sp.spin_split and np.all(np.isfinite(sp.dos(spin=1)))
 
 
-def test_solve_refuses_exchange_fields_kinetic_accepts_them_and_spin_orbit():
+def test_what_the_gap_equation_refuses_with_exchange_fields_and_kinetic_accepts():
     # usadel.kinetic accepts h since step 2 (tests/test_kinetic_exchange.py); per-block coefficients only.
-    # tau_so at h = 0 is accepted by kinetic and solve since step 3 (tests/test_spin_orbit.py); with h it
-    # is refused by Device (test_exchange_field_with_spin_mixing_is_refused).
+    # tau_so at h = 0 is accepted by kinetic and solve since step 3 (tests/test_spin_orbit.py); solve and
+    # gap(hL=) accept h since step 4 (tests/test_exchange_solve.py).
     res = {"left": usadel.Reservoir(delta=1.0, T=0.1), "right": usadel.Reservoir(T=0.1, mu=0.1)}
     dev = wire(contacts=res, tc=1.0, h=0.2)
     sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
     assert usadel.kinetic(sp).h.shape == (31, 11, 4)
     with pytest.raises(usadel.UsadelError, match="spin split"):
         usadel.coefficients.kinetic_coefficients(sp, 1e-9)
-    with pytest.raises(usadel.UsadelError, match="solve: the device has an exchange field"):
-        usadel.solve(dev, T=0.1)
-    with pytest.raises(usadel.UsadelError, match="hL .*exchange field"):
-        usadel.gap(dev, T=0.1, hL=lambda E: np.tanh(E / 0.2))
     split = {"left": usadel.Reservoir(delta=1.0, T=0.1, h=0.1)}  # its Matsubara tail assumes h = 0
     with pytest.raises(usadel.UsadelError, match="spin-split superconducting reservoirs"):
         usadel.gap(wire(contacts=split, tc=1.0), T=0.1)

@@ -13,9 +13,6 @@ refuse what is not built yet:
 
 - ``critical_temperature`` with spin mixing (h with tau_sf or tau_so) where h or the
   relaxation times differ between regions (its mode sums assume one of each);
-- the self-consistent loop ``usadel.solve`` with h != 0 (the kinetic equations
-  with h are built, ``usadel.spin_kinetics``; the loop's nonequilibrium gap update
-  with spin-split spectra is not).
 
 tau_so at h = 0 is built everywhere: it leaves spectra and gap unchanged and
 relaxes the spin modes of the kinetic equations (``usadel.coefficients``).
@@ -25,10 +22,9 @@ import math
 
 import numpy as np
 
-from .errors import UsadelError
 
 __all__ = ["spin_mixing", "interleave", "split", "max_exchange",
-           "spin_split", "exchange_weights", "require_spin_degenerate", "SPINS"]
+           "spin_split", "exchange_weights", "SPINS"]
 
 #: the spin blocks of a spin-split device, in the order SpectralResult stores them
 SPINS = (1, -1)
@@ -76,15 +72,3 @@ def exchange_weights(device):
     ops = device.operators
     h_e = np.array([m.h for m in device.region_material()])[ops.region]
     return ops.lump(ops.w_el / ops.D_e * h_e)
-
-
-def require_spin_degenerate(where, device):
-    """Raise for an exchange field in solvers built for spin-degenerate spectra only (the self-consistent ``solve``).
-
-    tau_so is accepted: at h = 0 the spectra stay spin degenerate (Device refuses tau_so with h).
-    """
-    if spin_split(device):
-        raise UsadelError(f"{where}: the device has an exchange field (max |h| = {max_exchange(device):g}); the "
-                          f"self-consistent nonequilibrium loop with h is not supported yet (its gap update "
-                          f"with spin-split spectra is not built): use usadel.gap for the equilibrium gap and "
-                          f"usadel.kinetic for the distributions at a given gap")

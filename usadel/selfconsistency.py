@@ -32,9 +32,8 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
-from .exchange import spin_split
 from .matsubara import GapMap
-from .nonequilibrium import NonequilibriumMap, comoving_grid
+from .nonequilibrium import NonequilibriumMap, comoving_grid, split_edges
 from .nonlinear import anderson, gmres_step, newton_krylov
 from .stability import stable_solution
 from .validate import callable_or_none, choice, integer, real, real_array
@@ -184,6 +183,8 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         delta_neq is recomputed from the real-axis F^R(E; Delta) at every outer
         iteration, on the energies E = max|Delta| u (``u_grid``, default
         ``usadel.nonequilibrium.comoving_grid``); checked on a few energies first.
+        With an exchange field it is a spin-independent distribution (hTS = 0);
+        ``usadel.solve`` pairs each spin block with the kinetic hL + s hTS.
     eta : float
         Dynes broadening of the real-axis solves, in units of the grid's scale (``hL`` only).
     omega_D : float or None
@@ -213,12 +214,9 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
     omega_D = real("gap: omega_D", omega_D, positive=True, allow_none=True)
     method = choice("gap: method", method, ("newton", "anderson"))
     hL = callable_or_none("gap: hL", hL)
-    if hL is not None and spin_split(device):  # its spin-resolved distributions need the 4x4 kinetics
-        raise UsadelError("gap: hL (the nonequilibrium gap equation) with an exchange field is not supported yet")
     delta0 = None if delta0 is None else node_array("gap: delta0", delta0, n)
     neq = None if neq is None else _neq_array(neq, n)
-    if u_grid is not None:
-        u_grid = energy_array("gap: u_grid", u_grid)
+    u_grid = None if u_grid is None else energy_array("gap: u_grid", u_grid)
     if hL is not None:  # shape and values, before any work
         _hL_values("gap: hL", hL, np.geomspace(HL_PROBE[0] * T, HL_PROBE[1] * T, HL_PROBE_POINTS), n)
     prob = GapMap(device, T, cutoff, n_matsubara, omega_D)
@@ -226,7 +224,8 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
     if hL is not None:
         u = comoving_grid() if u_grid is None else u_grid
         fun = NonequilibriumMap(prob, T, lambda E, sp: _hL_values("gap: hL", hL, E, n), u, eta,
-                                deviations=[lambda E: _hL_values("gap: hL", hL, E, n) - np.tanh(E / (2 * T))[:, None]])
+                                deviations=[lambda E: _hL_values("gap: hL", hL, E, n) - np.tanh(E / (2 * T))[:, None]],
+                                comoving_edges=u_grid is None and bool(split_edges(device, 1.0)))
     else:
         neq_arr = 0.0 if neq is None else neq
         fun = lambda d: prob.update(d, neq_arr)

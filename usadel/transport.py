@@ -15,10 +15,9 @@ import numpy as np
 
 from .device import Device
 from .errors import ConvergenceError, UsadelError
-from .exchange import require_spin_degenerate
 from .keldysh import kinetic
 from .matsubara import GapMap
-from .nonequilibrium import NonequilibriumMap, comoving_grid, grid_floor
+from .nonequilibrium import NonequilibriumMap, comoving_grid, grid_floor, split_edges
 from .selfconsistency import converge, energy_array, loop_args, node_array
 from .results import ResultMixin
 
@@ -73,7 +72,7 @@ class _KineticDistribution:
             raise ConvergenceError(f"solve: the kinetic equations returned a non-finite hL at {int(bad.sum())} of "
                                    f"{E.size} energies (e.g. E = {E[bad][:3].tolist()}) at T = {self.T}",
                                    energies=E[bad])
-        return k.hL
+        return (k.hL, k.hTS) if sp.spin_split else k.hL  # spin split: each block pairs with hL + s hTS
 
 
 def _comoving_u(prob, E, d0):
@@ -131,7 +130,6 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         not finite.
     """
     T, tol, maxiter, cutoff, eta, check_normal = loop_args("solve", device, T, tol, maxiter, cutoff, eta, check_normal)
-    require_spin_degenerate("solve", device)  # h: the gap update with spin-split spectra is not built yet
     n = device.topology.n_nodes
     delta0 = None if delta0 is None else node_array("solve: delta0", delta0, n)
     E = None if energies is None else energy_array("solve: energies", energies)
@@ -142,7 +140,7 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
     d0 = prob.initial_delta() if delta0 is None else delta0
     u = _comoving_u(prob, E, d0)
     hL = _KineticDistribution(T)
-    fun = NonequilibriumMap(prob, T, hL, u, eta, where="solve")
+    fun = NonequilibriumMap(prob, T, hL, u, eta, where="solve", comoving_edges=E is None and bool(split_edges(device, 1.0)))
     saved = {}
 
     def keep():  # each run's final spectral/kinetic state: the stability check's maps overwrite it
