@@ -178,3 +178,24 @@ def test_upward_sweep_meets_the_mirror_branch_and_the_check_repairs_it(monkeypat
     assert started[0] == 0.0 and any(3.0 < e < 3.2 for e in started[1:])
     assert ok.all() and on_retarded_branch(g, gt).all()
     assert np.max(np.abs(g - ref.gamma)) < TOL_SAME and np.max(np.abs(gt - ref.gamma_t)) < TOL_SAME
+
+
+def test_sweep_sample_check_redoes_a_batch_with_a_wrong_energy(caplog):
+    # The sweep compares every SWEEP_SAMPLE-th energy with the homotopy: a batch in which one sampled
+    # energy sits on another solution (here: perturbed by 1e-3, above SWEEP_SAMPLE_TOL) is redone by
+    # the homotopy entirely, with a warning; a correct batch is returned as it is.
+    from usadel import sweep as sw
+    from usadel.retarded import _homotopy  # noqa: the driver spectral passes as ``start``
+
+    dev = sns_device(100.0, 0.0, 40)
+    prob = RetardedProblem(dev, 0.0, 1e-6)
+    eps = np.linspace(0.0, 10.0, 64).astype(complex) + 1e-6j
+    g, gt, ok, res = sw.sweep(prob, eps, 1e-10, 40, start=_homotopy)
+    same = sw._sample_check(prob, eps, g.copy(), gt.copy(), ok, res, 1e-10, 40, _homotopy)
+    assert np.array_equal(same[0], g)
+    bad = g.copy()
+    bad[sw.SWEEP_SAMPLE // 2 + sw.SWEEP_SAMPLE] += 1e-3
+    with caplog.at_level("WARNING", logger="usadel.sweep"):
+        redone = sw._sample_check(prob, eps, bad, gt.copy(), ok, res, 1e-10, 40, _homotopy)
+    assert "redone by the homotopy" in caplog.text
+    assert np.max(np.abs(redone[0] - g)) < 1e-8

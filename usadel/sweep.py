@@ -13,7 +13,10 @@ unique. Every continued energy is checked (Newton converged, |gamma|, |gamma~| <
 and DOS >= 0 within ``usadel.bulk.PHYSICAL_SLACK``, and a Newton correction no
 larger than ``SWEEP_JUMP``, since a branch change shows up as an O(1) jump from the
 prediction); where a check fails that energy is redone by the homotopy and the
-predictor restarts from it.
+predictor restarts from it. Finally a sample of the energies (every ``SWEEP_SAMPLE``-th) is
+solved by the homotopy as well; if any differs by more than ``SWEEP_SAMPLE_TOL`` the whole batch
+is redone by the homotopy (with a warning): a wrong branch that passes the local checks must not
+survive silently.
 
 Batching: the energies of a chunk are sorted and cut into up to ``SWEEP_LANES``
 contiguous lanes that advance together, one energy per lane and step, so each
@@ -29,7 +32,8 @@ import numpy as np
 
 from .bulk import on_retarded_branch
 
-__all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER"]
+__all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER",
+           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,8 @@ SWEEP_MIN_LANE = 16  #: energies per lane at least (each lane starts with one ho
 SWEEP_JUMP = 0.1  #: a Newton correction above this (max norm of gamma, gamma~) counts as a branch change
 SWEEP_MAXITER = 8  #: Newton iterations from a prediction before the homotopy takes over
 SWEEP_ORDER = 3  #: previous solutions used by the predictor (3: quadratic in E)
+SWEEP_SAMPLE = 16  #: every this many energies of a batch one is compared with the homotopy
+SWEEP_SAMPLE_TOL = 1e-6  #: largest accepted difference (gamma, gamma~; max norm) of a sampled energy
 
 
 def predict(es, gs, e):
@@ -103,4 +109,21 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
                 hist[k] = [i] if ok[i] else []
     if redone:
         log.debug("sweep: %d of %d energies redone by the homotopy", redone, n)
-    return g, gt, ok, res
+    return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start)
+
+
+def _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start):
+    """Compare every ``SWEEP_SAMPLE``-th energy with the homotopy; on any disagreement above
+    ``SWEEP_SAMPLE_TOL`` (a branch the local checks missed) redo the whole batch by the homotopy."""
+    n = eps.size
+    if n < 2 * SWEEP_SAMPLE:
+        return g, gt, ok, res
+    idx = np.arange(SWEEP_SAMPLE // 2, n, SWEEP_SAMPLE)
+    gs, gts, oks, _ = start(prob, eps[idx], tol, maxiter)
+    diff = np.maximum(np.max(np.abs(gs - g[idx]), axis=1), np.max(np.abs(gts - gt[idx]), axis=1))
+    if np.all(diff[oks & ok[idx]] <= SWEEP_SAMPLE_TOL):
+        return g, gt, ok, res
+    log.warning("sweep: %d of %d sampled energies differ from the homotopy (up to %.2e, e.g. E = %s); the batch "
+                "is redone by the homotopy", int(np.sum(diff > SWEEP_SAMPLE_TOL)), idx.size, float(np.max(diff)),
+                eps[idx][diff > SWEEP_SAMPLE_TOL][:3].tolist())
+    return start(prob, eps, tol, maxiter)
