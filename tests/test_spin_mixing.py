@@ -232,11 +232,35 @@ def test_gap_jacobian_with_spin_mixing():
     assert np.max(np.abs(a.delta - b.delta)) < 1e-8
 
 
+@pytest.mark.slow  # three gap loops at 1e-12 (16 s)
+def test_critical_temperature_with_spin_mixing_that_varies_in_space():
+    # Spin mixing that differs between regions: the dense mode-space correction of usadel.exchange_tc
+    # with the two blocks' linear systems, spin average (P + 4 Ht (P - 4 Mt)^-1 Ht)^-1. (1) Two regions
+    # with tau_sf and tau_sf (1 + 1e-12) take that path and must give the closed form of one region
+    # (1e-8). (2) S/F bilayer, h and spin flip in F only: Tc against the nonlinear gap loop (coupled
+    # blocks), Delta^2 at 0.1-0.4% below Tc extrapolated to zero (1e-6 relative, as without mixing in
+    # tests/test_exchange_gap.py); the spin flip changes Tc visibly (here it lowers it: 0.41 -> 0.38).
+    m = usadel.meshes.wire([("A", 1.0, 5), ("B", 1.0, 5)])
+    one = usadel.critical_temperature(wire(n=10, h=0.4, tau_sf=8.0, tau_so=3.0), rtol=1e-10)
+    two = usadel.Device(m, {"A": usadel.Material(tc=1.0, h=0.4, tau_sf=8.0, tau_so=3.0),
+                            "B": usadel.Material(tc=1.0, h=0.4, tau_sf=8.0 * (1 + 1e-12), tau_so=3.0)})
+    assert abs(usadel.critical_temperature(two, rtol=1e-10) - one) < 1e-8
+    m = usadel.meshes.wire([("S", 1.0, 20), ("F", 0.1, 8)])
+    dev = usadel.Device(m, {"S": usadel.Material(tc=1.0), "F": usadel.Material(h=10.0, tau_sf=0.5)})
+    tc = usadel.critical_temperature(dev, rtol=1e-12)
+    plain = usadel.critical_temperature(usadel.Device(m, {"S": usadel.Material(tc=1.0), "F": usadel.Material(h=10.0)}))
+    assert abs(tc - plain) > 0.01
+    T = tc * (1 - np.array([0.004, 0.002, 0.001]))
+    d2 = [np.max(np.abs(usadel.gap(dev, T=t, tol=1e-12).delta)) ** 2 for t in T]
+    roots = np.roots(np.polyfit(T, d2, 2))
+    assert np.min(np.abs(roots - tc)) < 1e-6 * tc
+
+
 def test_what_is_not_built_for_spin_mixing_is_refused_before_any_work():
-    m = usadel.meshes.wire([("S", 1.0, 5), ("F", 1.0, 5)])
-    bilayer = usadel.Device(m, {"S": usadel.Material(tc=1.0, tau_sf=5.0), "F": usadel.Material(h=0.5, tau_sf=5.0)})
-    with pytest.raises(usadel.UsadelError, match="critical_temperature: spin mixing .* one"):
-        usadel.critical_temperature(bilayer)
+    dev = usadel.Device(usadel.meshes.interval(1.0, 4), {"wire": usadel.Material(tc=1.0, h=0.3, tau_sf=5.0)},
+                        {"left": usadel.Reservoir(delta=1.0, h=0.2)})
+    with pytest.raises(usadel.UsadelError, match="critical_temperature: spin mixing .* spin-split reservoirs"):
+        usadel.critical_temperature(dev)
 
 
 def test_sfs_supercurrent_with_spin_relaxation():

@@ -11,8 +11,8 @@ holds what the solvers need to know about h: which devices are spin split or
 spin mixed, the lumped h weights of the retarded equation, and the checks that
 refuse what is not built yet:
 
-- ``critical_temperature`` with spin mixing (h with tau_sf or tau_so) where h or the
-  relaxation times differ between regions (its mode sums assume one of each);
+- ``critical_temperature`` with spin mixing (h with tau_sf or tau_so) and spin-split
+  reservoirs (``usadel.tc``);
 
 tau_so at h = 0 is built everywhere: it leaves spectra and gap unchanged and
 relaxes the spin modes of the kinetic equations (``usadel.coefficients``).

@@ -51,7 +51,7 @@ class ExchangeModes:
     ``device``; ``free`` the free nodes and ``V`` the modes of ``usadel.linear_response.linear_modes``.
     """
 
-    def __init__(self, device, free, lam, V):
+    def __init__(self, device, free, lam, V, mixing=None):
         if free.size > MAX_EXCHANGE_MODES:
             raise UsadelError(f"critical_temperature: an exchange field that differs between regions needs a dense "
                               f"complex inverse per frequency, limited to {MAX_EXCHANGE_MODES} free nodes (this "
@@ -59,17 +59,29 @@ class ExchangeModes:
         hw = exchange_weights(device)[free]
         self.lam = lam
         self.Ht = V.T @ (hw[:, None] * V)
+        #: spin mixing: Mt = V^T cM V with cM the lumped (sigma/D)(a - b) per node (``mixing``), else None
+        self.Mt = None if mixing is None else V.T @ (mixing[free][:, None] * V)
         self.hmax = float(max(abs(m.h) for m in device.materials.values()))
 
     def _terms(self, om):
-        """F(w) = 2 [(Lambda + 2w)^{-1} - Re (Lambda + 2w + 2 i Ht)^{-1}] for each w in ``om``, (len, m, m)."""
+        """F(w) = 2 [(Lambda + 2w)^{-1} - Re (Lambda + 2w + 2 i Ht)^{-1}] for each w in ``om``, (len, m, m).
+
+        With spin mixing the two blocks' linear systems [[P - 2 Mt - 2 i Ht, 2 Mt], [2 Mt, P - 2 Mt + 2 i Ht]]
+        (P = Lambda + 2w) have the spin average (P + 4 Ht (P - 4 Mt)^{-1} Ht)^{-1}, which is
+        Re (P + 2 i Ht)^{-1} at Mt = 0 (``docs/derivations.md``, Spin mixing)."""
         m = self.lam.size
         out = np.empty((len(om), m, m))
         for i in range(0, len(om), BATCH):
             w = np.asarray(om[i:i + BATCH], float)
             P = self.lam[None, :] + 2 * w[:, None]
-            B = 2j * self.Ht[None, :, :] + P[:, :, None] * np.eye(m)[None]
-            out[i:i + w.size] = -2 * np.real(np.linalg.inv(B))
+            if self.Mt is None:
+                B = 2j * self.Ht[None, :, :] + P[:, :, None] * np.eye(m)[None]
+                out[i:i + w.size] = -2 * np.real(np.linalg.inv(B))
+            else:
+                Q = P[:, :, None] * np.eye(m)[None] - 4 * self.Mt[None]
+                B = P[:, :, None] * np.eye(m)[None] + 4 * self.Ht[None] @ np.linalg.solve(Q, np.broadcast_to(
+                    self.Ht, Q.shape))
+                out[i:i + w.size] = -2 * np.linalg.inv(B)
             out[i:i + w.size, np.arange(m), np.arange(m)] += 2 / P
         return out
 

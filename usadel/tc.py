@@ -73,12 +73,14 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
         raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
-    mixing = _uniform_mixing(device)  # M = a - b with spin relaxation and h (one value everywhere), else None
+    mixing, uniform = _mixing(device)  # M = a - b per node with spin relaxation and h, else None
     pairing = PairingData(device, omega_D)
     K, c, free, lam, V = linear_modes(device)
     fields = sorted({m.h for m in device.materials.values()}) if spin_split(device) else [0.0]
-    h = fields[0] if len(fields) == 1 else 0.0  # one h everywhere: closed-form mode sums
-    xm = None if len(fields) == 1 else ExchangeModes(device, free, lam, V)  # h varying in space
+    closed = len(fields) == 1 and (mixing is None or uniform)  # one h (and M) everywhere: closed-form mode sums
+    h = fields[0] if closed else 0.0
+    xm = None if closed else ExchangeModes(device, free, lam, V, mixing)  # h or M varying in space
+    mixing = None if mixing is None or not closed else float(mixing[np.argmax(c)] / c[np.argmax(c)])
     keep = pairing.sc[free]  # superconducting free nodes, in the order of ``free``
     ps = pairing.ps
     W = np.sqrt(c[free] * ps[free])[:, None] * V  # (C ps)^(1/2) V
@@ -140,21 +142,20 @@ def _highest_unstable(largest_eig, lo, hi):
     return float(np.exp(best.x)) if -best.fun > 0 else None
 
 
-def _uniform_mixing(device):
-    """M = a - b of a spin-mixed device whose materials share one (h, tau_sf, tau_so); None without mixing.
-
-    Raises for spin mixing with h or relaxation times that differ between regions, or a
-    spin-split reservoir (their mode sums are not built)."""
+def _mixing(device):
+    """(cM, uniform): the lumped (sigma/D)(a - b) per node of a spin-mixed device and whether every region
+    shares one (h, tau_sf, tau_so); (None, True) without spin mixing. Raises for a spin-split reservoir
+    with spin mixing (its linear response is not built)."""
     if not spin_mixing(device):
-        return None
-    kinds = {(m.h, m.tau_sf, m.tau_so) for m in device.materials.values()}
-    if len(kinds) > 1 or any(c.h != 0 for c in device.contacts.values()):
-        raise UsadelError(f"critical_temperature: spin mixing (h with tau_sf or tau_so) is built for one (h, tau_sf, "
-                          f"tau_so) shared by every region and reservoirs without h; this device has "
-                          f"{sorted(kinds, key=str)} and reservoir fields "
-                          f"{ {t: c.h for t, c in device.contacts.items() if c.h != 0} }")
+        return None, True
+    split = {t: c.h for t, c in device.contacts.items() if c.h != 0}
+    if split:
+        raise UsadelError(f"critical_temperature: spin mixing (h with tau_sf or tau_so) together with spin-split "
+                          f"reservoirs {split} is not built")
+    ops = device.operators
     a_e, b_e = relaxation_rates_e(device)
-    return float(a_e[0] - b_e[0])
+    kinds = {(m.h, m.tau_sf, m.tau_so) for m in device.materials.values()}
+    return ops.lump(ops.w_el / ops.D_e * (a_e - b_e)), len(kinds) == 1
 
 
 def exchange_mode_sum(lam, T, h):
