@@ -8,6 +8,7 @@ at T' gives the equilibrium gap at T'; solve() without bias is the equilibrium g
 """
 
 import numpy as np
+import pytest
 
 import usadel
 from usadel.bulk import reservoir_h
@@ -49,13 +50,16 @@ def test_prescribed_thermal_distribution_gives_the_equilibrium_gap_at_its_temper
     assert abs(usadel.gap(dev, T).delta[0].real - ref) > 1e-2  # the temperature matters
 
 
-def test_solve_with_an_exchange_field_without_bias_is_the_equilibrium_gap():
+@pytest.mark.parametrize("tau_sf, tau_so", [(None, None), (10.0, 2.0)])
+def test_solve_with_an_exchange_field_without_bias_is_the_equilibrium_gap(tau_sf, tau_so):
     # All reservoirs at T: hL = tanh and hTS = 0 everywhere, so solve() must return gap()'s answer
-    # (1e-6, as at h = 0 in test_gap.py), with h in the S wire between normal reservoirs.
+    # (1e-6, as at h = 0 in test_gap.py), with h in the S wire between normal reservoirs, with and
+    # without spin relaxation (coupled blocks in spectra, gap and kinetics; measured 5.5e-8).
     from usadel.nonequilibrium import comoving_grid
 
     m = usadel.meshes.wire([("N1", 1.0, 10), ("S", 4.0, 40), ("N2", 1.0, 10)])
-    dev = usadel.Device(m, {"N1": usadel.Material(), "S": usadel.Material(tc=1.0, h=0.2), "N2": usadel.Material()},
+    S = usadel.Material(tc=1.0, h=0.2, tau_sf=tau_sf, tau_so=tau_so)
+    dev = usadel.Device(m, {"N1": usadel.Material(), "S": S, "N2": usadel.Material()},
                         {"left": usadel.Reservoir(T=0.2), "right": usadel.Reservoir(T=0.2)})
     s = usadel.solve(dev, 0.2, energies=1.76 * comoving_grid(n=600))
     g = usadel.gap(dev, 0.2)
