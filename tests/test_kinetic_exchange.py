@@ -305,13 +305,10 @@ def test_clean_spin_split_s_contact_releases_each_block_at_its_own_gap_edge():
 
 
 def test_kinetic_refusals_that_remain():
-    # The self-consistent loop with h (its nonequilibrium gap update with spin-split spectra is not built)
-    # is still refused, before work, and so is a kinetic re-solve that changes a reservoir's h. (tau_so at
-    # h = 0 is built, tests/test_spin_orbit.py; with h Device refuses it, tests/test_exchange.py.)
+    # A kinetic re-solve that changes a reservoir's h is refused before work (the spectra depend on it).
+    # (solve with h is built, tests/test_exchange_solve.py; spin relaxation with h, tests/test_kinetic_mixing.py.)
     res = {"left": usadel.Reservoir(delta=1.0, T=0.1), "right": usadel.Reservoir(T=0.1, mu=0.1)}
     dev = usadel.Device(usadel.meshes.interval(1.0, 10), {"wire": usadel.Material(tc=1.0, h=0.2)}, res)
-    with pytest.raises(usadel.UsadelError, match="solve: the device has an exchange field.*not supported"):
-        usadel.solve(dev, T=0.1)
     sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
     with pytest.raises(usadel.UsadelError, match="changes delta, phase or barrier or the exchange field h"):
         usadel.kinetic(sp, contacts={"left": usadel.Reservoir(delta=1.0, h=0.1, T=0.1)})
