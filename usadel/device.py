@@ -18,6 +18,7 @@ from .boundary import build as build_boundary
 from .errors import UsadelError
 from .exchange import check_spin_blocks
 from .meshes import check as check_mesh
+from .order import check_order
 from .validate import MIN_POSITIVE, callable_or_none, real
 
 __all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
@@ -296,6 +297,10 @@ class Device:
     interfaces : {(region_a, region_b): Barrier}
         Tunnel interfaces between regions; unlisted region pairs that touch
         are clean interfaces (continuous th, sigma-weighted flux continuous).
+    order : int or None
+        Lagrange element order of the spectral solve: 1, or 2 and 3 on 1D wires
+        (``usadel.highorder``); None: the default per dimension (1). Results stay
+        per mesh vertex (``docs/conventions.md``, Element order).
 
     Examples
     --------
@@ -308,7 +313,7 @@ class Device:
     22
     """
 
-    def __init__(self, mesh, materials, contacts=None, interfaces=None):
+    def __init__(self, mesh, materials, contacts=None, interfaces=None, order=None):
         contacts = dict(contacts or {})
         interfaces = dict(interfaces or {})
         subdomains = getattr(mesh, "subdomains", None)
@@ -342,6 +347,8 @@ class Device:
         # simplices of the mesh's own dimension (networks: lines in 2D or 3D)
         _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t), embedded=hasattr(mesh, "cross_section"))
         check_mesh(mesh)  # finite coordinates, no orphan nodes, no degenerate cells (scale-free tolerances)
+        #: Lagrange element order of the spectral solve (usadel.order)
+        self.order = check_order(mesh, order)
         self.mesh = mesh
         self.materials = dict(materials)
         self.contacts = contacts
@@ -446,7 +453,9 @@ class Device:
         return [self.materials[r] for r in self.region_names]
 
     def __repr__(self):
-        lines = [f"Device({self.dim}D, {self.topology.n_nodes} nodes, {self.topology.t.shape[1]} elements)"]
+        top, order = self.topology, getattr(self, "order", 1)
+        lines = [f"Device({self.dim}D, {top.n_nodes} nodes, {top.t.shape[1]} elements"
+                 + (f", order {order})" if order != 1 else ")")]
         lines += [f"  region {r!r}: {self.materials[r]}" for r in self.region_names]
         lines += [f"  contact {t!r} ({'clean' if c.barrier is None else 'tunnel'}): {c}" for t, c in self.contacts.items()]
         lines += [f"  interface {a!r}-{b!r}: {bar}" for (a, b), bar in self.interfaces.items()]

@@ -1,0 +1,293 @@
+r"""Retarded Riccati equations with order-2/3 Lagrange elements on 1D wires.
+
+The same weak equations as :class:`usadel.retarded.RetardedProblem` (module
+docstring there; ``docs/derivations.md``, weak Riccati form): for every test
+function phi_k,
+
+    Int sigma [gamma' phi_k' + 2 gamma~ gamma'^2/(1 + gamma gamma~) phi_k] dx
+      + Int (sigma/D) [-2 i (E + s h) gamma - i Delta - i Delta^* gamma^2
+                       + 2 Gamma gamma (1 - gamma gamma~)/(1 + gamma gamma~)] phi_k dx
+      - (Kupriyanov-Lukichev flux at barrier vertices) = 0,
+
+and its tilde partner, now with every integral by Gauss quadrature on each
+element (:func:`usadel.lagrange.line_element`: p + 2 points, exact for the bilinear
+terms) instead of P1's lumping. Clean contacts fix the vertex dof to the
+reservoir's bulk value; tunnel contacts and tunnel interfaces act on vertex
+dofs through :func:`usadel.bulk.riccati_barrier`, as in P1 (the vertex
+values of a Lagrange field are its point values). Unknowns are interleaved per
+dof (gamma, gamma~), numbered along the chain (:class:`usadel.chain_dofs.ChainDofs`),
+so every Newton step is one banded LAPACK solve for the whole batch of energies.
+
+The solution is reported at the mesh vertices (``SpectralResult`` keeps its
+shape (n_E, n_nodes)); the interior dofs are internal to the solve.
+"""
+
+import itertools
+import logging
+
+import numpy as np
+
+from .bulk import bulk_gamma, on_retarded_branch, riccati_barrier
+from .chain_dofs import ChainDofs
+from .errors import ConvergenceError
+from .linsolve import BlockSolver
+from . import retarded as rt
+
+__all__ = ["HighOrderProblem", "solve_chunk"]
+
+log = logging.getLogger(__name__)
+
+
+def _delta_fields(device, delta, dofs):
+    """Delta per element at the Gauss points (n_el, nq) and at the local nodes (n_el, p+1), complex.
+
+    A scalar or {region: value} is constant per superconducting element; a per-node array is a
+    P1 field of vertex values, interpolated linearly inside each superconducting element.
+    """
+    top = device.topology
+    sc = np.array([m.superconducting for m in device.region_material()])[top.region]
+    names = device.region_names
+    el = dofs.element
+    if isinstance(delta, dict):
+        per_el = np.array([complex(delta.get(r, 0.0)) for r in names])[top.region]
+    elif np.ndim(delta) == 0:
+        per_el = np.full(top.t.shape[1], complex(delta))
+    else:
+        arr = np.asarray(delta, dtype=complex)
+        a, b = arr[top.t[0]], arr[top.t[1]]
+        lin = lambda xi: a[:, None] * (0.5 * (1 - xi))[None, :] + b[:, None] * (0.5 * (1 + xi))[None, :]
+        return sc[:, None] * lin(el.xq), sc[:, None] * lin(el.nodes)
+    per_el = per_el * sc
+    return (np.repeat(per_el[:, None], el.xq.size, axis=1), np.repeat(per_el[:, None], el.p + 1, axis=1))
+
+
+class HighOrderProblem:
+    """Residual, Jacobian and damped Newton of the Riccati equations on order-p elements (batched).
+
+    Interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``,
+    ``residual``, ``newton``, ``energy_scale``, ``ops.thouless_energy``) on the dofs of
+    :class:`usadel.chain_dofs.ChainDofs`; ``vertex`` and ``prolong`` map to and from mesh vertices.
+    """
+
+    def __init__(self, device, delta, eta, spin=0):
+        self.ops = ops = device.operators  # P1 operators: boundary model, Thouless energy
+        self.dofs = dofs = ChainDofs(device, device.order)
+        self.eta, self.spin = eta, spin
+        mats = device.region_material()
+        reg = device.topology.region
+        el = dofs.element
+        sigma = np.array([m.sigma for m in mats])[reg]
+        D = np.array([m.D for m in mats])[reg]
+        gam = np.array([m.spin_flip_rate for m in mats])[reg]
+        h = spin * np.array([m.h for m in mats])[reg] if spin else np.zeros(reg.size)
+        w = np.abs(dofs.jac)[:, None] * el.wq[None, :]
+        self.S = sigma[:, None] * w  # sigma dx at the Gauss points (n_el, nq)
+        self.M = self.S / D[:, None]  # (sigma/D) dx
+        self.gamma_q = np.repeat(gam[:, None], el.xq.size, axis=1)
+        self.h_q = np.repeat(h[:, None], el.xq.size, axis=1)
+        self.delta_q, delta_loc = _delta_fields(device, delta, dofs)
+        #: stiffness element blocks Int sigma phi_k' phi_l' (n_el, p+1, p+1)
+        self.K_loc = np.einsum("eq,qk,ql->ekl", self.S / dofs.jac[:, None] ** 2, el.dphi, el.dphi)
+        self.PP = np.einsum("qk,ql->qkl", el.phi, el.phi)
+        self.PD = np.einsum("qk,ql->qkl", el.phi, el.dphi)
+        # per-dof local parameters (initial guess, energy scale)
+        self.delta_dof = np.zeros(dofs.n, complex)
+        self.delta_dof[dofs.L] = delta_loc
+        self.gamma_dof = np.zeros(dofs.n)
+        self.gamma_dof[dofs.L] = gam[:, None]
+        self.h_dof = np.zeros(dofs.n)
+        self.h_dof[dofs.L] = h[:, None]
+        bnd = device.boundary
+        self.dirichlet = [(dofs.vertex[c.nodes], c.reservoir) for c in bnd.clean]
+        self.tunnel = [(dofs.vertex[c.nodes], c.weights, c.reservoir) for c in bnd.tunnel]
+        self.dir_dofs = dofs.vertex[bnd.dirichlet_nodes]
+        self.dir_rows = np.concatenate([2 * self.dir_dofs, 2 * self.dir_dofs + 1])
+        self.solver = BlockSolver(dofs.indptr, dofs.indices, dofs.n, 2, symmetric_pivoting=True)
+        self.K_data = dofs.assemble(self.K_loc[None])[0]
+        self.mass_diag = dofs.assemble(np.einsum("eq,qkl->ekl", self.M, self.PP)[None])[0][dofs.diag]
+
+    @property
+    def energy_scale(self):
+        """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device."""
+        return (np.max(np.abs(self.delta_q), initial=0.0) + np.max(self.gamma_q, initial=0.0)
+                + np.max(np.abs(self.h_q), initial=0.0))
+
+    def reservoir_gamma(self, res, eps):
+        """Bulk (gamma, gamma~) of a reservoir at complex energies ``eps`` (spin block: at eps + spin h)."""
+        if self.spin and res.h:
+            eps = eps + self.spin * res.h
+        return bulk_gamma(eps, res.delta * np.exp(1j * res.phase))
+
+    def initial(self, eps):
+        """Local bulk guess at every dof with reservoir values imposed."""
+        e = eps[:, None] + 1j * self.gamma_dof[None, :] + self.h_dof[None, :]
+        g, gt = bulk_gamma(e, self.delta_dof[None, :])
+        return self.impose(eps, g, gt)
+
+    def impose(self, eps, g, gt):
+        """Set the clean-contact vertex dofs to their reservoirs' bulk values, in place."""
+        for d, res in self.dirichlet:
+            gr, gtr = self.reservoir_gamma(res, eps)
+            g[:, d] = gr[:, None]
+            gt[:, d] = gtr[:, None]
+        return g, gt
+
+    def vertex(self, u):
+        """Values (b, n_nodes) at the mesh vertices of dof fields ``u`` (b, n)."""
+        return u[:, self.dofs.vertex]
+
+    def prolong(self, uv):
+        """Dof field whose vertex values are ``uv`` (linear in between)."""
+        return self.dofs.prolong(np.asarray(uv, complex))
+
+    def residual(self, eps, g, gt, jac=False):
+        """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian data on the solver's pattern."""
+        Fg, Ft, blocks = self._bulk(eps, g, gt, jac)
+        diag = self.dofs.diag
+        for d, wts, res in self.tunnel:
+            gr, gtr = self.reservoir_gamma(res, eps)
+            _barrier(Fg, Ft, blocks, d, g[:, d], gt[:, d], gr[:, None], gtr[:, None], wts / res.barrier.r, diag[d])
+        for (pa, pb, wts, bar), (pab, pba) in zip(self.dofs.pairs, self.dofs.pair_pos):
+            for ia, ib, pos in ((pa, pb, pab), (pb, pa, pba)):
+                _barrier(Fg, Ft, blocks, ia, g[:, ia], gt[:, ia], g[:, ib], gt[:, ib], wts / bar.r, diag[ia], pos)
+        Fg[:, self.dir_dofs] = Ft[:, self.dir_dofs] = 0.0
+        F = np.empty((g.shape[0], 2 * self.dofs.n), dtype=complex)
+        F[:, 0::2], F[:, 1::2] = Fg, Ft
+        if not jac:
+            return F
+        return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
+
+    def _bulk(self, eps, g, gt, jac):
+        """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
+        dofs, S, M = self.dofs, self.S, self.M
+        el = dofs.element
+        gq, dg = dofs.at_quadrature(g)
+        tq, dt = dofs.at_quadrature(gt)
+        pp = gq * tq
+        den = 1.0 + pp
+        sg, st = dg * dg, dt * dt
+        e = eps[:, None, None] + self.h_q
+        D, Dc, G = self.delta_q, np.conj(self.delta_q), self.gamma_q
+        frac = (1.0 - pp) / den
+        vg = S * 2.0 * tq * sg / den + M * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
+        vt = S * 2.0 * gq * st / den + M * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
+        jinv = 1.0 / dofs.jac[:, None]
+        Fg = dofs.assemble_vector(vg @ el.phi + (S * dg * jinv) @ el.dphi)
+        Ft = dofs.assemble_vector(vt @ el.phi + (S * dt * jinv) @ el.dphi)
+        if not jac:
+            return Fg, Ft, None
+        den2 = den * den
+        hp = 2.0 * frac - 4.0 * pp / den2
+        a_pp = S * (-2.0 * tq * tq * sg / den2) + M * (-2j * e - 2j * Dc * gq + 2.0 * G * hp)
+        d_pp = S * (-2.0 * gq * gq * st / den2) + M * (-2j * e + 2j * D * tq + 2.0 * G * hp)
+        b_pp = S * 2.0 * sg / den2 + M * (-4.0 * G * gq * gq / den2)
+        c_pp = S * 2.0 * st / den2 + M * (-4.0 * G * tq * tq / den2)
+        mm = lambda v: np.einsum("beq,qkl->bekl", v, self.PP)
+        md = lambda v: np.einsum("beq,qkl->bekl", v, self.PD)
+        blocks = np.empty((g.shape[0], 2, 2, dofs.nnz), dtype=complex)
+        blocks[:, 0, 0] = dofs.assemble(mm(a_pp) + md(S * 4.0 * tq * dg * jinv / den))
+        blocks[:, 0, 1] = dofs.assemble(mm(b_pp))
+        blocks[:, 1, 0] = dofs.assemble(mm(c_pp))
+        blocks[:, 1, 1] = dofs.assemble(mm(d_pp) + md(S * 4.0 * gq * dt * jinv / den))
+        blocks[:, 0, 0] += self.K_data
+        blocks[:, 1, 1] += self.K_data
+        return Fg, Ft, blocks
+
+    def newton(self, eps, g, gt, tol, maxiter):
+        """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
+
+        Stopping and line search as :meth:`usadel.retarded.RetardedProblem.newton`: converged
+        when the update (max norm) is below ``tol`` or the residual below ``tol`` times the
+        energy's operator scale (largest stiffness and mass diagonals).
+        """
+        kmax = np.max(np.abs(self.K_data[self.dofs.diag]))
+        scale_all = kmax + np.max(self.mass_diag) * (1.0 + np.abs(eps) + self.energy_scale)
+        b = eps.size
+        ok = np.zeros(b, bool)
+        res = np.full(b, np.inf)
+        act = np.arange(b)
+        for _ in range(maxiter):
+            e, ga, gta, scale = eps[act], g[act], gt[act], scale_all[act]
+            F, data = self.residual(e, ga, gta, jac=True)
+            f0 = np.linalg.norm(F, axis=1)
+            dx = self.solver.solve(data, -F)
+            lam = np.ones(act.size)
+            bad = ~np.all(np.isfinite(dx), axis=1)
+            dx[bad] = 0.0
+            for _ in range(rt.LINE_SEARCH_HALVINGS):
+                gn = ga + lam[:, None] * dx[:, 0::2]
+                gtn = gta + lam[:, None] * dx[:, 1::2]
+                f1 = np.linalg.norm(self.residual(e, gn, gtn), axis=1)
+                worse = ~(f1 <= (1.0 - rt.ARMIJO * lam) * f0) & (f0 > tol * scale)
+                if not worse.any():
+                    break
+                lam = np.where(worse, 0.5 * lam, lam)
+            g[act], gt[act] = gn, gtn
+            step = lam * np.max(np.abs(dx), axis=1)
+            res[act] = f1
+            done = ((step < tol) | (f1 < tol * scale)) & np.isfinite(f1) & ~bad
+            ok[act[done]] = True
+            act = act[~done & np.isfinite(f1)]
+            if act.size == 0:
+                break
+        return g, gt, ok, res
+
+
+def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
+    """Barrier flux of :func:`usadel.bulk.riccati_barrier` into rows ``ia`` and its Jacobian (as in usadel.retarded)."""
+    fg, ft, own, other = riccati_barrier(a, bb, cc, dd, k, jac=blocks is not None, other=off is not None)
+    Fg[:, ia] -= fg
+    Ft[:, ia] -= ft
+    for (i, j), v in own.items():
+        blocks[:, i, j, diag] += v
+    for (i, j), v in other.items():
+        blocks[:, i, j, off] -= v
+
+
+def homotopy(prob, eps, tol, maxiter):
+    """Eta-homotopy of :mod:`usadel.retarded` (same constants): from E + i Omega down to E + i eta."""
+    omega0 = rt.HOMOTOPY_START * np.maximum(np.abs(eps.real), max(prob.energy_scale, prob.ops.thouless_energy))
+    eta = eps.imag
+    g, gt = prob.initial(eps.real + 1j * (eta + omega0))
+    ok = np.ones(eps.size, bool)
+    for k in itertools.count():
+        om = omega0 * rt.HOMOTOPY_FACTOR ** k
+        om = np.where(om < rt.HOMOTOPY_SKIP * eta, 0.0, om)
+        last = bool(np.all((om < rt.HOMOTOPY_END * omega0) | (om == 0)))
+        e = eps.real + 1j * (eta + np.where(last, 0.0, om))
+        g, gt = prob.impose(e, g, gt)
+        g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, rt.HOMOTOPY_TOL), maxiter)
+        ok &= oki
+        if last:
+            return g, gt, ok, res
+
+
+def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
+    """One chunk of energies on an order > 1 device: vertex values (gamma, gamma~, residuals).
+
+    Called by :func:`usadel.retarded.spectral` (same arguments as its chunk solver).
+    ``guess``: vertex values, prolonged linearly to the element interiors; energies where
+    the warm start (or ``method="direct"``) fails or leaves the retarded branch are redone
+    by the homotopy.
+    """
+    prob = HighOrderProblem(device, delta, eta, spin)
+    eps = E.astype(complex) + 1j * eta
+    if method == "direct" or guess is not None:
+        if guess is None:
+            g, gt = prob.initial(eps)
+        else:
+            g, gt = prob.impose(eps, prob.prolong(guess[0]), prob.prolong(guess[1]))
+        g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
+        redo = np.nonzero(~(ok & on_retarded_branch(g, gt)))[0]
+        if redo.size:
+            log.debug("spectral (order %d): %d energies via eta-homotopy", device.order, redo.size)
+            g[redo], gt[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
+    else:
+        g, gt, ok, res = homotopy(prob, eps, tol, maxiter)
+    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
+    bad = np.nonzero(~ok)[0]
+    if bad.size:
+        raise ConvergenceError(f"spectral (order {device.order}): Newton did not converge at {bad.size} of {E.size} "
+                               f"energies, e.g. E = {E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}",
+                               energies=E[bad], residuals=res[bad])
+    return prob.vertex(g), prob.vertex(gt), res
