@@ -4,6 +4,7 @@ import logging
 
 import numpy as np
 
+from .order import require_order1
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .fem import delta_weights, flux_weight
@@ -60,6 +61,7 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     n_head = integer("supercurrent: n_head", n_head, lo=1, hi=MAX_POINTS)
     rtol = real("supercurrent: rtol", rtol, positive=True, hi=0.1)
     _check_device("supercurrent", device)
+    require_order1("supercurrent", device)  # its current formula is P1's (usadel.order)
     delta_weights(device, delta)  # the gap: scalar, {region: value} or per node, checked before any work
     if tag is None:
         if not device.contacts:
