@@ -178,8 +178,8 @@ class HighOrderProblem:
             return Fg, Ft, None
         den2 = den * den
         hp = 2.0 * frac - 4.0 * pp / den2
-        a_pp = S * (-2.0 * tq * tq * sg / den2) + M * (-2j * e - 2j * Dc * gq + 2.0 * G * hp)
-        d_pp = S * (-2.0 * gq * gq * st / den2) + M * (-2j * e + 2j * D * tq + 2.0 * G * hp)
+        a_pp = S * (-2.0 * tq * tq * sg / den2) + M * (-2j * e - 2j * Dc * gq + G * hp)
+        d_pp = S * (-2.0 * gq * gq * st / den2) + M * (-2j * e + 2j * D * tq + G * hp)
         b_pp = S * 2.0 * sg / den2 + M * (-4.0 * G * gq * gq / den2)
         c_pp = S * 2.0 * st / den2 + M * (-4.0 * G * tq * tq / den2)
         mm = lambda v: np.einsum("beq,qkl->bekl", v, self.PP)
