@@ -88,8 +88,9 @@ class HighOrderProblem:
         self.delta_q, delta_loc = _delta_fields(device, delta, dofs)
         #: stiffness element blocks Int sigma phi_k' phi_l' (n_el, p+1, p+1)
         self.K_loc = np.einsum("eq,qk,ql->ekl", self.S / dofs.jac[:, None] ** 2, el.dphi, el.dphi)
-        self.PP = np.einsum("qk,ql->qkl", el.phi, el.phi)
-        self.PD = np.einsum("qk,ql->qkl", el.phi, el.dphi)
+        #: phi_k phi_l and phi_k phi_l' at the Gauss points, (nq, (p+1)^2)
+        self.PP = np.einsum("qk,ql->qkl", el.phi, el.phi).reshape(el.xq.size, -1)
+        self.PD = np.einsum("qk,ql->qkl", el.phi, el.dphi).reshape(el.xq.size, -1)
         # per-dof local parameters (initial guess, energy scale)
         self.delta_dof = np.zeros(dofs.n, complex)
         self.delta_dof[dofs.L] = delta_loc
@@ -102,9 +103,11 @@ class HighOrderProblem:
         self.tunnel = [(dofs.vertex[c.nodes], c.weights, c.reservoir) for c in bnd.tunnel]
         self.dir_dofs = dofs.vertex[bnd.dirichlet_nodes]
         self.dir_rows = np.concatenate([2 * self.dir_dofs, 2 * self.dir_dofs + 1])
-        self.solver = BlockSolver(dofs.indptr, dofs.indices, dofs.n, 2, symmetric_pivoting=True)
+        self.solver = sv = BlockSolver(dofs.indptr, dofs.indices, dofs.n, 2, symmetric_pivoting=True)
+        rows = np.isin(sv.fr, self.dir_rows)
+        self.fix_zero, self.fix_one = np.nonzero(rows)[0], np.nonzero(rows & (sv.fr == sv.fc))[0]
         self.K_data = dofs.assemble(self.K_loc[None])[0]
-        self.mass_diag = dofs.assemble(np.einsum("eq,qkl->ekl", self.M, self.PP)[None])[0][dofs.diag]
+        self.mass_diag = dofs.assemble((self.M @ self.PP)[None])[0][dofs.diag]
 
     @property
     def energy_scale(self):
@@ -155,7 +158,10 @@ class HighOrderProblem:
         F[:, 0::2], F[:, 1::2] = Fg, Ft
         if not jac:
             return F
-        return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
+        data = self.solver.full_data(blocks)
+        data[:, self.fix_zero] = 0.0  # Dirichlet rows: identity
+        data[:, self.fix_one] = 1.0
+        return F, data
 
     def _bulk(self, eps, g, gt, jac):
         """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
@@ -182,13 +188,12 @@ class HighOrderProblem:
         d_pp = S * (-2.0 * gq * gq * st / den2) + M * (-2j * e + 2j * D * tq + G * hp)
         b_pp = S * 2.0 * sg / den2 + M * (-4.0 * G * gq * gq / den2)
         c_pp = S * 2.0 * st / den2 + M * (-4.0 * G * tq * tq / den2)
-        mm = lambda v: np.einsum("beq,qkl->bekl", v, self.PP)
-        md = lambda v: np.einsum("beq,qkl->bekl", v, self.PD)
-        blocks = np.empty((g.shape[0], 2, 2, dofs.nnz), dtype=complex)
-        blocks[:, 0, 0] = dofs.assemble(mm(a_pp) + md(S * 4.0 * tq * dg * jinv / den))
-        blocks[:, 0, 1] = dofs.assemble(mm(b_pp))
-        blocks[:, 1, 0] = dofs.assemble(mm(c_pp))
-        blocks[:, 1, 1] = dofs.assemble(mm(d_pp) + md(S * 4.0 * gq * dt * jinv / den))
+        b = g.shape[0]
+        X = np.stack([a_pp, b_pp, c_pp, d_pp], axis=1)  # (b, 4, n_el, nq): the phi_k phi_l parts of the 2x2 blocks
+        loc = X @ self.PP
+        loc[:, 0] += (S * 4.0 * tq * dg * jinv / den) @ self.PD  # phi_k phi_l' parts (gradient terms)
+        loc[:, 3] += (S * 4.0 * gq * dt * jinv / den) @ self.PD
+        blocks = dofs.assemble(loc.reshape(4 * b, dofs.n_el, -1)).reshape(b, 2, 2, dofs.nnz)
         blocks[:, 0, 0] += self.K_data
         blocks[:, 1, 1] += self.K_data
         return Fg, Ft, blocks
