@@ -30,7 +30,7 @@ import numpy as np
 from .bulk import bulk_gamma, on_retarded_branch, riccati_barrier
 from .chain_dofs import ChainDofs
 from .errors import ConvergenceError
-from .linsolve import BlockSolver
+from .condense import StaticCondensation
 from . import retarded as rt
 
 __all__ = ["HighOrderProblem", "solve_chunk"]
@@ -56,7 +56,7 @@ def _delta_fields(device, delta, dofs):
         arr = np.asarray(delta, dtype=complex)
         a, b = arr[top.t[0]], arr[top.t[1]]
         lin = lambda xi: a[:, None] * (0.5 * (1 - xi))[None, :] + b[:, None] * (0.5 * (1 + xi))[None, :]
-        return sc[:, None] * lin(el.xq), sc[:, None] * lin(el.nodes)
+        return sc[:, None] * lin(el.xq), sc[:, None] * lin(dofs.local_nodes)
     per_el = per_el * sc
     return (np.repeat(per_el[:, None], el.xq.size, axis=1), np.repeat(per_el[:, None], el.p + 1, axis=1))
 
@@ -87,10 +87,10 @@ class HighOrderProblem:
         self.h_q = np.repeat(h[:, None], el.xq.size, axis=1)
         self.delta_q, delta_loc = _delta_fields(device, delta, dofs)
         #: stiffness element blocks Int sigma phi_k' phi_l' (n_el, p+1, p+1)
-        self.K_loc = np.einsum("eq,qk,ql->ekl", self.S / dofs.jac[:, None] ** 2, el.dphi, el.dphi)
+        self.K_loc = np.einsum("eq,qk,ql->ekl", self.S / dofs.jac[:, None] ** 2, dofs.dphi, dofs.dphi)
         #: phi_k phi_l and phi_k phi_l' at the Gauss points, (nq, (p+1)^2)
-        self.PP = np.einsum("qk,ql->qkl", el.phi, el.phi).reshape(el.xq.size, -1)
-        self.PD = np.einsum("qk,ql->qkl", el.phi, el.dphi).reshape(el.xq.size, -1)
+        self.PP = np.einsum("qk,ql->qkl", dofs.phi, dofs.phi).reshape(el.xq.size, -1)
+        self.PD = np.einsum("qk,ql->qkl", dofs.phi, dofs.dphi).reshape(el.xq.size, -1)
         # per-dof local parameters (initial guess, energy scale)
         self.delta_dof = np.zeros(dofs.n, complex)
         self.delta_dof[dofs.L] = delta_loc
@@ -101,13 +101,14 @@ class HighOrderProblem:
         bnd = device.boundary
         self.dirichlet = [(dofs.vertex[c.nodes], c.reservoir) for c in bnd.clean]
         self.tunnel = [(dofs.vertex[c.nodes], c.weights, c.reservoir) for c in bnd.tunnel]
+        #: tunnel contacts and interfaces: dof rows with their P1 (vertex) pattern positions
+        self.tunnel_pos = [ops.diag[c.nodes] for c in bnd.tunnel]
+        self.links = [(dofs.vertex[pa], dofs.vertex[pb], ops.diag[pa], ops.diag[pb], pab, pba, w, bar)
+                      for (pa, pb, w, bar), (pab, pba) in zip(ops.pairs, ops.pair_pos)]
         self.dir_dofs = dofs.vertex[bnd.dirichlet_nodes]
-        self.dir_rows = np.concatenate([2 * self.dir_dofs, 2 * self.dir_dofs + 1])
-        self.solver = sv = BlockSolver(dofs.indptr, dofs.indices, dofs.n, 2, symmetric_pivoting=True)
-        rows = np.isin(sv.fr, self.dir_rows)
-        self.fix_zero, self.fix_one = np.nonzero(rows)[0], np.nonzero(rows & (sv.fr == sv.fc))[0]
-        self.K_data = dofs.assemble(self.K_loc[None])[0]
-        self.mass_diag = dofs.assemble((self.M @ self.PP)[None])[0][dofs.diag]
+        self.condensation = StaticCondensation(device, dofs)
+        p1 = el.p + 1
+        self.mass_diag = dofs.assemble_vector((self.M @ self.PP).reshape(-1, p1, p1).diagonal(axis1=1, axis2=2)[None])[0]
 
     @property
     def energy_scale(self):
@@ -144,27 +145,26 @@ class HighOrderProblem:
         return self.dofs.prolong(np.asarray(uv, complex))
 
     def residual(self, eps, g, gt, jac=False):
-        """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian data on the solver's pattern."""
-        Fg, Ft, blocks = self._bulk(eps, g, gt, jac)
-        diag = self.dofs.diag
-        for d, wts, res in self.tunnel:
+        """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian (A, vb).
+
+        A: element Jacobians (b, n_el, 2(p+1), 2(p+1)); vb: barrier terms (b, 2, 2, nnz) on the
+        P1 vertex pattern (:meth:`usadel.condense.StaticCondensation.step` solves with both).
+        """
+        Fg, Ft, A = self._bulk(eps, g, gt, jac)
+        vb = np.zeros((g.shape[0], 2, 2, self.ops.nnz), dtype=complex) if jac else None
+        for (d, wts, res), pos in zip(self.tunnel, self.tunnel_pos):
             gr, gtr = self.reservoir_gamma(res, eps)
-            _barrier(Fg, Ft, blocks, d, g[:, d], gt[:, d], gr[:, None], gtr[:, None], wts / res.barrier.r, diag[d])
-        for (pa, pb, wts, bar), (pab, pba) in zip(self.dofs.pairs, self.dofs.pair_pos):
-            for ia, ib, pos in ((pa, pb, pab), (pb, pa, pba)):
-                _barrier(Fg, Ft, blocks, ia, g[:, ia], gt[:, ia], g[:, ib], gt[:, ib], wts / bar.r, diag[ia], pos)
+            _barrier(Fg, Ft, vb, d, g[:, d], gt[:, d], gr[:, None], gtr[:, None], wts / res.barrier.r, pos)
+        for da, db, diag_a, diag_b, pab, pba, wts, bar in self.links:
+            for ia, ib, diag, pos in ((da, db, diag_a, pab), (db, da, diag_b, pba)):
+                _barrier(Fg, Ft, vb, ia, g[:, ia], gt[:, ia], g[:, ib], gt[:, ib], wts / bar.r, diag, pos)
         Fg[:, self.dir_dofs] = Ft[:, self.dir_dofs] = 0.0
         F = np.empty((g.shape[0], 2 * self.dofs.n), dtype=complex)
         F[:, 0::2], F[:, 1::2] = Fg, Ft
-        if not jac:
-            return F
-        data = self.solver.full_data(blocks)
-        data[:, self.fix_zero] = 0.0  # Dirichlet rows: identity
-        data[:, self.fix_one] = 1.0
-        return F, data
+        return (F, (A, vb)) if jac else F
 
     def _bulk(self, eps, g, gt, jac):
-        """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
+        """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the element Jacobians (b, n_el, 2(p+1), 2(p+1))."""
         dofs, S, M = self.dofs, self.S, self.M
         el = dofs.element
         gq, dg = dofs.at_quadrature(g)
@@ -178,8 +178,8 @@ class HighOrderProblem:
         vg = S * 2.0 * tq * sg / den + M * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
         vt = S * 2.0 * gq * st / den + M * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
         jinv = 1.0 / dofs.jac[:, None]
-        Fg = dofs.assemble_vector(vg @ el.phi + (S * dg * jinv) @ el.dphi)
-        Ft = dofs.assemble_vector(vt @ el.phi + (S * dt * jinv) @ el.dphi)
+        Fg = dofs.assemble_vector(vg @ dofs.phi + (S * dg * jinv) @ dofs.dphi)
+        Ft = dofs.assemble_vector(vt @ dofs.phi + (S * dt * jinv) @ dofs.dphi)
         if not jac:
             return Fg, Ft, None
         den2 = den * den
@@ -193,10 +193,12 @@ class HighOrderProblem:
         loc = X @ self.PP
         loc[:, 0] += (S * 4.0 * tq * dg * jinv / den) @ self.PD  # phi_k phi_l' parts (gradient terms)
         loc[:, 3] += (S * 4.0 * gq * dt * jinv / den) @ self.PD
-        blocks = dofs.assemble(loc.reshape(4 * b, dofs.n_el, -1)).reshape(b, 2, 2, dofs.nnz)
-        blocks[:, 0, 0] += self.K_data
-        blocks[:, 1, 1] += self.K_data
-        return Fg, Ft, blocks
+        kl = self.K_loc.reshape(dofs.n_el, -1)
+        loc[:, 0] += kl
+        loc[:, 3] += kl
+        p1 = el.p + 1
+        A = loc.reshape(b, 2, 2, dofs.n_el, p1, p1).transpose(0, 3, 4, 1, 5, 2).reshape(b, dofs.n_el, 2 * p1, 2 * p1)
+        return Fg, Ft, A
 
     def newton(self, eps, g, gt, tol, maxiter):
         """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
@@ -214,9 +216,10 @@ class HighOrderProblem:
         act = np.arange(b)
         for _ in range(maxiter):
             e, ga, gta, scale = eps[act], g[act], gt[act], scale_all[act]
-            F, data = self.residual(e, ga, gta, jac=True)
+            F, (A, vb) = self.residual(e, ga, gta, jac=True)
             f0 = np.linalg.norm(F, axis=1)
-            dx = self.solver.solve(data, -F)
+            with np.errstate(invalid="ignore", over="ignore"):
+                dx = self.condensation.step(A, vb, F)
             lam = np.ones(act.size)
             bad = ~np.all(np.isfinite(dx), axis=1)
             dx[bad] = 0.0
