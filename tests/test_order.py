@@ -223,3 +223,23 @@ def test_jacobian_matches_finite_differences(order, spin):
     Fm = prob.residual(eps, g - d * dx[:, 0::2], gt - d * dx[:, 1::2])
     fd = (Fp - Fm)[0] / (2 * d)
     assert np.linalg.norm(fd + F[0]) < 1e-7 * np.linalg.norm(F[0])
+
+
+def test_batches_and_neighbour_retry_give_the_same_solution(monkeypatch):
+    """Energies split into several batches (memory bound) and energies recovered from converged neighbours
+    (the fallback after the homotopy) agree with one batch to 1e-9."""
+    from usadel import highorder
+
+    dev = sns(8, 2, np.pi / 2)
+    E = E_SNS[::5]
+    one = usadel.spectral(dev, E, eta=1e-6)
+    monkeypatch.setattr(highorder, "MAX_ELEMENT_ENTRIES", 3 * 8 * 36)  # three energies per batch
+    many = usadel.spectral(dev, E, eta=1e-6)
+    assert np.max(np.abs(many.gamma - one.gamma)) < 1e-9
+    prob = highorder.HighOrderProblem(dev, 0.0, 1e-6)
+    eps = E.astype(complex) + 1e-6j
+    g, gt, ok, res = highorder.homotopy(prob, eps, 1e-10, 40)
+    lost = np.arange(1, E.size, 3)
+    g[lost], gt[lost], ok[lost] = 0.9, -0.9, False
+    g, gt, ok, res = highorder.retry_from_neighbours(prob, eps, g, gt, ok, res, 1e-10, 40)
+    assert ok.all() and np.max(np.abs(prob.vertex(g) - one.gamma)) < 1e-9

@@ -33,9 +33,12 @@ from .errors import ConvergenceError
 from .condense import StaticCondensation
 from . import retarded as rt
 
-__all__ = ["HighOrderProblem", "solve_chunk"]
+__all__ = ["HighOrderProblem", "solve_chunk", "homotopy", "retry_from_neighbours", "MAX_ELEMENT_ENTRIES"]
 
 log = logging.getLogger(__name__)
+
+#: element-Jacobian entries per batch of energies (n_E x n_el x (2p+2)^2 complex; 4e6 is 64 MB per array)
+MAX_ELEMENT_ENTRIES = 4e6
 
 
 def _delta_fields(device, delta, dofs):
@@ -274,13 +277,32 @@ def homotopy(prob, eps, tol, maxiter):
 def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
     """One chunk of energies on an order > 1 device: vertex values (gamma, gamma~, residuals).
 
-    Called by :func:`usadel.retarded.spectral` (same arguments as its chunk solver).
-    ``guess``: vertex values, prolonged linearly to the element interiors; energies where
-    the warm start (or ``method="direct"``) fails or leaves the retarded branch are redone
-    by the homotopy.
+    Called by :func:`usadel.retarded.spectral` (same arguments as its chunk solver), in
+    batches of at most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries. ``guess``: vertex
+    values, prolonged linearly to the element interiors; energies where the warm start (or
+    ``method="direct"``) fails or leaves the retarded branch are redone by the homotopy, and
+    energies that still fail are approached from converged neighbours (:func:`retry_from_neighbours`).
     """
     prob = HighOrderProblem(device, delta, eta, spin)
     eps = E.astype(complex) + 1j * eta
+    per = max(1, int(MAX_ELEMENT_ENTRIES // (prob.dofs.n_el * (2 * device.order + 2) ** 2)))
+    parts = []
+    for i in range(0, eps.size, per):
+        g0 = None if guess is None else (guess[0][i:i + per], guess[1][i:i + per])
+        parts.append(_solve_batch(prob, eps[i:i + per], tol, maxiter, method, g0))
+    g, gt, ok, res = (np.concatenate(x) for x in zip(*parts))
+    if not ok.all():
+        g, gt, ok, res = retry_from_neighbours(prob, eps, g, gt, ok, res, tol, maxiter)
+    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
+    bad = np.nonzero(~ok)[0]
+    if bad.size:
+        raise ConvergenceError(f"spectral (order {device.order}): Newton did not converge at {bad.size} of {E.size} "
+                               f"energies, e.g. E = {E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}",
+                               energies=E[bad], residuals=res[bad])
+    return prob.vertex(g), prob.vertex(gt), res
+
+
+def _solve_batch(prob, eps, tol, maxiter, method, guess):
     if method == "direct" or guess is not None:
         if guess is None:
             g, gt = prob.initial(eps)
@@ -289,14 +311,25 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
         g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
         redo = np.nonzero(~(ok & on_retarded_branch(g, gt)))[0]
         if redo.size:
-            log.debug("spectral (order %d): %d energies via eta-homotopy", device.order, redo.size)
+            log.debug("spectral (high order): %d energies via eta-homotopy", redo.size)
             g[redo], gt[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
-    else:
-        g, gt, ok, res = homotopy(prob, eps, tol, maxiter)
-    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
-    bad = np.nonzero(~ok)[0]
-    if bad.size:
-        raise ConvergenceError(f"spectral (order {device.order}): Newton did not converge at {bad.size} of {E.size} "
-                               f"energies, e.g. E = {E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}",
-                               energies=E[bad], residuals=res[bad])
-    return prob.vertex(g), prob.vertex(gt), res
+        return g, gt, ok, res
+    return homotopy(prob, eps, tol, maxiter)
+
+
+def retry_from_neighbours(prob, eps, g, gt, ok, res, tol, maxiter):
+    """Failed energies approached from the nearest converged one in 1, 4, 16, 64 steps (as usadel.retarded)."""
+    good = np.nonzero(ok)[0]
+    for i in np.nonzero(~ok)[0] if good.size else ():
+        j = good[np.argmin(np.abs(eps[good] - eps[i]))]
+        for nsub in rt.CONTINUATION_STEPS:
+            ga, gta = g[j:j + 1].copy(), gt[j:j + 1].copy()
+            for e in eps[j] + (eps[i] - eps[j]) * np.arange(1, nsub + 1) / nsub:
+                ga, gta = prob.impose(np.array([e]), ga, gta)
+                ga, gta, oki, ri = prob.newton(np.array([e]), ga, gta, tol, maxiter)
+                if not oki[0]:
+                    break
+            else:  # the whole path converged
+                g[i], gt[i], ok[i], res[i] = ga[0], gta[0], True, ri[0]
+                break
+    return g, gt, ok, res
