@@ -243,3 +243,15 @@ def test_batches_and_neighbour_retry_give_the_same_solution(monkeypatch):
     g[lost], gt[lost], ok[lost] = 0.9, -0.9, False
     g, gt, ok, res = highorder.retry_from_neighbours(prob, eps, g, gt, ok, res, 1e-10, 40)
     assert ok.all() and np.max(np.abs(prob.vertex(g) - one.gamma)) < 1e-9
+
+
+def test_process_pool_gives_the_serial_numbers():
+    """An order-3 device (used before, so its P1 operators are cached) pickles into a process pool; same numbers."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    dev = sns(8, 3, 1.0)
+    E = np.linspace(-5.0, 5.0, 12)
+    serial = usadel.spectral(dev, E, eta=1e-6)
+    with ProcessPoolExecutor(2) as ex:
+        par = usadel.spectral(dev, E, eta=1e-6, executor=ex, chunk=3)
+    assert np.max(np.abs(par.gamma - serial.gamma)) < 1e-12 and np.max(np.abs(par.gamma_t - serial.gamma_t)) < 1e-12
