@@ -82,6 +82,8 @@ def test_uniform_wire_is_the_bulk_solution(order):
     dev = usadel.Device(m, {"wire": usadel.Material(tc=1.0, tau_sf=4.0)}, order=order)
     sp = usadel.spectral(dev, E, delta=1.0, eta=1e-3, tol=1e-12)  # E + h = 1 hits the gap edge: Newton tight
     assert np.max(np.abs(sp.dos() - bcs.ag_dos(E, 1.0, 0.75 / 4.0, eta=1e-3)[:, None])) < 1e-9
+    per_node = usadel.spectral(dev, E, delta=np.ones(dev.topology.n_nodes), eta=1e-3, tol=1e-12)  # a P1 gap field
+    assert np.max(np.abs(per_node.gamma - sp.gamma)) < 1e-12
     dev = usadel.Device(m, {"wire": usadel.Material(tc=1.0, h=0.3)}, order=order)
     sp = usadel.spectral(dev, E, delta=1.0, eta=1e-3, tol=1e-12)
     for s in (1, -1):
