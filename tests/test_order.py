@@ -257,3 +257,20 @@ def test_process_pool_gives_the_serial_numbers():
     with ProcessPoolExecutor(2) as ex:
         par = usadel.spectral(dev, E, eta=1e-6, executor=ex, chunk=3)
     assert np.max(np.abs(par.gamma - serial.gamma)) < 1e-12 and np.max(np.abs(par.gamma_t - serial.gamma_t)) < 1e-12
+
+
+def test_element_orientation_does_not_matter():
+    """Elements stored right-to-left (as a gmsh file may have them) give the same solution to rounding."""
+    import skfem
+
+    m = usadel.meshes.interval(1.0, 8)
+    t = m.t.copy()
+    t[:, ::2] = t[::-1, ::2]
+    flipped = skfem.MeshLine1(m.p, t, m.boundaries, m.subdomains, sort_t=False)
+    E = np.linspace(0.0, 10.0, 30)
+    a, b = (usadel.spectral(usadel.Device(mesh, {"wire": usadel.Material()}, order=3,
+                                          contacts={"left": usadel.Reservoir(delta=100.0),
+                                                    "right": usadel.Reservoir(delta=100.0, phase=1.0)}), E)
+            for mesh in (m, flipped))
+    ia, ib = np.argsort(a.x[:, 0]), np.argsort(b.x[:, 0])
+    assert np.max(np.abs(a.gamma[:, ia] - b.gamma[:, ib])) < 1e-12
