@@ -15,8 +15,16 @@ terms) instead of P1's lumping. Clean contacts fix the vertex dof to the
 reservoir's bulk value; tunnel contacts and tunnel interfaces act on vertex
 dofs through :func:`usadel.bulk.riccati_barrier`, as in P1 (the vertex
 values of a Lagrange field are its point values). Unknowns are interleaved per
-dof (gamma, gamma~), numbered along the chain (:class:`usadel.chain_dofs.ChainDofs`),
-so every Newton step is one banded LAPACK solve for the whole batch of energies.
+dof (gamma, gamma~), numbered along the chain (:class:`usadel.chain_dofs.ChainDofs`);
+every Newton step condenses the element-interior unknowns away and solves the vertex
+system, which has the P1 pattern, with the P1 banded solver for the whole batch of
+energies (:class:`usadel.condense.StaticCondensation`). Newton, the eta-homotopy and the
+retries follow :mod:`usadel.retarded` with its constants.
+
+The gap: a scalar or {region: value} is constant in each superconducting element; a
+per-node array is the P1 field of its vertex values inside superconducting elements
+(normal elements carry none, where P1's lumping gives a normal node next to a
+superconductor its full nodal value).
 
 The solution is reported at the mesh vertices (``SpectralResult`` keeps its
 shape (n_E, n_nodes)); the interior dofs are internal to the solve.
