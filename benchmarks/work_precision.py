@@ -12,6 +12,7 @@ Run: ``python benchmarks/work_precision.py`` (about a minute); the output is kep
 ``benchmarks/results/work_precision.txt``.
 """
 
+import os
 import time
 
 import numpy as np
@@ -57,7 +58,8 @@ def main():
         ref_err = np.max(np.abs(dos_mid(REF_ELEMENTS * 3 // 4, 3) - ref))
         say("Work-precision, long SNS junction (L = D = 1, reservoir gaps 100, phase 0), 200 energies in [0, 10],")
         say(f"max |DOS(1/2) - reference|; reference P3 x {REF_ELEMENTS} elements (P3 x {REF_ELEMENTS * 3 // 4} "
-            f"differs by {ref_err:.1e}); min of {RUNS} runs, BLAS on one thread")
+            f"differs by {ref_err:.1e}); min of {RUNS} runs, BLAS on one thread; load average at start "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         say()
         say(f"{'order':>5} {'elements':>8} {'unknowns':>8} {'wall [s]':>9} {'cpu [s]':>8} {'max error':>10}")
         rows = []
@@ -81,6 +83,7 @@ def main():
             rw = f"{best[2] / hi:.1f}-{best[2] / lo:.1f}x" if best else "-"
             rc = f"{best[3] / hi:.1f}-{best[3] / lo:.1f}x" if best else "-"
             say(f"{level:>9.0e}  {txt:<28} {txt1:<20} {f'{lo:.2f}-{hi:.2f}':>11} {rw:>12} {rc:>11}")
+        say(f"load average at the end {os.getloadavg()[0]:.1f}")
     return lines
 
 
