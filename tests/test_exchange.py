@@ -1,4 +1,5 @@
-"""Exchange fields without spin mixing (issue 13, first step): inputs, refusals and the retarded spin blocks.
+"""Exchange fields (issue 13, first step): inputs, refusals and the retarded spin blocks (their coupling by
+spin relaxation: tests/test_spin_mixing.py).
 
 Convention (docs/conventions.md, Exchange fields): spin sigma = +-1 sees E -> E + sigma h.
 """
@@ -41,18 +42,21 @@ def test_exchange_and_spin_orbit_fields_are_validated():
 
 @pytest.mark.parametrize("where", ["material", "reservoir"])
 @pytest.mark.parametrize("mixing", ["tau_sf", "tau_so"])
-def test_exchange_field_with_spin_mixing_is_refused(where, mixing):
-    # spin flip and spin-orbit scattering couple the two spin blocks: not built in this step,
-    # anywhere in the device (the 2x2 pair-breaking term assumes g_up = g_dn)
+def test_exchange_field_with_spin_mixing_is_accepted(where, mixing):
+    # spin flip and spin-orbit scattering couple the two spin blocks anywhere in the device:
+    # usadel.spectral solves the coupled blocks (physics in tests/test_spin_mixing.py)
     m = usadel.meshes.wire([("S", 1.0, 5), ("F", 1.0, 5)])
     mats = {"S": usadel.Material(tc=1.0, **{mixing: 10.0}), "F": usadel.Material(h=0.5 if where == "material" else 0.0)}
     res = {"left": usadel.Reservoir(delta=1.0, h=0.3 if where == "reservoir" else 0.0)}
-    with pytest.raises(usadel.UsadelError, match="spin blocks.*not supported"):
-        usadel.Device(m, mats, res)
+    dev = usadel.Device(m, mats, res)
+    sp = usadel.spectral(dev, np.linspace(0.0, 2.0, 11), delta={"S": 1.0})
+    assert sp.spin_split and np.all(np.isfinite(sp.dos(spin=1)))
 
 
-def test_solve_refuses_exchange_fields_and_kinetic_spin_orbit():
-    # usadel.kinetic accepts h since step 2 (tests/test_kinetic_exchange.py); per-block coefficients only
+def test_solve_refuses_exchange_fields_kinetic_accepts_them_and_spin_orbit():
+    # usadel.kinetic accepts h since step 2 (tests/test_kinetic_exchange.py); per-block coefficients only.
+    # tau_so at h = 0 is accepted by kinetic and solve since step 3 (tests/test_spin_orbit.py); with h it
+    # is refused by Device (test_exchange_field_with_spin_mixing_is_refused).
     res = {"left": usadel.Reservoir(delta=1.0, T=0.1), "right": usadel.Reservoir(T=0.1, mu=0.1)}
     dev = wire(contacts=res, tc=1.0, h=0.2)
     sp = usadel.spectral(dev, np.linspace(0.0, 3.0, 31), delta=1.0)
@@ -68,11 +72,9 @@ def test_solve_refuses_exchange_fields_and_kinetic_spin_orbit():
         usadel.gap(wire(contacts=split, tc=1.0), T=0.1)
     with pytest.raises(usadel.UsadelError, match="omega_D"):
         usadel.gap(dev, T=0.1, omega_D=10.0)
-    so = wire(contacts=res, tc=1.0, tau_so=5.0)  # tau_so alone: spectra unchanged, kinetics refused
-    with pytest.raises(usadel.UsadelError, match="spin-orbit scattering .* not supported"):
-        usadel.kinetic(usadel.spectral(so, np.linspace(0.0, 3.0, 31), delta=1.0))
-    with pytest.raises(usadel.UsadelError, match="spin-orbit"):
-        usadel.solve(so, T=0.1)
+    so = wire(contacts=res, tc=1.0, tau_so=5.0)  # tau_so alone: spectra unchanged, spin modes relaxed
+    k = usadel.kinetic(usadel.spectral(so, np.linspace(0.0, 3.0, 31), delta=1.0))
+    assert k.h.shape == (31, 11, 4) and np.all(np.isfinite(k.h))
 
 
 def test_spin_orbit_alone_and_zero_field_take_the_unchanged_code_path():

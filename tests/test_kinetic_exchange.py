@@ -305,8 +305,9 @@ def test_clean_spin_split_s_contact_releases_each_block_at_its_own_gap_edge():
 
 
 def test_kinetic_refusals_that_remain():
-    # tau_so in the kinetic equations (relaxation terms not derived) and the self-consistent loop with h
-    # (its nonequilibrium gap update with spin-split spectra is not built) are still refused, before work.
+    # The self-consistent loop with h (its nonequilibrium gap update with spin-split spectra is not built)
+    # is still refused, before work, and so is a kinetic re-solve that changes a reservoir's h. (tau_so at
+    # h = 0 is built, tests/test_spin_orbit.py; with h Device refuses it, tests/test_exchange.py.)
     res = {"left": usadel.Reservoir(delta=1.0, T=0.1), "right": usadel.Reservoir(T=0.1, mu=0.1)}
     dev = usadel.Device(usadel.meshes.interval(1.0, 10), {"wire": usadel.Material(tc=1.0, h=0.2)}, res)
     with pytest.raises(usadel.UsadelError, match="solve: the device has an exchange field.*not supported"):

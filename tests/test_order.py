@@ -274,3 +274,13 @@ def test_element_orientation_does_not_matter():
             for mesh in (m, flipped))
     ia, ib = np.argsort(a.x[:, 0]), np.argsort(b.x[:, 0])
     assert np.max(np.abs(a.gamma[:, ia] - b.gamma[:, ib])) < 1e-12
+
+
+def test_order_above_1_with_spin_mixing_is_refused():
+    """An exchange field with tau_sf or tau_so couples the spin blocks (usadel.spin_mixing, P1 only)."""
+    m = usadel.meshes.interval(1.0, 4)
+    for mat in (usadel.Material(tc=1.0, h=0.2, tau_sf=5.0), usadel.Material(tc=1.0, h=0.2, tau_so=5.0)):
+        usadel.Device(m, {"wire": mat}, order=1)
+        with pytest.raises(usadel.UsadelError, match="spin-flip or spin-orbit"):
+            usadel.Device(m, {"wire": mat}, order=3)
+    usadel.Device(m, {"wire": usadel.Material(tc=1.0, tau_sf=5.0)}, order=3)  # no field: spin degenerate

@@ -18,7 +18,11 @@ c = cosh th, s_h = sinh th:
     DL = (Re c)^2 - (Re s_h)^2,   DT = (Re c)^2 + (Im s_h)^2,   aTT = Im s_h,
     aLSLS = (Re c)^2 - (Im s_h)^2,   aTSTS = (Re c)^2 + (Re s_h)^2,
 
-all in units of D. Degenerate coefficients (``docs/conventions.md``, Degenerate
+all in units of D. Spin relaxation (``docs/derivations.md``, Spin relaxation in the
+kinetic equations; checked by ``docs/derive_spinorbit.py``): spin flip relaxes hLS
+with aLSLS/tau_sf and hTS with aTSTS/tau_sf, spin-orbit scattering hLS with
+DT/tau_so and hTS with DL/tau_so (the diffusion coefficient of the same mode), so
+in the normal state both spin modes relax at 1/tau_sf + 1/tau_so. Degenerate coefficients (``docs/conventions.md``, Degenerate
 kinetic coefficients): below a BCS gap DL, aTSTS -> 0, so diffusion
 coefficients are floored at ``floor`` (relative to D); DL per element is the
 smaller of its centroid value and the harmonic mean of its nodal values: at a
@@ -57,8 +61,9 @@ class Mode:
     partner : int
         Index of the mode its supercurrent term Im(jE) h couples to.
     sinks : tuple of (coefficient, rate)
-        Sink S = Sum rate x coefficient; rates are "pairing" (2 |Delta|) and
-        "spin_flip" (1/tau_sf), coefficients keys of :func:`local_coefficients`.
+        Sink S = Sum rate x coefficient; rates are "pairing" (2 |Delta|),
+        "spin_flip" (1/tau_sf) and "spin_orbit" (1/tau_so), coefficients keys of
+        :func:`local_coefficients` (unfloored nodal values).
     current : str
         Name of the current this mode carries (``KineticResult.current(kind=...)``).
     energy_weighted : bool
@@ -73,12 +78,12 @@ class Mode:
     energy_weighted: bool
 
 
-#: seed Eqs. 4 and 7: the couplings of the modes hL, hT, hLS, hTS
+#: seed Eqs. 4 and 7: the couplings of the modes hL, hT, hLS, hTS; spin-orbit sinks from docs/derive_spinorbit.py
 MODES = (
     Mode("L", "DL", 1, (), "energy", True),
     Mode("T", "DT", 0, (("aTT", "pairing"),), "charge", False),
-    Mode("LS", "DT", 3, (("aTT", "pairing"), ("aLSLS", "spin_flip")), "spin_energy", True),
-    Mode("TS", "DL", 2, (("aTSTS", "spin_flip"),), "spin", False),
+    Mode("LS", "DT", 3, (("aTT", "pairing"), ("aLSLS", "spin_flip"), ("DT", "spin_orbit")), "spin_energy", True),
+    Mode("TS", "DL", 2, (("aTSTS", "spin_flip"), ("DL", "spin_orbit")), "spin", False),
 )
 #: unknowns per node of the kinetic problem
 N_MODES = len(MODES)
@@ -174,7 +179,7 @@ class KineticCoefficients:
     floor: float
 
 
-def kinetic_coefficients(sp, floor):
+def kinetic_coefficients(sp, floor, relaxation=True):
     """Coefficients stage: seed Eqs. 5-6 from a spectral result, floored, with the lumped sinks.
 
     Parameters
@@ -183,6 +188,9 @@ def kinetic_coefficients(sp, floor):
         Retarded solution at real energies.
     floor : float
         Relative floor of DL, DT (module docstring).
+    relaxation : bool
+        Include the spin-flip and spin-orbit sinks of :data:`MODES` (False: pairing only, for
+        the spin blocks of a spin-mixed result, whose relaxation ``usadel.spin_kinetics`` adds).
 
     Returns
     -------
@@ -203,9 +211,11 @@ def kinetic_coefficients(sp, floor):
     DT = np.maximum(ce["DT"], floor)
     ce = dict(ce, DL=DL, DT=DT)
     rates = {"pairing": 2 * np.abs(sp.delta * ops.lump_sd),  # the pairing term of the spectral equation
-             "spin_flip": ops.lump(ops.w_el / ops.D_e * ops.tau_sf_inv_e)}
+             "spin_flip": ops.lump(ops.w_el / ops.D_e * ops.tau_sf_inv_e),
+             "spin_orbit": ops.lump(ops.w_el / ops.D_e * ops.tau_so_inv_e)}
     sink = np.zeros(cn["DL"].shape + (N_MODES,))
     for i, mode in enumerate(MODES):
         for coef, rate in mode.sinks:
-            sink[..., i] += rates[rate] * cn[coef]
+            if np.any(rates[rate]) and (relaxation or rate == "pairing"):  # an absent rate adds nothing
+                sink[..., i] += rates[rate] * cn[coef]
     return KineticCoefficients(el=ce, node=cn, jS=jS, sink=sink, floor=floor)

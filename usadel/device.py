@@ -16,7 +16,6 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .boundary import build as build_boundary
 from .errors import UsadelError
-from .exchange import check_spin_blocks
 from .meshes import check as check_mesh
 from .order import check_order
 from .validate import MIN_POSITIVE, callable_or_none, real
@@ -65,7 +64,9 @@ class Material:
         Spin-orbit scattering time, normalised like tau_sf (in the normal state
         1/tau_s = 1/tau_sf + 1/tau_so); None or inf for none. Not pair breaking
         at h = 0, so it leaves the spectral and gap equations unchanged there;
-        the kinetic equations refuse it (its relaxation terms are not built yet).
+        in the kinetic equations it relaxes hLS with DT/tau_so and hTS with
+        DL/tau_so (``usadel.coefficients``). With h != 0 it couples the spin blocks
+        (``usadel.spin_mixing``), as tau_sf does.
     """
 
     D: float = 1.0
@@ -343,12 +344,11 @@ class Device:
                 raise UsadelError(f"Device: unknown boundary tag {tag!r} in contacts; the mesh has {tags}")
             if not isinstance(res, Reservoir):
                 raise UsadelError(f"Device: contacts[{tag!r}] must be a usadel.Reservoir, got {res!r}")
-        check_spin_blocks(materials, contacts)  # an exchange field with spin mixing: not built yet
         # simplices of the mesh's own dimension (networks: lines in 2D or 3D)
         _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t), embedded=hasattr(mesh, "cross_section"))
         check_mesh(mesh)  # finite coordinates, no orphan nodes, no degenerate cells (scale-free tolerances)
         #: Lagrange element order of the spectral solve (usadel.order)
-        self.order = check_order(mesh, order)
+        self.order = check_order(mesh, order, materials, contacts)
         self.mesh = mesh
         self.materials = dict(materials)
         self.contacts = contacts

@@ -1,19 +1,24 @@
-r"""Collinear exchange fields without spin mixing: two independent spin blocks.
+r"""Collinear exchange fields: the two spin blocks of the 4x4 spin-Nambu equations.
 
-With an exchange (or Zeeman) energy h(x) collinear with the spin axis and no
-spin-flip or spin-orbit scattering, the 4x4 spin-Nambu retarded equation splits
-into two 2x2 blocks, spin sigma = +-1 (spin-sigma electrons with spin -sigma
-holes), each the spin-degenerate Riccati equation with E -> E + sigma h(x)
-(``docs/conventions.md``, Exchange fields). This module holds what the solvers
-need to know about h: which devices are spin split, the lumped h weights of the
-retarded equation, and the checks that refuse what is not built yet:
+With an exchange (or Zeeman) energy h(x) collinear with the spin axis the 4x4
+spin-Nambu retarded equation splits into two 2x2 blocks, spin sigma = +-1
+(spin-sigma electrons with spin -sigma holes), each the spin-degenerate Riccati
+equation with E -> E + sigma h(x) (``docs/conventions.md``, Exchange fields).
+Without spin-flip or spin-orbit scattering the blocks are independent; with
+them (and h != 0 somewhere) their self-energies couple the blocks and
+``usadel.spectral`` solves both together (:mod:`usadel.spin_mixing`). This module
+holds what the solvers need to know about h: which devices are spin split or
+spin mixed, the lumped h weights of the retarded equation, and the checks that
+refuse what is not built yet:
 
-- h != 0 anywhere together with tau_sf or tau_so anywhere (spin mixing couples
-  the blocks, and the 2x2 pair-breaking term of tau_sf assumes g_up = g_dn);
-- the kinetic equations with tau_so (``usadel.kinetic``: the spin-orbit relaxation
-  terms are not derived), and the self-consistent loop ``usadel.solve`` with h != 0
-  (the kinetic equations with h are built, ``usadel.spin_kinetics``; the loop's
-  nonequilibrium gap update with spin-split spectra is not).
+- ``critical_temperature`` with spin mixing (h with tau_sf or tau_so) where h or the
+  relaxation times differ between regions (its mode sums assume one of each);
+- the self-consistent loop ``usadel.solve`` with h != 0 (the kinetic equations
+  with h are built, ``usadel.spin_kinetics``; the loop's nonequilibrium gap update
+  with spin-split spectra is not).
+
+tau_so at h = 0 is built everywhere: it leaves spectra and gap unchanged and
+relaxes the spin modes of the kinetic equations (``usadel.coefficients``).
 """
 
 import math
@@ -22,8 +27,8 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["check_spin_blocks", "max_exchange", "spin_split", "exchange_weights", "require_spin_degenerate", "require_no_spin_orbit",
-           "SPINS"]
+__all__ = ["spin_mixing", "interleave", "split", "max_exchange",
+           "spin_split", "exchange_weights", "require_spin_degenerate", "SPINS"]
 
 #: the spin blocks of a spin-split device, in the order SpectralResult stores them
 SPINS = (1, -1)
@@ -33,19 +38,21 @@ def _finite(tau):
     return tau is not None and not math.isinf(tau)
 
 
-def check_spin_blocks(materials, contacts):
-    """Refuse an exchange field together with spin-flip or spin-orbit scattering (blocks coupled: not built).
+def spin_mixing(device):
+    """True if ``device`` is spin split and has spin-flip or spin-orbit scattering somewhere (coupled blocks)."""
+    return spin_split(device) and any(_finite(m.tau_sf) or _finite(m.tau_so) for m in device.materials.values())
 
-    ``materials``: {region: Material}; ``contacts``: {tag: Reservoir}.
-    """
-    fields = [f"material {r!r} (h = {m.h:g})" for r, m in materials.items() if m.h != 0]
-    fields += [f"reservoir {t!r} (h = {c.h:g})" for t, c in contacts.items() if c.h != 0]
-    mixing = [f"material {r!r} ({', '.join(k for k in ('tau_sf', 'tau_so') if _finite(getattr(m, k)))})"
-              for r, m in materials.items() if _finite(m.tau_sf) or _finite(m.tau_so)]
-    if fields and mixing:
-        raise UsadelError(f"Device: an exchange field ({', '.join(fields)}) together with spin-flip or spin-orbit "
-                          f"scattering ({', '.join(mixing)}) couples the two spin blocks of the 4x4 spin-Nambu "
-                          f"equations; that is not supported yet (only collinear fields without spin mixing are)")
+
+def interleave(up, dn):
+    """Arrays (..., n) of the two spin blocks as one (..., 2 n) array, spin fastest."""
+    out = np.empty(up.shape[:-1] + (2 * up.shape[-1],), dtype=np.result_type(up, dn))
+    out[..., 0::2], out[..., 1::2] = up, dn
+    return out
+
+
+def split(x):
+    """Inverse of :func:`interleave`: the (spin +1, spin -1) views of a (..., 2 n) array."""
+    return x[..., 0::2], x[..., 1::2]
 
 
 def max_exchange(device):
@@ -71,20 +78,13 @@ def exchange_weights(device):
     return ops.lump(ops.w_el / ops.D_e * h_e)
 
 
-def require_no_spin_orbit(where, device):
-    """Raise for tau_so in the kinetic equations (its relaxation coefficients are not derived)."""
-    tso = [r for r, m in device.materials.items() if _finite(m.tau_so)]
-    if tso:
-        raise UsadelError(f"{where}: spin-orbit scattering (tau_so in regions {tso}) in the kinetic equations is "
-                          f"not supported yet (its relaxation coefficients are not derived); tau_so only enters "
-                          f"the spectral and gap equations, where it has no effect at h = 0")
-
-
 def require_spin_degenerate(where, device):
-    """Raise for solvers that are built for spin-degenerate spectra only (the self-consistent ``solve``)."""
+    """Raise for an exchange field in solvers built for spin-degenerate spectra only (the self-consistent ``solve``).
+
+    tau_so is accepted: at h = 0 the spectra stay spin degenerate (Device refuses tau_so with h).
+    """
     if spin_split(device):
         raise UsadelError(f"{where}: the device has an exchange field (max |h| = {max_exchange(device):g}); the "
                           f"self-consistent nonequilibrium loop with h is not supported yet (its gap update "
                           f"with spin-split spectra is not built): use usadel.gap for the equilibrium gap and "
                           f"usadel.kinetic for the distributions at a given gap")
-    require_no_spin_orbit(where, device)

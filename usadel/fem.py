@@ -76,7 +76,9 @@ class Operators:
         self.D_e = np.array([m.D for m in mats])[reg]
         #: pair-breaking rate Gamma = 3/(4 tau_sf) per element (seed Eq. 10)
         self.pair_breaking_e = np.array([m.spin_flip_rate for m in mats])[reg]
+        #: spin-flip and spin-orbit rates 1/tau_sf, 1/tau_so per element (0 without; kinetic sinks)
         self.tau_sf_inv_e = np.array([0.0 if m.tau_sf is None else 1.0 / float(m.tau_sf) for m in mats])[reg]
+        self.tau_so_inv_e = np.array([0.0 if m.tau_so is None else 1.0 / float(m.tau_so) for m in mats])[reg]
         self.sc_e = np.array([m.superconducting for m in mats])[reg]
         # node-element incidence with unit weights: (n x n_el)
         self.incidence = sps.csr_matrix((np.ones(ne * (d + 1)), (t.ravel(), np.tile(np.arange(ne), d + 1))), shape=(n, ne))

@@ -4,14 +4,19 @@ Bulk (seed Eqs. 4, 7 with coefficients Eqs. 5-6, all from th of the spectral res
 
     div jL  = 0                                     jL  = -DL grad hL  + Im(jE) hT
     div jT  = -2 |Delta| aTT hT                     jT  = -DT grad hT  + Im(jE) hL
-    div jLS = -(2 |Delta| aTT + aLSLS/tau_sf) hLS   jLS = -DT grad hLS + Im(jE) hTS
-    div jTS = -(aTSTS/tau_sf) hTS                   jTS = -DL grad hTS + Im(jE) hLS
+    div jLS = -(2 |Delta| aTT + aLSLS/tau_sf + DT/tau_so) hLS   jLS = -DT grad hLS + Im(jE) hTS
+    div jTS = -(aTSTS/tau_sf + DL/tau_so) hTS                   jTS = -DL grad hTS + Im(jE) hLS
 
-Each equation is multiplied by sigma/D (so fluxes are continuous at clean
-interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
+(DL, DT in the sinks in units of D.) Spin-orbit scattering (``Material.tau_so``, at
+h = 0) relaxes each spin mode with that mode's own diffusion coefficient, spin flip
+with aLSLS, aTSTS; in the normal state both give 1/tau_s = 1/tau_sf + 1/tau_so
+(``docs/derivations.md``, Spin relaxation in the kinetic equations;
+``docs/derive_spinorbit.py``). Each equation is multiplied by sigma/D (so fluxes are
+continuous at clean interfaces). The spin blocks s = +-1 carry (hL + s hTS, hT + s hLS): the bulk
 equations without spin flip are the 2x2 Nambu kinetic equations in each block.
-With an exchange field (a spin-split spectral result, no spin mixing) each block
-has its own coefficients, which couples hL with hTS and hT with hLS; such
+With an exchange field (a spin-split spectral result) each block has its own
+coefficients, which couples hL with hTS and hT with hLS, and spin flip or spin-orbit
+scattering add a 4x4 sink coupling the blocks (``usadel.spin_relaxation``); such
 results are solved in the block basis (``usadel.spin_kinetics``,
 ``usadel.kinetic_assembly``) and h is returned in (L, T, LS, TS).
 
@@ -44,7 +49,6 @@ import numpy as np
 from .bulk import check_windows, fermi, probe_zero_current, reservoir_h, tunnel_flux_matrices
 from .coefficients import MODES, N_MODES
 from .errors import UsadelError
-from .exchange import require_no_spin_orbit
 from .fem import flux_weight, locate
 from .kinetic_assembly import (bulk_blocks, check_finite, contact_rows, interface_rows, mode_coefficients, mode_view,
                                to_solve)
@@ -167,7 +171,7 @@ class KineticResult(ResultMixin):
             _, gw = ops.element_values(w)
             j = self.spectral_currents()[..., comp, :]
             md = self._modes()
-            S = self._to_h(md, -md.sink * self._u(md))[..., comp]  # lumped div J per node (the sinks), n_E x n
+            S = self._to_h(md, -md.apply_sink(self._u(md)))[..., comp]  # lumped div J per node (the sinks), n_E x n
             spec = -np.einsum("eld,ld->e", j, ops.vol[:, None] * gw) - S @ w
             conductance = float(w @ (ops.K @ w))
         f = spec * (E if weighted else 1.0)
@@ -258,7 +262,7 @@ class KineticResult(ResultMixin):
         wreg = ops.incidence @ (ops.w_el / ops.D_e * mask)
         lump_all = ops.lump_sd
         frac = np.divide(wreg, lump_all, out=np.zeros_like(lump_all), where=lump_all > 0)
-        out += (md.sink[:, nodes] * frac[nodes][None, :, None]) * u[:, nodes]
+        out += frac[nodes][None, :, None] * md.apply_sink(u, nodes)
         return self._to_h(md, out)
 
     def _contact_flux(self, tag):
@@ -400,7 +404,7 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     sp : SpectralResult
         Real energies; either all >= 0 (parity is used for integrals) or a
         grid symmetric enough to integrate over directly. A spin-split result
-        (exchange field, no spin mixing) is solved in the spin-block basis of
+        (exchange field, with or without spin relaxation) is solved in the spin-block basis of
         ``usadel.spin_kinetics``; its ``coeff_el``/``coeff_node``/``jS_el`` are then spin averages.
     floor : float
         Relative floor of DL, DT (``usadel.coefficients``), in (0, ``MAX_FLOOR``].
@@ -416,7 +420,6 @@ def kinetic(sp, floor=DEFAULT_FLOOR, contacts=None):
     """
     if not isinstance(sp, SpectralResult):
         raise UsadelError(f"kinetic: expected a SpectralResult, got {type(sp).__name__}")
-    require_no_spin_orbit("kinetic", sp.device)  # tau_so: its relaxation terms are not derived
     if np.iscomplexobj(sp.energies) and np.any(np.imag(sp.energies) != 0):
         raise UsadelError("kinetic: needs real energies")
     floor = real("kinetic: floor", floor, positive=True, hi=MAX_FLOOR)

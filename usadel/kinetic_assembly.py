@@ -2,9 +2,10 @@ r"""Assembly of the kinetic equations (seed Eqs. 4-7) in the basis the solver us
 
 Spin-degenerate results are solved for h = (hL, hT, hLS, hTS) directly, each
 row with the coefficient the table ``usadel.coefficients.MODES`` names. A
-spin-split result (exchange field, no spin mixing) is solved for the block
-distributions u = (a_+, b_+, b_-, a_-) of ``usadel.spin_kinetics``: the same four
-row types, each with the coefficients of its spin block; barrier fluxes and
+spin-split result (exchange field) is solved for the block distributions
+u = (a_+, b_+, b_-, a_-) of ``usadel.spin_kinetics``: the same four row types, each
+with the coefficients of its spin block, plus with spin relaxation a 4x4 sink per
+node (``usadel.spin_relaxation``); barrier fluxes and
 reservoir values are transformed to that basis (``to_solve_basis``) and the
 solution back (h = BASIS u). :class:`ModeCoefficients` is the per-row view of
 both cases.
@@ -17,7 +18,9 @@ import numpy as np
 from .bulk import bulk_gamma, reservoir_h, tunnel_flux_matrices
 from .coefficients import MODES, N_MODES, kinetic_coefficients
 from .errors import ConvergenceError
+from .exchange import spin_mixing
 from .spin_kinetics import BASIS_INV, MODE_SPIN, block_coefficients, spin_average, to_solve_basis
+from .spin_relaxation import block_relaxation
 
 __all__ = ["ModeCoefficients", "mode_coefficients", "mode_view", "bulk_blocks", "contact_rows", "interface_rows",
            "check_finite", "to_solve"]
@@ -38,12 +41,21 @@ class ModeCoefficients:
     sink: np.ndarray
     DL_node: tuple
     split: bool
+    relax: np.ndarray = None  #: spin mixing: lumped relaxation (n_E, n_nodes, 4, 4) in the solve basis
+
+    def apply_sink(self, u, nodes=slice(None)):
+        """Lumped sink times the solve-basis distributions ``u`` (n_E, n_nodes, 4) at ``nodes``."""
+        out = self.sink[:, nodes] * u[:, nodes]
+        if self.relax is not None:
+            out = out + np.einsum("enij,enj->eni", self.relax[:, nodes], u[:, nodes])
+        return out
 
 
 def mode_view(el, node, jS, sink, blocks=None):
     """ModeCoefficients from stored coefficients: spin-degenerate (el, node, jS, sink) or ``blocks``.
 
-    ``blocks``: dict(el=[el_+, el_-], node=[...], jS=[...], sink=[...]) of a spin-split result.
+    ``blocks``: dict(el=[el_+, el_-], node=[...], jS=[...], sink=[...], and with spin mixing
+    relax=(n_E, n_nodes, 4, 4)) of a spin-split result.
     """
     if blocks is None:
         return ModeCoefficients(diff=tuple(el[m.diffusion] for m in MODES), jS=(jS,) * N_MODES, sink=sink,
@@ -52,7 +64,8 @@ def mode_view(el, node, jS, sink, blocks=None):
     sink = np.stack([blocks["sink"][b[i]][..., i] for i in range(N_MODES)], axis=-1)
     return ModeCoefficients(diff=tuple(blocks["el"][b[i]][m.diffusion] for i, m in enumerate(MODES)),
                             jS=tuple(blocks["jS"][b[i]] for i in range(N_MODES)), sink=sink,
-                            DL_node=tuple(blocks["node"][b[i]]["DL"] for i in range(N_MODES)), split=True)
+                            DL_node=tuple(blocks["node"][b[i]]["DL"] for i in range(N_MODES)), split=True,
+                            relax=blocks.get("relax"))
 
 
 def mode_coefficients(sp, floor):
@@ -63,9 +76,12 @@ def mode_coefficients(sp, floor):
     if not sp.spin_split:
         co = kinetic_coefficients(sp, floor)
         return mode_view(co.el, co.node, co.jS, co.sink), (co.el, co.node, co.jS, co.sink, None)
-    cos = block_coefficients(sp, floor)
+    mixing = spin_mixing(sp.device)
+    cos = block_coefficients(sp, floor, relaxation=not mixing)
     blocks = dict(el=[c.el for c in cos], node=[c.node for c in cos], jS=[c.jS for c in cos],
                   sink=[c.sink for c in cos])
+    if mixing:  # spin-flip and spin-orbit scattering couple the blocks: a 4x4 sink per node
+        blocks["relax"] = block_relaxation(sp)
     el, node, jS = spin_average(cos)
     return mode_view(None, None, None, None, blocks), (el, node, jS, 0.5 * (cos[0].sink + cos[1].sink), blocks)
 
@@ -97,6 +113,8 @@ def bulk_blocks(ops, md):
         blocks[:, i, i] += stiff[id(D)]
         blocks[:, i, mode.partner] += conv[id(jS)]
         blocks[:, i, i, ops.diag] += md.sink[..., i]
+    if md.relax is not None:
+        blocks[..., ops.diag] += np.moveaxis(md.relax, 1, -1)
     return blocks
 
 

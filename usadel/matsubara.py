@@ -35,9 +35,10 @@ from . import budget
 from .bcs import DELTA0_OVER_TC as DELTA00
 from .device import Device
 from .errors import UsadelError
-from .exchange import SPINS, exchange_weights, max_exchange, spin_split
+from .exchange import SPINS, exchange_weights, max_exchange, spin_mixing, spin_split
 from .linear_response import EM_STEP, LinearTail, QuadratureTail, psi_reg
 from .retarded import RetardedProblem, delta_weights, spectral
+from .spin_mixing import mixing_tail, pair_derivative, relaxation_rates_e
 
 __all__ = ["GapMap", "PairingData", "MAX_MATSUBARA", "MAX_DENSE_TAIL", "BYTES_PER_POINT", "MIN_CUTOFF_RATIO"]
 
@@ -206,6 +207,11 @@ class PairingData:
             np.divide(exchange_weights(device), ops.lump_sd, out=np.zeros(ops.n), where=ops.lump_sd > 0)
         if self.h_node is not None:
             _check_exchange(device, omega_D)
+        #: with spin mixing, c = a + 2 b per node of the linear pair amplitude (usadel.spin_mixing), else None
+        self.mix_c = None
+        if spin_mixing(device):
+            a_e, b_e = relaxation_rates_e(device)
+            self.mix_c = np.divide(ops.lump(w * (a_e + 2 * b_e)), self.c_sc, out=np.zeros(ops.n), where=self.sc)
 
     @property
     def tc_max(self):
@@ -317,8 +323,14 @@ class GapMap(PairingData):
         (exact for a homogeneous region; the part beyond ln((a + Gamma)/a), which the
         exact linear tail does not contain, is a local correction of order h^2/a^2).
         """
-        if self.h_node is not None:
+        if self.h_node is not None and self.mix_c is None:
             return self._tail_exchange(d)
+        if self.mix_c is not None:  # h with spin relaxation: h = 0's tail plus the field's linear share
+            return self._tail_h0(d) + self._tail_mixing(d)
+        return self._tail_h0(d)
+
+    def _tail_h0(self, d):
+        """:meth:`tail` without exchange field."""
         ad = np.abs(d)
         b = self.a + self.pair_breaking_node[self.sc] if np.size(d) == np.count_nonzero(self.sc) else self.a
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -333,6 +345,13 @@ class GapMap(PairingData):
         safe = np.where(ad > 0, ad, 1)
         t = np.where(ad > 0, np.arcsinh(b / safe) - np.log(2 * b / safe), 0.0)
         return np.real(np.log(b / self.a) + t)
+
+    def _tail_mixing(self, d):
+        """The exchange field's linear share of the local tail with spin mixing (``spin_mixing.mixing_tail``)."""
+        if np.size(d) != np.count_nonzero(self.sc):
+            return 0.0
+        k = self.sc
+        return mixing_tail(self.a, self.pair_breaking_node[k], self.h_node[k], self.mix_c[k])
 
     def nonlinear_tail(self, d):
         """Local BCS: sum_{n>=N} 2 pi T (1/sqrt(w^2+Gamma..) - 1/sqrt(w^2+|d|^2)) ~ |d|^2/(4 b^2)
@@ -374,7 +393,7 @@ class GapMap(PairingData):
 
     def newton_fits(self):
         """True if the Jacobian factorisations of all N frequencies fit in ``MAX_NEWTON_STORAGE``."""
-        solver = self.ops.solver(2, symmetric_pivoting=True)
+        solver = self.ops.solver(2 if self.mix_c is None else 4, symmetric_pivoting=True)
         # banded: LAPACK's LU storage (2 kl + ku + 1 rows); sparse: SuperLU's fill
         per = (3 * solver.bw + 1) * solver.N if solver.banded else SPARSE_FILL * solver.indices.size
         return self.N * per < MAX_NEWTON_STORAGE
@@ -391,7 +410,8 @@ class GapMap(PairingData):
         """
         eps = 1j * self.w
         blocks = []  # per spin block (one without exchange field): amplitudes, factorised Jacobian
-        for s in (SPINS if sp.spin_split else (0,)):
+        mixed = pair_derivative(self.device, delta * self.ps, eps, sp) if self.mix_c is not None else None
+        for s in () if mixed is not None else SPINS if sp.spin_split else (0,):
             sprob = RetardedProblem(self.device, delta * self.ps, 0.0, s)
             b = sp.block(s or 1)
             _, data = sprob.residual(eps, b.gamma, b.gamma_t, jac=True)
@@ -413,12 +433,13 @@ class GapMap(PairingData):
         def jv(v):
             dp = v * self.ps
             cv = delta_weights(self.device, dp)
-            dF = [d_pair(cv, *blk) for blk in blocks]
+            dF = [mixed(cv)] if mixed is not None else [d_pair(cv, *blk) for blk in blocks]
             dF = dF[0] if len(dF) == 1 else 0.5 * (dF[0] + dF[1])  # the spin average, as in sp.F
             dS = 2 * np.pi * self.T * (self.debye_weight @ (-1j * dF))
             dtail = self.linear_tail.linear(dp)[k] + (v - dp)[k] * self.psi_tail
             if self.h_node is not None:  # the exchange field's tail correction is linear in Delta
-                dtail = dtail + v[k] * self._tail_exchange(np.zeros(np.count_nonzero(k)))
+                zero = np.zeros(np.count_nonzero(k))
+                dtail = dtail + v[k] * (self._tail_mixing(zero) if self.mix_c is not None else self._tail_exchange(zero))
             out = -v.copy()
             out[k] += (dS[k] - dtail) / lhs[k]
             return out

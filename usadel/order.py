@@ -9,6 +9,8 @@ solvers that would mix the orders inside one equation refuse order > 1 by
 :func:`require_order1`.
 """
 
+import math
+
 import numpy as np
 
 from .errors import UsadelError
@@ -21,11 +23,14 @@ ORDERS = (1, 2, 3)
 DEFAULT_ORDER = {1: 1, 2: 1}
 
 
-def check_order(mesh, order):
+def check_order(mesh, order, materials=None, contacts=None):
     """The validated element order of a device on ``mesh`` (None: the default for its dimension).
 
-    Raises UsadelError for anything but an integer 1..3, and for order > 1 on
-    anything but a 1D chain of line elements (networks and 2D meshes).
+    Raises UsadelError for anything but an integer 1..3, for order > 1 on anything but a
+    1D chain of line elements (networks and 2D meshes), and for order > 1 with spin mixing
+    (an exchange field together with tau_sf or tau_so: the coupled 4x4 problem,
+    ``usadel.spin_mixing``, is built for P1 only). ``materials`` {region: Material},
+    ``contacts`` {tag: Reservoir}.
     """
     dim = int(np.asarray(mesh.p).shape[0])
     if order is None:
@@ -44,7 +49,18 @@ def check_order(mesh, order):
         what = "a wire network" if network else f"a {dim}D mesh" if dim != 1 else "a 1D mesh that is not a chain"
         raise UsadelError(f"Device: order = {order}: order 2/3 is built for 1D wires only (a chain of line "
                           f"elements, usadel.meshes.interval or wire); this is {what}: use order=1")
+    mats, res = list((materials or {}).values()), list((contacts or {}).values())
+    if any(m.h for m in mats) or any(c.h for c in res):
+        mixing = [r for r, m in materials.items() if _finite(m.tau_sf) or _finite(m.tau_so)]
+        if mixing:
+            raise UsadelError(f"Device: order = {order} with an exchange field and spin-flip or spin-orbit scattering "
+                              f"(regions {mixing}) is not built: the coupled spin blocks (usadel.spin_mixing) are "
+                              f"solved with P1 only; use order=1")
     return order
+
+
+def _finite(tau):
+    return tau is not None and not math.isinf(tau)
 
 
 def _is_chain(t, n):

@@ -38,6 +38,7 @@ Kupriyanov-Lukichev tunnel interfaces).
 
 import itertools
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -45,7 +46,7 @@ from .bulk import bulk_gamma, check_gap_edges, on_retarded_branch, riccati_barri
 from .coefficients import matrix_current, supercurrent_density
 from .device import Device
 from .errors import ConvergenceError, UsadelError
-from .exchange import SPINS, exchange_weights, spin_split
+from .exchange import SPINS, exchange_weights, interleave, spin_mixing, spin_split
 from .fem import delta_nodes, delta_weights
 from .spectral_result import SpectralResult
 from .validate import choice, integer, real, real_array
@@ -132,6 +133,17 @@ class RetardedProblem:
 
     def residual(self, eps, g, gt, jac=False):
         """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian data on the solver's pattern."""
+        Fg, Ft, blocks = self.residual_blocks(eps, g, gt, jac)
+        Fg[:, self.dir_nodes] = Ft[:, self.dir_nodes] = 0.0
+        F = np.empty((g.shape[0], 2 * self.ops.n), dtype=complex)
+        F[:, 0::2], F[:, 1::2] = Fg, Ft
+        if not jac:
+            return F
+        return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
+
+    def residual_blocks(self, eps, g, gt, jac=False):
+        """Rows (Fg, Ft), each (b, n), bulk plus barriers, before the Dirichlet rows are fixed; with ``jac``
+        the Jacobian blocks (b, 2, 2, nnz) on the node pattern (else None)."""
         Fg, Ft, blocks = self._bulk(eps, g, gt, jac)
         diag = self.ops.diag
         for nodes, wts, res in self.tunnel:  # tunnel contacts to reservoirs
@@ -141,12 +153,7 @@ class RetardedProblem:
         for (pa, pb, wts, bar), (pab, pba) in zip(self.ops.pairs, self.ops.pair_pos):  # tunnel interfaces
             for ia, ib, pos_ab in ((pa, pb, pab), (pb, pa, pba)):
                 _barrier(Fg, Ft, blocks, ia, g[:, ia], gt[:, ia], g[:, ib], gt[:, ib], wts / bar.r, diag[ia], pos_ab)
-        Fg[:, self.dir_nodes] = Ft[:, self.dir_nodes] = 0.0
-        F = np.empty((g.shape[0], 2 * self.ops.n), dtype=complex)
-        F[:, 0::2], F[:, 1::2] = Fg, Ft
-        if not jac:
-            return F
-        return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
+        return Fg, Ft, blocks
 
     def _bulk(self, eps, g, gt, jac):
         """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
@@ -320,6 +327,7 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     delta_weights(device, delta)  # validate before any work
     check_gap_edges(device.contacts, E, eta)
     spins = SPINS if spin_split(device) else (0,)
+    mixed = spin_mixing(device)  # spin relaxation couples the blocks: one solve with both (usadel.spin_mixing)
     if guess is not None:
         if not isinstance(guess, SpectralResult) or guess.gamma.shape != (E.size, device.operators.n) or \
                 guess.spin_split != (spins != (0,)):
@@ -330,9 +338,8 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     else:
         Eu, inv = E, np.arange(E.size)
     if chunk is None:
-        chunk = max(1, min(Eu.size, int(CHUNK_UNKNOWNS // (2 * device.operators.n))))
-    out = [[x[inv] for x in _map_chunks(executor, chunk, Eu, None if guess is None else guess.block(s or 1), device,
-                                         delta, eta, tol, maxiter, method, spin=s)] for s in spins]
+        chunk = max(1, min(Eu.size, int(CHUNK_UNKNOWNS // ((4 if mixed else 2) * device.operators.n))))
+    out = _solve_blocks(executor, chunk, Eu, inv, guess, spins, mixed, device, delta, eta, tol, maxiter, method)
     if symmetric and not np.iscomplexobj(E):
         neg = E < 0  # spin s at -E is spin -s at |E|, conjugated (its own partner without exchange field)
         flip = [(np.conj(gt[neg]), np.conj(g[neg]), r[neg]) for g, gt, r in out[::-1]]
@@ -341,6 +348,21 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     (g, gt, res), dn = out[0], (out[1] if len(out) > 1 else (None, None, None))
     return SpectralResult(device=device, energies=E, gamma=g, gamma_t=gt, delta=delta_nodes(device, delta), eta=eta,
                           residuals=res if dn[2] is None else np.maximum(res, dn[2]), gamma_dn=dn[0], gamma_t_dn=dn[1])
+
+
+def _solve_blocks(executor, chunk, Eu, inv, guess, spins, mixed, *args):
+    """[[gamma, gamma~, residuals] per spin block] at the energies ``Eu[inv]``.
+
+    Independent blocks (``spins``) are solved one after the other; coupled ones (``mixed``: spin
+    relaxation with an exchange field, :mod:`usadel.spin_mixing`) together, states interleaved.
+    """
+    if not mixed:
+        return [[x[inv] for x in _map_chunks(executor, chunk, Eu, None if guess is None else guess.block(s or 1),
+                                              *args, spin=s)] for s in spins]
+    g0 = None if guess is None else SimpleNamespace(gamma=interleave(guess.block(1).gamma, guess.block(-1).gamma),
+                                                    gamma_t=interleave(guess.block(1).gamma_t, guess.block(-1).gamma_t))
+    g, gt, r = (x[inv] for x in _map_chunks(executor, chunk, Eu, g0, *args, spin="mixed"))
+    return [[g[:, k::2], gt[:, k::2], r] for k in range(2)]
 
 
 def _map_chunks(executor, chunk, E, guess, *args, spin=0):
@@ -362,7 +384,11 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
     if getattr(device, "order", 1) > 1:  # order-2/3 Lagrange elements on a 1D wire (usadel.highorder)
         from .highorder import solve_chunk
         return solve_chunk(device, E, delta, eta, tol, maxiter, method, guess, spin)
-    prob = RetardedProblem(device, delta, eta, spin)
+    if spin == "mixed":
+        from .spin_mixing import SpinMixedProblem  # imports this module
+        prob = SpinMixedProblem(device, delta, eta)
+    else:
+        prob = RetardedProblem(device, delta, eta, spin)
     eps = E.astype(complex) + 1j * eta
     if method == "direct" or guess is not None:
         g, gt = prob.initial(eps) if guess is None else prob.impose(eps, guess[0].copy(), guess[1].copy())

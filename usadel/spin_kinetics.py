@@ -1,17 +1,20 @@
-r"""Kinetic equations of a spin-split device without spin mixing: the spin-block basis.
+r"""Kinetic equations of a spin-split device: the spin-block basis.
 
-With a collinear exchange field and no spin-flip or spin-orbit scattering the
-4x4 Keldysh problem splits into two Nambu blocks s = +-1 (``docs/conventions.md``,
-Exchange fields). Block s carries the Nambu distribution
+With a collinear exchange field the 4x4 Keldysh problem is block diagonal in the
+spin projections s = +-1 (``docs/conventions.md``, Exchange fields). Block s carries
+the Nambu distribution
 
     h^s = a_s 1 + b_s tau3,    a_s = hL + s hTS,    b_s = hT + s hLS,
 
-and obeys the spin-degenerate 2x2 kinetic equations (seed Eqs. 4, 7 without
-tau_sf) with the coefficients DL_s, DT_s, aTT_s, Im jE_s of its own retarded
-function g_s (E -> E + s h):
+and without spin relaxation obeys the spin-degenerate 2x2 kinetic equations (seed
+Eqs. 4, 7 without tau_sf) with the coefficients DL_s, DT_s, aTT_s, Im jE_s of its own
+retarded function g_s (E -> E + s h):
 
     div j_a^s = 0,                    j_a^s = -DL_s grad a_s + Im(jE_s) b_s
     div j_b^s = -2 |Delta| aTT_s b_s,  j_b^s = -DT_s grad b_s + Im(jE_s) a_s.
+
+Spin-flip and spin-orbit scattering add a 4x4 sink per node that couples the blocks
+(``usadel.spin_relaxation``).
 
 The solver works in the basis u = (a_+, b_+, b_-, a_-) (:data:`BASIS`: h = BASIS u),
 whose four rows have exactly the structure of the table ``usadel.coefficients.MODES``
@@ -58,18 +61,14 @@ def to_solve_basis(A):
     return np.einsum("ij,...jk,kl->...il", BASIS_INV, A, BASIS)
 
 
-def block_coefficients(sp, floor):
+def block_coefficients(sp, floor, relaxation=True):
     """[coefficients of block +1, of block -1] (``usadel.coefficients.kinetic_coefficients`` of ``sp.block(s)``).
 
-    Refuses spin-flip and spin-orbit scattering, which couple the blocks (their
-    relaxation terms are not block diagonal; ``Device`` refuses them with h already).
+    With spin-flip or spin-orbit scattering (spin mixing) pass ``relaxation=False``: the blocks then
+    carry only their pairing sinks, and the relaxation, which couples the blocks, is the 4x4
+    matrix of ``usadel.spin_relaxation.block_relaxation``.
     """
-    mats = sp.device.materials
-    mixing = [r for r, m in mats.items() if any(t is not None and np.isfinite(t) for t in (m.tau_sf, m.tau_so))]
-    if mixing:
-        raise UsadelError(f"kinetic: a spin-split result with spin-flip or spin-orbit scattering (regions "
-                          f"{mixing}) couples the spin blocks; that is not supported")
-    return [kinetic_coefficients(sp.block(s), floor) for s in SPINS]
+    return [kinetic_coefficients(sp.block(s), floor, relaxation) for s in SPINS]
 
 
 def spin_average(cos):

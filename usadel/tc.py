@@ -15,10 +15,11 @@ from scipy.optimize import brentq, minimize_scalar
 from .order import require_order1
 from .device import Device
 from .errors import UsadelError
-from .exchange import spin_split
+from .exchange import spin_mixing, spin_split
 from .exchange_tc import ExchangeModes
 from .linear_response import linear_modes, mode_sum, psi_reg
 from .matsubara import PairingData
+from .spin_mixing import mixing_mode_sum, relaxation_rates_e
 from .validate import real
 
 __all__ = ["critical_temperature", "exchange_mode_sum", "MAX_DENSE_TC"]
@@ -58,7 +59,8 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     ``MAX_DENSE_TC`` nodes; a Tc below ``TC_FLOOR`` x Tc0 is returned as 0.
 
     With an exchange field each mode sum is the spin average (:func:`exchange_mode_sum` for one h
-    everywhere, ``usadel.exchange_tc`` where h varies) and the result is the highest T of the normal
+    everywhere, ``usadel.exchange_tc`` where h varies; with spin relaxation
+    ``usadel.spin_mixing.mixing_mode_sum``, for one h, tau_sf, tau_so everywhere) and the result is the highest T of the normal
     state's instability, the second-order line. Below the tricritical point (uniform
     superconductor: T* = 0.5615 Tc0, h* = 0.6082 Delta0) the real transition is first order,
     at a higher T, and superconductivity survives at low T up to h = Delta0/sqrt(2) where this
@@ -73,6 +75,7 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
         raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
+    mixing = _uniform_mixing(device)  # M = a - b with spin relaxation and h (one value everywhere), else None
     pairing = PairingData(device, omega_D)
     K, c, free, lam, V = linear_modes(device)
     fields = sorted({m.h for m in device.materials.values()}) if spin_split(device) else [0.0]
@@ -88,7 +91,8 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
 
     def largest_eig(T):
         """Largest eigenvalue of M(T): > 0 below Tc (the least pair-broken mode), < 0 above."""
-        S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h)
+        S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h) if mixing is None else \
+            mixing_mode_sum(lam, T, h, mixing)
         if omega_D is None:
             ln_ratio = ln_tc - np.log(T)
         else:
@@ -136,6 +140,23 @@ def _highest_unstable(largest_eig, lo, hi):
     best = minimize_scalar(lambda u: -largest_eig(np.exp(u)), bounds=(a, b), method="bounded",
                            options=dict(xatol=1e-10))
     return float(np.exp(best.x)) if -best.fun > 0 else None
+
+
+def _uniform_mixing(device):
+    """M = a - b of a spin-mixed device whose materials share one (h, tau_sf, tau_so); None without mixing.
+
+    Raises for spin mixing with h or relaxation times that differ between regions, or a
+    spin-split reservoir (their mode sums are not built)."""
+    if not spin_mixing(device):
+        return None
+    kinds = {(m.h, m.tau_sf, m.tau_so) for m in device.materials.values()}
+    if len(kinds) > 1 or any(c.h != 0 for c in device.contacts.values()):
+        raise UsadelError(f"critical_temperature: spin mixing (h with tau_sf or tau_so) is built for one (h, tau_sf, "
+                          f"tau_so) shared by every region and reservoirs without h; this device has "
+                          f"{sorted(kinds, key=str)} and reservoir fields "
+                          f"{ {t: c.h for t, c in device.contacts.items() if c.h != 0} }")
+    a_e, b_e = relaxation_rates_e(device)
+    return float(a_e[0] - b_e[0])
 
 
 def exchange_mode_sum(lam, T, h):

@@ -131,7 +131,7 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
         not finite.
     """
     T, tol, maxiter, cutoff, eta, check_normal = loop_args("solve", device, T, tol, maxiter, cutoff, eta, check_normal)
-    require_spin_degenerate("solve", device)  # h or tau_so: the 4x4 kinetic equations are not built yet
+    require_spin_degenerate("solve", device)  # h: the gap update with spin-split spectra is not built yet
     n = device.topology.n_nodes
     delta0 = None if delta0 is None else node_array("solve: delta0", delta0, n)
     E = None if energies is None else energy_array("solve: energies", energies)
