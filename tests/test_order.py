@@ -244,7 +244,7 @@ def test_batches_and_neighbour_retry_give_the_same_solution(monkeypatch):
     lost = np.arange(1, E.size, 3)
     g[lost], gt[lost], ok[lost] = 0.9, -0.9, False
     g, gt, ok, res = highorder.retry_from_neighbours(prob, eps, g, gt, ok, res, 1e-10, 40)
-    assert ok.all() and np.max(np.abs(prob.vertex(g) - one.gamma)) < 1e-9
+    assert ok.all() and np.max(np.abs(prob.nodes(g) - one.gamma)) < 1e-9
 
 
 def test_process_pool_gives_the_serial_numbers():

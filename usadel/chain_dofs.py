@@ -1,19 +1,22 @@
 """Degrees of freedom of order-p Lagrange elements on the 1D chain of a device.
 
-Every element of the finalised topology (``Device.topology``; tunnel interfaces
-already split their node) gets p + 1 local dofs: its two vertices (shared with
+Every element of the finalised topology of the P1 device on the mesh (``Device.coarse.topology``
+of an order-p device; tunnel interfaces already split their node) gets p + 1 local dofs: its two vertices (shared with
 the neighbouring element) and p - 1 interior ones. The dofs are numbered along
 the chain (reverse Cuthill-McKee on the dof graph, tunnel pairs included). The Newton steps condense the interior dofs away
 (:mod:`usadel.condense`), so only the vertex system is ever factorised.
+:func:`refine` builds the topology of the order-p device itself: the chain whose nodes
+are the dofs (so its per-node arrays hold one value per dof).
 """
 
 import numpy as np
 import scipy.sparse as sps
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
+from .device import Topology, renumber
 from .lagrange import line_element
 
-__all__ = ["ChainDofs"]
+__all__ = ["ChainDofs", "refine"]
 
 
 class ChainDofs:
@@ -61,6 +64,7 @@ class ChainDofs:
         mid = 0.5 * (xa + xb)
         self.x = np.empty(n)
         self.x[self.L] = mid[:, None] + self.jac[:, None] * self.local_nodes[None, :]
+        self.x[self.vertex] = top.p[0]  # the vertices exactly (not mid + jac xi)
         self.xq = mid[:, None] + self.jac[:, None] * el.xq[None, :]
         #: (n, n_el (p+1)): element vectors onto dofs
         self.gather_t = sps.csr_matrix((np.ones(ne * (p + 1)), (self.L.ravel(), np.arange(ne * (p + 1)))),
@@ -84,3 +88,28 @@ class ChainDofs:
         ua, ub = u[:, self.L[:, 0]], u[:, self.L[:, 1]]
         u[:, self.L[:, 2:]] = ua[..., None] * (1.0 - s) + ub[..., None] * s
         return u
+
+
+def refine(coarse, dofs, barrier_pairs):
+    """Topology of the chain whose nodes are the order-p Lagrange dofs of ``coarse`` (a P1 Topology).
+
+    ``dofs``: :class:`usadel.chain_dofs.ChainDofs` of the coarse chain. Every coarse element becomes p
+    fine elements between consecutive dofs (vertex, p - 1 Gauss-Lobatto interior points, vertex), with
+    the coarse element's region; boundary tags and interfaces keep their (vertex) nodes, owned by the
+    fine element at that end. Returns (fine Topology, node (n_dofs,): the fine node of every dof).
+    """
+    p = dofs.order
+    srt = dofs.L[:, np.r_[0, 2:p + 1, 1]]  # dofs of each element in ascending xi (t[0] to t[1])
+    t = np.stack([srt[:, :-1].ravel(), srt[:, 1:].ravel()])  # fine element e p + j: the j-th of element e
+    region = np.repeat(coarse.region, p)
+
+    def owner(nodes, own):  # the fine element of coarse element ``own`` that holds its vertex ``nodes``
+        return own * p + np.where(nodes[0] == coarse.t[0, own], 0, p - 1)
+    boundary = {k: (dofs.vertex[fn], owner(fn, own)) for k, (fn, own) in coarse.boundary.items()}
+    interfaces = {k: (dofs.vertex[na], dofs.vertex[nb], owner(na, oa), owner(nb, ob))
+                  for k, (na, nb, oa, ob) in coarse.interfaces.items()}
+    x, t, boundary, interfaces, inv = renumber(dofs.x[None, :], t, boundary, interfaces, barrier_pairs)
+    fine = Topology(p=x, t=t, region=region, region_names=coarse.region_names, boundary=boundary,
+                    interfaces=interfaces)
+    return fine, inv
+

@@ -21,13 +21,16 @@ system, which has the P1 pattern, with the P1 banded solver for the whole batch 
 energies (:class:`usadel.condense.StaticCondensation`). Newton, the eta-homotopy and the
 retries follow :mod:`usadel.retarded` with its constants.
 
-The gap: a scalar or {region: value} is constant in each superconducting element; a
-per-node array is the P1 field of its vertex values inside superconducting elements
-(normal elements carry none, where P1's lumping gives a normal node next to a
-superconductor its full nodal value).
+The elements are those of ``device.coarse`` (the P1 device on the mesh itself); the nodes
+of an order-p ``device`` are the dofs (``device.dof_node`` maps the dof numbering of
+:class:`usadel.chain_dofs.ChainDofs` onto them), so the solution is reported at every dof
+(``SpectralResult`` shape (n_E, n_dofs)) and per-node inputs (a gap field, a warm start)
+are read at every dof.
 
-The solution is reported at the mesh vertices (``SpectralResult`` keeps its
-shape (n_E, n_nodes)); the interior dofs are internal to the solve.
+The gap: a scalar or {region: value} is constant in each superconducting element; a
+per-node array is the order-p Lagrange field of its dof values inside superconducting
+elements (normal elements carry none, where P1's lumping gives a normal node next to a
+superconductor its full nodal value).
 """
 
 import itertools
@@ -52,8 +55,8 @@ MAX_ELEMENT_ENTRIES = 4e6
 def _delta_fields(device, delta, dofs):
     """Delta per element at the Gauss points (n_el, nq) and at the local nodes (n_el, p+1), complex.
 
-    A scalar or {region: value} is constant per superconducting element; a per-node array is a
-    P1 field of vertex values, interpolated linearly inside each superconducting element.
+    ``device``: the coarse (P1) device. A scalar or {region: value} is constant per superconducting
+    element; a per-dof array (dof numbering) is the Lagrange field of its values in each superconducting element.
     """
     top = device.topology
     sc = np.array([m.superconducting for m in device.region_material()])[top.region]
@@ -64,10 +67,8 @@ def _delta_fields(device, delta, dofs):
     elif np.ndim(delta) == 0:
         per_el = np.full(top.t.shape[1], complex(delta))
     else:
-        arr = np.asarray(delta, dtype=complex)
-        a, b = arr[top.t[0]], arr[top.t[1]]
-        lin = lambda xi: a[:, None] * (0.5 * (1 - xi))[None, :] + b[:, None] * (0.5 * (1 + xi))[None, :]
-        return sc[:, None] * lin(el.xq), sc[:, None] * lin(dofs.local_nodes)
+        loc = np.asarray(delta, dtype=complex)[dofs.L]
+        return sc[:, None] * (loc @ dofs.phi.T), sc[:, None] * loc
     per_el = per_el * sc
     return (np.repeat(per_el[:, None], el.xq.size, axis=1), np.repeat(per_el[:, None], el.p + 1, axis=1))
 
@@ -77,12 +78,17 @@ class HighOrderProblem:
 
     Interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``,
     ``residual``, ``newton``, ``energy_scale``, ``ops.thouless_energy``) on the dofs of
-    :class:`usadel.chain_dofs.ChainDofs`; ``vertex`` and ``prolong`` map to and from mesh vertices.
+    :class:`usadel.chain_dofs.ChainDofs` of ``device.coarse``; ``nodes`` and ``from_nodes`` map dof fields
+    to and from the nodes of the order-p ``device`` (one per dof, ``device.dof_node``).
     """
 
     def __init__(self, device, delta, eta, spin=0):
-        self.ops = ops = device.operators  # P1 operators: boundary model, Thouless energy
-        self.dofs = dofs = ChainDofs(device, device.order)
+        self.node = device.dof_node
+        if not isinstance(delta, dict) and np.ndim(delta) > 0:
+            delta = np.asarray(delta, dtype=complex)[self.node]  # per node -> per dof
+        order, device = device.order, device.coarse  # the elements: the P1 device on the mesh itself
+        self.ops = ops = device.operators  # P1 operators on the vertices: boundary model, Thouless energy
+        self.dofs = dofs = ChainDofs(device, order)
         self.eta, self.spin = eta, spin
         mats = device.region_material()
         reg = device.topology.region
@@ -147,13 +153,19 @@ class HighOrderProblem:
             gt[:, d] = gtr[:, None]
         return g, gt
 
+    def nodes(self, u):
+        """Dof fields ``u`` (b, n) as arrays over the order-p device's nodes (b, n)."""
+        out = np.empty_like(u)
+        out[:, self.node] = u
+        return out
+
     def vertex(self, u):
-        """Values (b, n_nodes) at the mesh vertices of dof fields ``u`` (b, n)."""
+        """Values (b, n_vertices) at the mesh vertices (nodes of ``device.coarse``) of dof fields ``u`` (b, n)."""
         return u[:, self.dofs.vertex]
 
-    def prolong(self, uv):
-        """Dof field whose vertex values are ``uv`` (linear in between)."""
-        return self.dofs.prolong(np.asarray(uv, complex))
+    def from_nodes(self, u):
+        """Dof fields of arrays ``u`` (b, n) over the order-p device's nodes."""
+        return np.asarray(u, complex)[:, self.node]
 
     def residual(self, eps, g, gt, jac=False):
         """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian (A, vb).
@@ -283,11 +295,11 @@ def homotopy(prob, eps, tol, maxiter):
 
 
 def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
-    """One chunk of energies on an order > 1 device: vertex values (gamma, gamma~, residuals).
+    """One chunk of energies on an order > 1 device: (gamma, gamma~, residuals), one value per dof (node).
 
     Called by :func:`usadel.retarded.spectral` (same arguments as its chunk solver), in
-    batches of at most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries. ``guess``: vertex
-    values, prolonged linearly to the element interiors; energies where the warm start (or
+    batches of at most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries. ``guess``: values at
+    the device's nodes (its dofs); energies where the warm start (or
     ``method="direct"``) fails or leaves the retarded branch are redone by the homotopy, and
     energies that still fail are approached from converged neighbours (:func:`retry_from_neighbours`).
     """
@@ -307,7 +319,7 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
         raise ConvergenceError(f"spectral (order {device.order}): Newton did not converge at {bad.size} of {E.size} "
                                f"energies, e.g. E = {E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}",
                                energies=E[bad], residuals=res[bad])
-    return prob.vertex(g), prob.vertex(gt), res
+    return prob.nodes(g), prob.nodes(gt), res
 
 
 def _solve_batch(prob, eps, tol, maxiter, method, guess):
@@ -315,7 +327,7 @@ def _solve_batch(prob, eps, tol, maxiter, method, guess):
         if guess is None:
             g, gt = prob.initial(eps)
         else:
-            g, gt = prob.impose(eps, prob.prolong(guess[0]), prob.prolong(guess[1]))
+            g, gt = prob.impose(eps, prob.from_nodes(guess[0]), prob.from_nodes(guess[1]))
         g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
         redo = np.nonzero(~(ok & on_retarded_branch(g, gt)))[0]
         if redo.size:
