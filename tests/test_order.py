@@ -173,9 +173,9 @@ def test_order_1_takes_the_p1_path_unchanged():
         assert np.array_equal(sp.gamma, ref.gamma) and np.array_equal(sp.gamma_t, ref.gamma_t)
 
 
-def test_kinetic_runs_p1_on_the_vertex_values():
-    """kinetic on an order-3 spectral result: P1 kinetic equations with the vertex coefficients; its current
-    agrees with P1 on 256 elements to 1e-5 (measured 2.2e-6 on 32 elements; P1 on 32: 1.7e-6)."""
+def test_kinetic_runs_p1_on_the_dof_points():
+    """kinetic on an order-3 spectral result: P1 kinetic equations on the chain of dof points (a finer P1
+    solve with the dof coefficients); its current agrees with P1 on 256 elements to 1e-5."""
     E = np.linspace(-3.0, 3.0, 121)
 
     def current(n, order):
@@ -183,7 +183,9 @@ def test_kinetic_runs_p1_on_the_vertex_values():
         dev = usadel.Device(m, {"wire": usadel.Material()}, order=order,
                             contacts={"left": usadel.Reservoir(delta=1.0, T=0.1, barrier=usadel.Barrier(r=0.5)),
                                       "right": usadel.Reservoir(T=0.1, mu=0.5)})
-        return usadel.kinetic(usadel.spectral(dev, E, eta=1e-3)).current("left")
+        k = usadel.kinetic(usadel.spectral(dev, E, eta=1e-3))
+        assert k.hL.shape == (E.size, dev.topology.n_nodes)
+        return k.current("left")
     assert abs(current(32, 3) - current(256, 1)) < 1e-5
 
 
@@ -193,9 +195,100 @@ def test_order_survives_save_and_load(tmp_path):
     path = tmp_path / "p3.h5"
     sp.save(path)
     back = usadel.load(path)
-    assert back.device.order == 3 and np.array_equal(back.gamma, sp.gamma)
+    assert back.device.order == 3 and np.array_equal(back.gamma, sp.gamma) and np.array_equal(back.x, sp.x)
     again = usadel.spectral(back.device, E_SNS[:7], eta=1e-6)
     assert np.array_equal(again.gamma, sp.gamma)
+
+
+def test_device_spectral_and_kinetic_results_of_order_3_survive_save_and_load(tmp_path):
+    """The S-N wire with a tunnel interface: the spectral and the kinetic result with their device (its dof chain)."""
+    pytest.importorskip("h5py")
+    dev = _sn_barrier(4, 3)
+    dev = usadel.Device(dev.mesh, dev.materials, interfaces=dev.interfaces, order=3,
+                        contacts={"left": usadel.Reservoir(delta=1.0, T=0.2), "right": usadel.Reservoir(T=0.2, mu=0.3)})
+    sp = usadel.spectral(dev, np.linspace(-3.0, 3.0, 41), delta=1.0, eta=1e-2)
+    k = usadel.kinetic(sp)
+    sp.save(tmp_path / "sp.h5")
+    k.save(tmp_path / "k.h5")
+    sp2, k2 = usadel.load(tmp_path / "sp.h5"), usadel.load(tmp_path / "k.h5")
+    for d in (sp2.device, k2.spectral.device):
+        assert d.order == 3 and np.array_equal(d.topology.p, dev.topology.p) and np.array_equal(d.topology.t, dev.topology.t)
+        assert np.array_equal(d.dof_node, dev.dof_node)
+    assert np.array_equal(sp2.gamma, sp.gamma) and np.array_equal(k2.hL, k.hL) and np.array_equal(k2.hT, k.hT)
+    assert k2.current("left") == pytest.approx(k.current("left"), rel=1e-12)
+
+
+# ---------------------------------------------------------------- one value per dof
+#: gamma of _sn_barrier(4, 3)-like device (below) at E = 0.5, 1.2, 2.5 and x = 0.25, 0.375 (S), 7/6 (N), from the
+#: branch before the nodes became the dofs (ea7d123, vertex values only)
+VERTEX_GAMMA = np.array(
+    [[-0.2301111582196154 - 0.2564639809802407j, -0.2518741383484056 - 0.3518352927453979j,
+      -0.4594891847797367 - 0.6970840299159534j],
+     [-0.34786270775260936 - 0.02494941258113147j, -0.3080011534877851 - 0.04019924133777694j,
+      -0.11176266082878294 - 0.1777736670061009j],
+     [-0.13015129235690326 + 0.01827587484837588j, -0.11193324165695127 + 0.01129625684129234j,
+      -0.03063063389618115 - 0.07998583779744953j]])
+
+
+def _sn_two_contacts(order):
+    m = usadel.meshes.wire([("S", 0.5, 4), ("N", 1.0, 6)])
+    return usadel.Device(m, {"S": usadel.Material(D=1.0, tc=1.0), "N": usadel.Material(D=2.0, sigma=2.0, tau_sf=5.0)},
+                         contacts={"left": usadel.Reservoir(delta=1.0, barrier=usadel.Barrier(r=0.4)),
+                                   "right": usadel.Reservoir(delta=0.5, phase=1.0)},
+                         interfaces={("S", "N"): usadel.Barrier(r=0.3)}, order=order)
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_nodes_are_the_dofs(order):
+    """n_nodes = dofs (vertices, split interface vertex, p - 1 Gauss-Lobatto points per element); sp.x the
+    dof coordinates in ascending order; regions, contacts at the chain ends, the interface at the vertex x = 1/2."""
+    from usadel.lagrange import line_element
+
+    dev = _sn_two_contacts(order)
+    top, ne = dev.topology, 10
+    assert top.n_nodes == ne * order + 2 == dev.coarse.topology.n_nodes + ne * (order - 1)
+    assert top.t.shape[1] == ne * order and dev.operators.n == top.n_nodes
+    sp = usadel.spectral(dev, [0.5, 1.5], delta=1.0, eta=1e-3)
+    x = sp.x[:, 0]
+    assert sp.gamma.shape == sp.gamma_t.shape == sp.dos().shape == (2, top.n_nodes) and sp.x.shape == (top.n_nodes, 1)
+    assert np.all(np.diff(x) >= 0)
+    gl = 0.5 * (1.0 + line_element(order).nodes)  # Gauss-Lobatto points on [0, 1]
+    want = np.sort(np.r_[np.concatenate([0.125 * (k + gl[:-1]) for k in range(4)]), 0.5,
+                         np.concatenate([0.5 + (k + gl[:-1]) / 6.0 for k in range(6)]), 1.5])
+    assert np.allclose(x, want, rtol=0, atol=1e-15)
+    assert np.array_equal(np.sort(top.p[0, top.boundary["left"][0].ravel()]), [0.0])
+    assert np.array_equal(np.sort(top.p[0, top.boundary["right"][0].ravel()]), [1.5])
+    na, nb, oa, ob = top.interfaces[("S", "N")]
+    assert top.p[0, na.ravel()] == top.p[0, nb.ravel()] == 0.5 and na.ravel()[0] != nb.ravel()[0]
+    assert top.region_names[top.region[oa[0]]] == "S" and top.region_names[top.region[ob[0]]] == "N"
+    xs = 0.5 * (top.p[0, top.t[0]] + top.p[0, top.t[1]])
+    assert np.array_equal(top.region == top.region_names.index("S"), xs < 0.5)
+
+
+def test_values_at_the_vertices_are_those_before_the_dof_layout():
+    """Order 3 (tunnel contact, tunnel interface, tau_sf): vertex values equal those of the vertex-only
+    results (ea7d123) to rounding, and the nodes nearest to the vertices are the vertices."""
+    sp = usadel.spectral(_sn_two_contacts(3), np.linspace(0.0, 3.0, 31)[[5, 12, 25]], delta=1.0, eta=1e-3, tol=1e-12)
+    idx = [np.argmin(np.abs(sp.x[:, 0] - x)) for x in (0.25, 0.375, 7.0 / 6.0)]
+    assert np.max(np.abs(sp.gamma[:, idx] - VERTEX_GAMMA)) < 1e-12
+
+
+def test_nearest_point_picking_sees_the_lagrange_solution():
+    """Picking the node nearest to x (not a vertex) on P3 with 16 elements: the dof there is within h/4 of x
+    and its DOS (and sp.at there) agrees with Richardson-extrapolated P1 (2048 and 4096 elements, interpolated
+    to that dof) to 1e-5 (measured 1.5e-7 to 5.8e-6; the interior dofs converge like h^4, not h^6: 2.6e-3,
+    1.5e-5 to 2.8e-4 on 4 and 8 elements)."""
+    E = E_SNS[::10]
+    a, b = (usadel.spectral(sns(n, 1, np.pi / 2), E, eta=1e-6) for n in (2048, 4096))
+    sp = usadel.spectral(sns(16, 3, np.pi / 2), E, eta=1e-6)
+    for x in (0.3, 0.66, 0.9):
+        i = np.argmin(np.abs(sp.x[:, 0] - x))
+        xi = sp.x[i, 0]
+        assert abs(xi - x) < 0.0625 / 4 and np.min(np.abs(xi - np.arange(17) / 16)) > 0.01  # an interior dof
+        ref = [(4.0 * np.interp(xi, b.x[:, 0], db) - np.interp(xi, a.x[:, 0], da)) / 3.0
+               for da, db in zip(a.dos(), b.dos())]
+        assert np.max(np.abs(sp.dos()[:, i] - ref)) < 1e-5
+        assert np.max(np.abs(sp.at([[xi]])[:, 0] - ref)) < 1e-5
 
 
 @pytest.mark.parametrize("order", [2, 3])
