@@ -175,7 +175,8 @@ def test_order_1_takes_the_p1_path_unchanged():
 
 def test_kinetic_runs_p1_on_the_dof_points():
     """kinetic on an order-3 spectral result: P1 kinetic equations on the chain of dof points (a finer P1
-    solve with the dof coefficients); its current agrees with P1 on 256 elements to 1e-5."""
+    solve with the dof coefficients); its current agrees with P1 on 256 elements to 1e-5 (measured 3.1e-7 with
+    97 dofs; P1 on 96 elements 1.6e-7, on 32 1.7e-6)."""
     E = np.linspace(-3.0, 3.0, 121)
 
     def current(n, order):

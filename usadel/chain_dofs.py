@@ -80,15 +80,6 @@ class ChainDofs:
         ul = u[:, self.L]
         return ul @ self.phi.T, (ul @ self.dphi.T) / self.jac[:, None]
 
-    def prolong(self, uv):
-        """Order-p dof field (b, n) equal to the P1 interpolant of vertex values ``uv`` (b, n_nodes)."""
-        u = np.empty((uv.shape[0], self.n), dtype=uv.dtype)
-        u[:, self.vertex] = uv
-        s = 0.5 * (1.0 + self.local_nodes[2:])  # interior nodes, 0..1 along each element
-        ua, ub = u[:, self.L[:, 0]], u[:, self.L[:, 1]]
-        u[:, self.L[:, 2:]] = ua[..., None] * (1.0 - s) + ub[..., None] * s
-        return u
-
 
 def refine(coarse, dofs, barrier_pairs):
     """Topology of the chain whose nodes are the order-p Lagrange dofs of ``coarse`` (a P1 Topology).

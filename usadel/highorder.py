@@ -159,10 +159,6 @@ class HighOrderProblem:
         out[:, self.node] = u
         return out
 
-    def vertex(self, u):
-        """Values (b, n_vertices) at the mesh vertices (nodes of ``device.coarse``) of dof fields ``u`` (b, n)."""
-        return u[:, self.dofs.vertex]
-
     def from_nodes(self, u):
         """Dof fields of arrays ``u`` (b, n) over the order-p device's nodes."""
         return np.asarray(u, complex)[:, self.node]

@@ -3,9 +3,10 @@
 ``usadel.Device(mesh, ..., order=...)`` chooses the Lagrange order of the
 retarded (spectral) solve: 1 (P1, every solver), or 2 and 3 on 1D wires
 (a single chain of line elements, one or several regions; ``usadel.highorder``).
-Everything downstream of the spectral solve reads its values at the mesh
-vertices and runs on P1 operators (``docs/conventions.md``, Element order);
-solvers that would mix the orders inside one equation refuse order > 1 by
+An order-p device's nodes are its Lagrange dofs (``usadel.chain_dofs.refine``), so
+every per-node array holds one value per dof; everything downstream of the spectral
+solve runs on the device's P1 operators on that chain of dofs (``docs/conventions.md``,
+Element order); solvers that build P1 equations of their own refuse order > 1 by
 :func:`require_order1`.
 """
 
