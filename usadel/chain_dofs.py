@@ -1,10 +1,12 @@
 """Degrees of freedom of order-p Lagrange elements on the 1D chain of a device.
 
-Every element of the finalised topology of the P1 device on the mesh (``Device.coarse.topology``
-of an order-p device; tunnel interfaces already split their node) gets p + 1 local dofs: its two vertices (shared with
-the neighbouring element) and p - 1 interior ones. The dofs are numbered along
-the chain (reverse Cuthill-McKee on the dof graph, tunnel pairs included). The Newton steps condense the interior dofs away
-(:mod:`usadel.condense`), so only the vertex system is ever factorised.
+Every element of the finalised topology of the P1 device on the mesh
+(``Device.coarse.topology`` of an order-p device; tunnel interfaces already split
+their node) gets p + 1 local dofs: its two vertices (shared with the neighbouring
+element) and p - 1 interior ones. The dofs are numbered along the chain (reverse
+Cuthill-McKee on the dof graph, tunnel pairs included). The Newton steps condense
+the interior dofs away (:mod:`usadel.condense`), so only the vertex system is ever
+factorised.
 :func:`refine` builds the topology of the order-p device itself: the chain whose nodes
 are the dofs (so its per-node arrays hold one value per dof).
 """
