@@ -17,6 +17,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 from .boundary import build as build_boundary
 from .errors import UsadelError
 from .meshes import check as check_mesh
+from .order import check_order
 from .validate import MIN_POSITIVE, callable_or_none, real
 
 __all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
@@ -249,15 +250,15 @@ def _topology(mesh, region_names, barrier_pairs):
             for side, own_idx in ((0, 2), (1, 3)):
                 ob = region[val[own_idx]] == kb
                 val[side][:, ob] = remap[val[side][:, ob]]
-    p, t, boundary, interfaces = _renumber(p, t, boundary, interfaces, barrier_pairs)
+    p, t, boundary, interfaces, _ = renumber(p, t, boundary, interfaces, barrier_pairs)
     cs = getattr(mesh, "cross_section", None)
     return Topology(p=p, t=t, region=region, region_names=tuple(region_names),
                     boundary=boundary, interfaces=interfaces,
                     cross_section=None if cs is None else np.asarray(cs, float), facet_area=facet_area)
 
 
-def _renumber(p, t, boundary, interfaces, barrier_pairs):
-    """Bandwidth-reducing node numbering (reverse Cuthill-McKee; 1D chains come out in order)."""
+def renumber(p, t, boundary, interfaces, barrier_pairs):
+    """Bandwidth-reducing node numbering (reverse Cuthill-McKee; 1D chains come out in order); also new index per old node."""
     n = p.shape[1]
     r, c = [], []
     for a in range(t.shape[0]):
@@ -279,7 +280,7 @@ def _renumber(p, t, boundary, interfaces, barrier_pairs):
     t = inv[t]
     boundary = {k: (inv[fn], own) for k, (fn, own) in boundary.items()}
     interfaces = {k: (inv[v[0]], inv[v[1]], v[2], v[3]) for k, v in interfaces.items()}
-    return p, t, boundary, interfaces
+    return p, t, boundary, interfaces, inv
 
 
 class Device:
@@ -297,6 +298,13 @@ class Device:
     interfaces : {(region_a, region_b): Barrier}
         Tunnel interfaces between regions; unlisted region pairs that touch
         are clean interfaces (continuous th, sigma-weighted flux continuous).
+    order : int or None
+        Lagrange element order of the spectral solve: 1, or 2 and 3 on 1D wires
+        (``usadel.highorder``); None: the default per dimension (1). With order p > 1
+        the device's nodes (``topology``, and so every per-node array of its results)
+        are the Lagrange dofs: the mesh vertices and the p - 1 Gauss-Lobatto points
+        inside each element (``docs/conventions.md``, Element order); ``coarse`` is
+        the P1 device on the mesh itself, whose elements the Lagrange solve uses.
 
     Examples
     --------
@@ -309,7 +317,7 @@ class Device:
     22
     """
 
-    def __init__(self, mesh, materials, contacts=None, interfaces=None):
+    def __init__(self, mesh, materials, contacts=None, interfaces=None, order=None):
         contacts = dict(contacts or {})
         interfaces = dict(interfaces or {})
         subdomains = getattr(mesh, "subdomains", None)
@@ -342,6 +350,8 @@ class Device:
         # simplices of the mesh's own dimension (networks: lines in 2D or 3D)
         _simplex_volumes(np.asarray(mesh.p, float), np.asarray(mesh.t), embedded=hasattr(mesh, "cross_section"))
         check_mesh(mesh)  # finite coordinates, no orphan nodes, no degenerate cells (scale-free tolerances)
+        #: Lagrange element order of the spectral solve (usadel.order)
+        self.order = check_order(mesh, order, materials, contacts)
         self.mesh = mesh
         self.materials = dict(materials)
         self.contacts = contacts
@@ -371,6 +381,15 @@ class Device:
             raise UsadelError("Device: " + "; ".join(problems))
         self.interfaces = canon
         self.topology = _topology(mesh, regions, list(canon))
+        if self.order > 1:
+            # the elements of the Lagrange solve: a P1 device on the mesh itself (usadel.highorder); this
+            # device's nodes are its dofs (vertices and Gauss-Lobatto interior points), so every per-node
+            # array and every solver downstream of the spectral solve sees one value per dof
+            from .chain_dofs import ChainDofs, refine
+            self.coarse = Device(mesh, materials, contacts, canon, order=1)
+            #: node of this device of every dof of ChainDofs(self.coarse, order)
+            self.topology, self.dof_node = refine(self.coarse.topology, ChainDofs(self.coarse, self.order),
+                                                  list(canon))
         self._check_contacts()
         #: the contacts and barrier links every solver reads (see usadel.boundary)
         self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)
@@ -446,7 +465,12 @@ class Device:
         return [self.materials[r] for r in self.region_names]
 
     def __repr__(self):
-        lines = [f"Device({self.dim}D, {self.topology.n_nodes} nodes, {self.topology.t.shape[1]} elements)"]
+        top, order = self.topology, getattr(self, "order", 1)
+        if order != 1:  # nodes: the dofs; elements: the mesh's
+            head = f"{top.n_nodes} nodes (dofs), {self.coarse.topology.t.shape[1]} elements, order {order})"
+        else:
+            head = f"{top.n_nodes} nodes, {top.t.shape[1]} elements)"
+        lines = [f"Device({self.dim}D, " + head]
         lines += [f"  region {r!r}: {self.materials[r]}" for r in self.region_names]
         lines += [f"  contact {t!r} ({'clean' if c.barrier is None else 'tunnel'}): {c}" for t, c in self.contacts.items()]
         lines += [f"  interface {a!r}-{b!r}: {bar}" for (a, b), bar in self.interfaces.items()]

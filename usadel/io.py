@@ -17,7 +17,8 @@ File layout (every group and dataset carries an attribute ``type``)::
 
     /                       attrs: format = "usadel-result", format_version, usadel_version,
                                    class (e.g. "KineticResult"), created, h5py/hdf5/numpy versions
-    /device                 type "device": the device, stored once
+    /device                 type "device": the device, stored once; attr order (Lagrange element order,
+                            1 when absent)
         mesh/               attr class (the skfem mesh class); p (dim, n), t (dim+1, n_el),
                             subdomains/<region> (element indices), boundaries/<tag> (facet nodes)
         materials/<region>  type "dataclass" (class usadel.device.Material): D, tc, tau_sf, sigma, h, tau_so
@@ -186,6 +187,7 @@ class Writer:
         top = dev.topology
         node = parent.create_group(name, track_order=True)
         node.attrs["type"] = "device"
+        node.attrs["order"] = int(getattr(dev, "order", 1))  # Lagrange element order (usadel.order)
         self._remember(dev, node)
         mesh = dev.mesh
         m = node.create_group("mesh", track_order=True)

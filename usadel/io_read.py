@@ -116,7 +116,8 @@ class Reader:
     def _finish_device(self, node, mesh):
         from .device import Device
 
-        dev = Device(mesh, self.get(node["materials"]), self.get(node["contacts"]), self.get(node["interfaces"]))
+        dev = Device(mesh, self.get(node["materials"]), self.get(node["contacts"]), self.get(node["interfaces"]),
+                     order=int(node.attrs.get("order", 1)))  # files without it were written for P1
         tg = node["topology"]
         n = int(tg.attrs["n_nodes"])
         top = dev.topology

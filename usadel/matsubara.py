@@ -30,6 +30,7 @@ import logging
 
 import numpy as np
 
+from .order import require_order1
 from . import budget
 from .bcs import DELTA0_OVER_TC as DELTA00
 from .device import Device
@@ -233,6 +234,7 @@ def _check_inputs(device, T, omega_D):
         raise UsadelError(f"gap: omega_D must be a positive energy, got {omega_D!r}")
     if not isinstance(device, Device):
         raise UsadelError(f"gap: expected a usadel.Device, got {type(device).__name__}")
+    require_order1("gap", device)  # P1 operators only (usadel.order)
     if not (np.isfinite(T) and T > 0):
         raise UsadelError(f"gap: T must be positive, got {T!r}")
 

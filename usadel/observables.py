@@ -4,6 +4,7 @@ import logging
 
 import numpy as np
 
+from .order import require_order1
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .fem import delta_weights, flux_weight
@@ -22,9 +23,11 @@ MAX_POINTS = 10_000_000
 MAX_BISECTIONS = 200
 
 
-def _check_device(where, device):
+def _check_device(where, device, p1_only=False):
     if not isinstance(device, Device):
         raise UsadelError(f"{where}: expected a usadel.Device, got {type(device).__name__}")
+    if p1_only:  # built on P1 operators (usadel.order)
+        require_order1(where, device)
 
 
 def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
@@ -59,7 +62,7 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     T = real("supercurrent: T", T, positive=True)
     n_head = integer("supercurrent: n_head", n_head, lo=1, hi=MAX_POINTS)
     rtol = real("supercurrent: rtol", rtol, positive=True, hi=0.1)
-    _check_device("supercurrent", device)
+    _check_device("supercurrent", device, p1_only=True)  # its current formula is P1's
     delta_weights(device, delta)  # the gap: scalar, {region: value} or per node, checked before any work
     if tag is None:
         if not device.contacts:

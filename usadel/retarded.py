@@ -400,6 +400,9 @@ def _map_chunks(executor, chunk, E, guess, *args, spin=0):
 
 def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
     """Solve one chunk of energies (picklable for process pools) in spin block ``spin``; (gamma, gamma~, residuals)."""
+    if getattr(device, "order", 1) > 1:  # order-2/3 Lagrange elements on a 1D wire (usadel.highorder)
+        from .highorder import solve_chunk
+        return solve_chunk(device, E, delta, eta, tol, maxiter, method, guess, spin)
     if spin == "mixed":
         from .spin_mixing import SpinMixedProblem  # imports this module
         prob = SpinMixedProblem(device, delta, eta)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .order import require_order1
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .matsubara import GapMap
@@ -279,6 +280,7 @@ def loop_args(where, device, T, tol, maxiter, cutoff, eta, check_normal):
                           f"({type(check_normal).__name__})")
     if not isinstance(device, Device):
         raise UsadelError(f"{where}: expected a usadel.Device, got {type(device).__name__}")
+    require_order1(where, device)  # P1 operators only (usadel.order)
     return T, tol, maxiter, cutoff, eta, bool(check_normal)
 
 

@@ -12,6 +12,7 @@ import logging
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
+from .order import require_order1
 from .device import Device
 from .errors import UsadelError
 from .exchange import spin_mixing, spin_split
@@ -69,6 +70,7 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     omega_D = real("critical_temperature: omega_D", omega_D, positive=True, allow_none=True)
     if not isinstance(device, Device):
         raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
+    require_order1("critical_temperature", device)  # P1 operators only (usadel.order)
     if device.operators.n > MAX_DENSE_TC:
         raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "

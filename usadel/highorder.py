@@ -1,0 +1,351 @@
+r"""Retarded Riccati equations with order-2/3 Lagrange elements on 1D wires.
+
+The same weak equations as :class:`usadel.retarded.RetardedProblem` (module
+docstring there; ``docs/derivations.md``, weak Riccati form): for every test
+function phi_k,
+
+    Int sigma [gamma' phi_k' + 2 gamma~ gamma'^2/(1 + gamma gamma~) phi_k] dx
+      + Int (sigma/D) [-2 i (E + s h) gamma - i Delta - i Delta^* gamma^2
+                       + 2 Gamma gamma (1 - gamma gamma~)/(1 + gamma gamma~)] phi_k dx
+      - (Kupriyanov-Lukichev flux at barrier vertices) = 0,
+
+and its tilde partner, now with every integral by Gauss quadrature on each
+element (:func:`usadel.lagrange.line_element`: p + 2 points, exact for the bilinear
+terms) instead of P1's lumping. Clean contacts fix the vertex dof to the
+reservoir's bulk value; tunnel contacts and tunnel interfaces act on vertex
+dofs through :func:`usadel.bulk.riccati_barrier`, as in P1 (the vertex
+values of a Lagrange field are its point values). Unknowns are interleaved per
+dof (gamma, gamma~), numbered along the chain (:class:`usadel.chain_dofs.ChainDofs`);
+every Newton step condenses the element-interior unknowns away and solves the vertex
+system, which has the P1 pattern, with the P1 banded solver for the whole batch of
+energies (:class:`usadel.condense.StaticCondensation`). Newton, the eta-homotopy and the
+retries follow :mod:`usadel.retarded` with its constants.
+
+The elements are those of ``device.coarse`` (the P1 device on the mesh itself); the nodes
+of an order-p ``device`` are the dofs (``device.dof_node`` maps the dof numbering of
+:class:`usadel.chain_dofs.ChainDofs` onto them), so the solution is reported at every dof
+(``SpectralResult`` shape (n_E, n_dofs)) and per-node inputs (a gap field, a warm start)
+are read at every dof.
+
+The gap: a scalar or {region: value} is constant in each superconducting element; a
+per-node array is the order-p Lagrange field of its dof values inside superconducting
+elements (normal elements carry none, where P1's lumping gives a normal node next to a
+superconductor its full nodal value).
+"""
+
+import itertools
+import logging
+
+import numpy as np
+
+from .bulk import bulk_gamma, on_retarded_branch, riccati_barrier
+from .chain_dofs import ChainDofs
+from .errors import ConvergenceError
+from .condense import StaticCondensation
+from . import retarded as rt
+
+__all__ = ["HighOrderProblem", "solve_chunk", "homotopy", "retry_from_neighbours", "MAX_ELEMENT_ENTRIES"]
+
+log = logging.getLogger(__name__)
+
+#: element-Jacobian entries per batch of energies (n_E x n_el x (2p+2)^2 complex; 4e6 is 64 MB per array)
+MAX_ELEMENT_ENTRIES = 4e6
+
+
+def _delta_fields(device, delta, dofs):
+    """Delta per element at the Gauss points (n_el, nq) and at the local nodes (n_el, p+1), complex.
+
+    ``device``: the coarse (P1) device. A scalar or {region: value} is constant per superconducting
+    element; a per-dof array (dof numbering) is the Lagrange field of its values in each superconducting element.
+    """
+    top = device.topology
+    sc = np.array([m.superconducting for m in device.region_material()])[top.region]
+    names = device.region_names
+    el = dofs.element
+    if isinstance(delta, dict):
+        per_el = np.array([complex(delta.get(r, 0.0)) for r in names])[top.region]
+    elif np.ndim(delta) == 0:
+        per_el = np.full(top.t.shape[1], complex(delta))
+    else:
+        loc = np.asarray(delta, dtype=complex)[dofs.L]
+        return sc[:, None] * (loc @ dofs.phi.T), sc[:, None] * loc
+    per_el = per_el * sc
+    return (np.repeat(per_el[:, None], el.xq.size, axis=1), np.repeat(per_el[:, None], el.p + 1, axis=1))
+
+
+class HighOrderProblem:
+    """Residual, Jacobian and damped Newton of the Riccati equations on order-p elements (batched).
+
+    Interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``,
+    ``residual``, ``newton``, ``energy_scale``, ``ops.thouless_energy``) on the dofs of
+    :class:`usadel.chain_dofs.ChainDofs` of ``device.coarse``; ``nodes`` and ``from_nodes`` map dof fields
+    to and from the nodes of the order-p ``device`` (one per dof, ``device.dof_node``).
+    """
+
+    def __init__(self, device, delta, eta, spin=0):
+        self.node = device.dof_node
+        if not isinstance(delta, dict) and np.ndim(delta) > 0:
+            delta = np.asarray(delta, dtype=complex)[self.node]  # per node -> per dof
+        order, device = device.order, device.coarse  # the elements: the P1 device on the mesh itself
+        self.ops = ops = device.operators  # P1 operators on the vertices: boundary model, Thouless energy
+        self.dofs = dofs = ChainDofs(device, order)
+        self.eta, self.spin = eta, spin
+        mats = device.region_material()
+        reg = device.topology.region
+        el = dofs.element
+        sigma = np.array([m.sigma for m in mats])[reg]
+        D = np.array([m.D for m in mats])[reg]
+        gam = np.array([m.spin_flip_rate for m in mats])[reg]
+        h = spin * np.array([m.h for m in mats])[reg] if spin else np.zeros(reg.size)
+        w = np.abs(dofs.jac)[:, None] * el.wq[None, :]
+        self.S = sigma[:, None] * w  # sigma dx at the Gauss points (n_el, nq)
+        self.M = self.S / D[:, None]  # (sigma/D) dx
+        self.gamma_q = np.repeat(gam[:, None], el.xq.size, axis=1)
+        self.h_q = np.repeat(h[:, None], el.xq.size, axis=1)
+        self.delta_q, delta_loc = _delta_fields(device, delta, dofs)
+        #: stiffness element blocks Int sigma phi_k' phi_l' (n_el, p+1, p+1)
+        self.K_loc = np.einsum("eq,qk,ql->ekl", self.S / dofs.jac[:, None] ** 2, dofs.dphi, dofs.dphi)
+        #: phi_k phi_l and phi_k phi_l' at the Gauss points, (nq, (p+1)^2)
+        self.PP = np.einsum("qk,ql->qkl", dofs.phi, dofs.phi).reshape(el.xq.size, -1)
+        self.PD = np.einsum("qk,ql->qkl", dofs.phi, dofs.dphi).reshape(el.xq.size, -1)
+        # per-dof local parameters (initial guess, energy scale)
+        self.delta_dof = np.zeros(dofs.n, complex)
+        self.delta_dof[dofs.L] = delta_loc
+        self.gamma_dof = np.zeros(dofs.n)
+        self.gamma_dof[dofs.L] = gam[:, None]
+        self.h_dof = np.zeros(dofs.n)
+        self.h_dof[dofs.L] = h[:, None]
+        bnd = device.boundary
+        self.dirichlet = [(dofs.vertex[c.nodes], c.reservoir) for c in bnd.clean]
+        self.tunnel = [(dofs.vertex[c.nodes], c.weights, c.reservoir) for c in bnd.tunnel]
+        #: tunnel contacts and interfaces: dof rows with their P1 (vertex) pattern positions
+        self.tunnel_pos = [ops.diag[c.nodes] for c in bnd.tunnel]
+        self.links = [(dofs.vertex[pa], dofs.vertex[pb], ops.diag[pa], ops.diag[pb], pab, pba, w, bar)
+                      for (pa, pb, w, bar), (pab, pba) in zip(ops.pairs, ops.pair_pos)]
+        self.dir_dofs = dofs.vertex[bnd.dirichlet_nodes]
+        self.condensation = StaticCondensation(device, dofs)
+        p1 = el.p + 1
+        self.mass_diag = dofs.assemble_vector((self.M @ self.PP).reshape(-1, p1, p1).diagonal(axis1=1, axis2=2)[None])[0]
+
+    @property
+    def energy_scale(self):
+        """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device."""
+        return (np.max(np.abs(self.delta_q), initial=0.0) + np.max(self.gamma_q, initial=0.0)
+                + np.max(np.abs(self.h_q), initial=0.0))
+
+    def reservoir_gamma(self, res, eps):
+        """Bulk (gamma, gamma~) of a reservoir at complex energies ``eps`` (spin block: at eps + spin h)."""
+        if self.spin and res.h:
+            eps = eps + self.spin * res.h
+        return bulk_gamma(eps, res.delta * np.exp(1j * res.phase))
+
+    def initial(self, eps):
+        """Local bulk guess at every dof with reservoir values imposed."""
+        e = eps[:, None] + 1j * self.gamma_dof[None, :] + self.h_dof[None, :]
+        g, gt = bulk_gamma(e, self.delta_dof[None, :])
+        return self.impose(eps, g, gt)
+
+    def impose(self, eps, g, gt):
+        """Set the clean-contact vertex dofs to their reservoirs' bulk values, in place."""
+        for d, res in self.dirichlet:
+            gr, gtr = self.reservoir_gamma(res, eps)
+            g[:, d] = gr[:, None]
+            gt[:, d] = gtr[:, None]
+        return g, gt
+
+    def nodes(self, u):
+        """Dof fields ``u`` (b, n) as arrays over the order-p device's nodes (b, n)."""
+        out = np.empty_like(u)
+        out[:, self.node] = u
+        return out
+
+    def from_nodes(self, u):
+        """Dof fields of arrays ``u`` (b, n) over the order-p device's nodes."""
+        return np.asarray(u, complex)[:, self.node]
+
+    def residual(self, eps, g, gt, jac=False):
+        """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian (A, vb).
+
+        A: element Jacobians (b, n_el, 2(p+1), 2(p+1)); vb: barrier terms (b, 2, 2, nnz) on the
+        P1 vertex pattern (:meth:`usadel.condense.StaticCondensation.step` solves with both).
+        """
+        Fg, Ft, A = self._bulk(eps, g, gt, jac)
+        vb = np.zeros((g.shape[0], 2, 2, self.ops.nnz), dtype=complex) if jac else None
+        for (d, wts, res), pos in zip(self.tunnel, self.tunnel_pos):
+            gr, gtr = self.reservoir_gamma(res, eps)
+            _barrier(Fg, Ft, vb, d, g[:, d], gt[:, d], gr[:, None], gtr[:, None], wts / res.barrier.r, pos)
+        for da, db, diag_a, diag_b, pab, pba, wts, bar in self.links:
+            for ia, ib, diag, pos in ((da, db, diag_a, pab), (db, da, diag_b, pba)):
+                _barrier(Fg, Ft, vb, ia, g[:, ia], gt[:, ia], g[:, ib], gt[:, ib], wts / bar.r, diag, pos)
+        Fg[:, self.dir_dofs] = Ft[:, self.dir_dofs] = 0.0
+        F = np.empty((g.shape[0], 2 * self.dofs.n), dtype=complex)
+        F[:, 0::2], F[:, 1::2] = Fg, Ft
+        return (F, (A, vb)) if jac else F
+
+    def _bulk(self, eps, g, gt, jac):
+        """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the element Jacobians (b, n_el, 2(p+1), 2(p+1))."""
+        dofs, S, M = self.dofs, self.S, self.M
+        el = dofs.element
+        gq, dg = dofs.at_quadrature(g)
+        tq, dt = dofs.at_quadrature(gt)
+        pp = gq * tq
+        den = 1.0 + pp
+        sg, st = dg * dg, dt * dt
+        e = eps[:, None, None] + self.h_q
+        D, Dc, G = self.delta_q, np.conj(self.delta_q), self.gamma_q
+        frac = (1.0 - pp) / den
+        vg = S * 2.0 * tq * sg / den + M * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
+        vt = S * 2.0 * gq * st / den + M * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
+        jinv = 1.0 / dofs.jac[:, None]
+        Fg = dofs.assemble_vector(vg @ dofs.phi + (S * dg * jinv) @ dofs.dphi)
+        Ft = dofs.assemble_vector(vt @ dofs.phi + (S * dt * jinv) @ dofs.dphi)
+        if not jac:
+            return Fg, Ft, None
+        den2 = den * den
+        hp = 2.0 * frac - 4.0 * pp / den2
+        a_pp = S * (-2.0 * tq * tq * sg / den2) + M * (-2j * e - 2j * Dc * gq + G * hp)
+        d_pp = S * (-2.0 * gq * gq * st / den2) + M * (-2j * e + 2j * D * tq + G * hp)
+        b_pp = S * 2.0 * sg / den2 + M * (-4.0 * G * gq * gq / den2)
+        c_pp = S * 2.0 * st / den2 + M * (-4.0 * G * tq * tq / den2)
+        b = g.shape[0]
+        X = np.stack([a_pp, b_pp, c_pp, d_pp], axis=1)  # (b, 4, n_el, nq): the phi_k phi_l parts of the 2x2 blocks
+        loc = X @ self.PP
+        loc[:, 0] += (S * 4.0 * tq * dg * jinv / den) @ self.PD  # phi_k phi_l' parts (gradient terms)
+        loc[:, 3] += (S * 4.0 * gq * dt * jinv / den) @ self.PD
+        kl = self.K_loc.reshape(dofs.n_el, -1)
+        loc[:, 0] += kl
+        loc[:, 3] += kl
+        p1 = el.p + 1
+        A = loc.reshape(b, 2, 2, dofs.n_el, p1, p1).transpose(0, 3, 4, 1, 5, 2).reshape(b, dofs.n_el, 2 * p1, 2 * p1)
+        return Fg, Ft, A
+
+    def newton(self, eps, g, gt, tol, maxiter):
+        """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
+
+        Line search as :meth:`usadel.retarded.RetardedProblem.newton`. Converged when the update
+        (max norm; |gamma| <= 1) is below ``tol`` or the residual below ``tol`` times the energy's
+        mass scale (largest sigma/D mass diagonal times 1 + |E| + the device's energy scale). The
+        residual is not compared with the stiffness scale, which grows like 1/h and stopped
+        fine meshes early (issue 16: 3e-7 at 128 P3 elements instead of < 1e-8).
+        """
+        scale_all = np.max(self.mass_diag) * (1.0 + np.abs(eps) + self.energy_scale)
+        b = eps.size
+        ok = np.zeros(b, bool)
+        res = np.full(b, np.inf)
+        act = np.arange(b)
+        for _ in range(maxiter):
+            e, ga, gta, scale = eps[act], g[act], gt[act], scale_all[act]
+            F, (A, vb) = self.residual(e, ga, gta, jac=True)
+            f0 = np.linalg.norm(F, axis=1)
+            with np.errstate(invalid="ignore", over="ignore"):
+                dx = self.condensation.step(A, vb, F)
+            lam = np.ones(act.size)
+            bad = ~np.all(np.isfinite(dx), axis=1)
+            dx[bad] = 0.0
+            for _ in range(rt.LINE_SEARCH_HALVINGS):
+                gn = ga + lam[:, None] * dx[:, 0::2]
+                gtn = gta + lam[:, None] * dx[:, 1::2]
+                f1 = np.linalg.norm(self.residual(e, gn, gtn), axis=1)
+                worse = ~(f1 <= (1.0 - rt.ARMIJO * lam) * f0) & (f0 > tol * scale)
+                if not worse.any():
+                    break
+                lam = np.where(worse, 0.5 * lam, lam)
+            g[act], gt[act] = gn, gtn
+            step = lam * np.max(np.abs(dx), axis=1)
+            res[act] = f1
+            done = ((step < tol) | (f1 < tol * scale)) & np.isfinite(f1) & ~bad
+            ok[act[done]] = True
+            act = act[~done & np.isfinite(f1)]
+            if act.size == 0:
+                break
+        return g, gt, ok, res
+
+
+def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
+    """Barrier flux of :func:`usadel.bulk.riccati_barrier` into rows ``ia`` and its Jacobian (as in usadel.retarded)."""
+    fg, ft, own, other = riccati_barrier(a, bb, cc, dd, k, jac=blocks is not None, other=off is not None)
+    Fg[:, ia] -= fg
+    Ft[:, ia] -= ft
+    for (i, j), v in own.items():
+        blocks[:, i, j, diag] += v
+    for (i, j), v in other.items():
+        blocks[:, i, j, off] -= v
+
+
+def homotopy(prob, eps, tol, maxiter):
+    """Eta-homotopy of :mod:`usadel.retarded` (same constants): from E + i Omega down to E + i eta."""
+    omega0 = rt.HOMOTOPY_START * np.maximum(np.abs(eps.real), max(prob.energy_scale, prob.ops.thouless_energy))
+    eta = eps.imag
+    g, gt = prob.initial(eps.real + 1j * (eta + omega0))
+    ok = np.ones(eps.size, bool)
+    for k in itertools.count():
+        om = omega0 * rt.HOMOTOPY_FACTOR ** k
+        om = np.where(om < rt.HOMOTOPY_SKIP * eta, 0.0, om)
+        last = bool(np.all((om < rt.HOMOTOPY_END * omega0) | (om == 0)))
+        e = eps.real + 1j * (eta + np.where(last, 0.0, om))
+        g, gt = prob.impose(e, g, gt)
+        g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, rt.HOMOTOPY_TOL), maxiter)
+        ok &= oki
+        if last:
+            return g, gt, ok, res
+
+
+def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
+    """One chunk of energies on an order > 1 device: (gamma, gamma~, residuals), one value per dof (node).
+
+    Called by :func:`usadel.retarded.spectral` (same arguments as its chunk solver), in
+    batches of at most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries. ``guess``: values at
+    the device's nodes (its dofs); energies where the warm start (or
+    ``method="direct"``) fails or leaves the retarded branch are redone by the homotopy, and
+    energies that still fail are approached from converged neighbours (:func:`retry_from_neighbours`).
+    """
+    prob = HighOrderProblem(device, delta, eta, spin)
+    eps = E.astype(complex) + 1j * eta
+    per = max(1, int(MAX_ELEMENT_ENTRIES // (prob.dofs.n_el * (2 * device.order + 2) ** 2)))
+    parts = []
+    for i in range(0, eps.size, per):
+        g0 = None if guess is None else (guess[0][i:i + per], guess[1][i:i + per])
+        parts.append(_solve_batch(prob, eps[i:i + per], tol, maxiter, method, g0))
+    g, gt, ok, res = (np.concatenate(x) for x in zip(*parts))
+    if not ok.all():
+        g, gt, ok, res = retry_from_neighbours(prob, eps, g, gt, ok, res, tol, maxiter)
+    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
+    bad = np.nonzero(~ok)[0]
+    if bad.size:
+        raise ConvergenceError(f"spectral (order {device.order}): Newton did not converge at {bad.size} of {E.size} "
+                               f"energies, e.g. E = {E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}",
+                               energies=E[bad], residuals=res[bad])
+    return prob.nodes(g), prob.nodes(gt), res
+
+
+def _solve_batch(prob, eps, tol, maxiter, method, guess):
+    if method == "direct" or guess is not None:
+        if guess is None:
+            g, gt = prob.initial(eps)
+        else:
+            g, gt = prob.impose(eps, prob.from_nodes(guess[0]), prob.from_nodes(guess[1]))
+        g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
+        redo = np.nonzero(~(ok & on_retarded_branch(g, gt)))[0]
+        if redo.size:
+            log.debug("spectral (high order): %d energies via eta-homotopy", redo.size)
+            g[redo], gt[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
+        return g, gt, ok, res
+    return homotopy(prob, eps, tol, maxiter)
+
+
+def retry_from_neighbours(prob, eps, g, gt, ok, res, tol, maxiter):
+    """Failed energies approached from the nearest converged one in 1, 4, 16, 64 steps (as usadel.retarded)."""
+    good = np.nonzero(ok)[0]
+    for i in np.nonzero(~ok)[0] if good.size else ():
+        j = good[np.argmin(np.abs(eps[good] - eps[i]))]
+        for nsub in rt.CONTINUATION_STEPS:
+            ga, gta = g[j:j + 1].copy(), gt[j:j + 1].copy()
+            for e in eps[j] + (eps[i] - eps[j]) * np.arange(1, nsub + 1) / nsub:
+                ga, gta = prob.impose(np.array([e]), ga, gta)
+                ga, gta, oki, ri = prob.newton(np.array([e]), ga, gta, tol, maxiter)
+                if not oki[0]:
+                    break
+            else:  # the whole path converged
+                g[i], gt[i], ok[i], res[i] = ga[0], gta[0], True, ri[0]
+                break
+    return g, gt, ok, res

@@ -1,0 +1,78 @@
+"""Lagrange element order of a device: validation and the solvers that refuse order > 1.
+
+``usadel.Device(mesh, ..., order=...)`` chooses the Lagrange order of the
+retarded (spectral) solve: 1 (P1, every solver), or 2 and 3 on 1D wires
+(a single chain of line elements, one or several regions; ``usadel.highorder``).
+An order-p device's nodes are its Lagrange dofs (``usadel.chain_dofs.refine``), so
+every per-node array holds one value per dof; everything downstream of the spectral
+solve runs on the device's P1 operators on that chain of dofs (``docs/conventions.md``,
+Element order); solvers that build P1 equations of their own refuse order > 1 by
+:func:`require_order1`.
+"""
+
+import math
+
+import numpy as np
+
+from .errors import UsadelError
+
+__all__ = ["ORDERS", "DEFAULT_ORDER", "check_order", "require_order1"]
+
+#: element orders that are built
+ORDERS = (1, 2, 3)
+#: default order per mesh dimension (P1 everywhere: the existing tests and tolerances are P1's)
+DEFAULT_ORDER = {1: 1, 2: 1}
+
+
+def check_order(mesh, order, materials=None, contacts=None):
+    """The validated element order of a device on ``mesh`` (None: the default for its dimension).
+
+    Raises UsadelError for anything but an integer 1..3, for order > 1 on anything but a
+    1D chain of line elements (networks and 2D meshes), and for order > 1 with spin mixing
+    (an exchange field together with tau_sf or tau_so: the coupled 4x4 problem,
+    ``usadel.spin_mixing``, is built for P1 only). ``materials`` {region: Material},
+    ``contacts`` {tag: Reservoir}.
+    """
+    dim = int(np.asarray(mesh.p).shape[0])
+    if order is None:
+        return DEFAULT_ORDER.get(dim, 1)
+    if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, np.integer)):
+        raise UsadelError(f"Device: order must be an integer in {list(ORDERS)} (Lagrange element order), "
+                          f"got {order!r}")
+    order = int(order)
+    if order not in ORDERS:
+        raise UsadelError(f"Device: order = {order} is not built; Lagrange element orders {list(ORDERS)} are")
+    if order == 1:
+        return order
+    t = np.asarray(mesh.t)
+    network = hasattr(mesh, "cross_section")
+    if network or dim != 1 or t.shape[0] != 2 or not _is_chain(t, np.asarray(mesh.p).shape[1]):
+        what = "a wire network" if network else f"a {dim}D mesh" if dim != 1 else "a 1D mesh that is not a chain"
+        raise UsadelError(f"Device: order = {order}: order 2/3 is built for 1D wires only (a chain of line "
+                          f"elements, usadel.meshes.interval or wire); this is {what}: use order=1")
+    mats, res = list((materials or {}).values()), list((contacts or {}).values())
+    if any(m.h for m in mats) or any(c.h for c in res):
+        mixing = [r for r, m in materials.items() if _finite(m.tau_sf) or _finite(m.tau_so)]
+        if mixing:
+            raise UsadelError(f"Device: order = {order} with an exchange field and spin-flip or spin-orbit scattering "
+                              f"(regions {mixing}) is not built: the coupled spin blocks (usadel.spin_mixing) are "
+                              f"solved with P1 only; use order=1")
+    return order
+
+
+def _finite(tau):
+    return tau is not None and not math.isinf(tau)
+
+
+def _is_chain(t, n):
+    """True if every node belongs to at most two line elements (a chain, possibly several pieces)."""
+    return bool(np.bincount(t.ravel(), minlength=n).max(initial=0) <= 2)
+
+
+def require_order1(where, device):
+    """Raise for solvers that are built on P1 operators only, naming the solver and the device's order."""
+    order = getattr(device, "order", 1)
+    if order != 1:
+        raise UsadelError(f"{where}: the device has Lagrange order {order}; order 2/3 is built for the retarded "
+                          f"spectral solve (usadel.spectral) on 1D wires only, and {where} is not: build the "
+                          f"device with order=1 (usadel.Device(..., order=1))")
