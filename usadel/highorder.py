@@ -128,6 +128,11 @@ class HighOrderProblem:
         self.mass_diag = dofs.assemble_vector((self.M @ self.PP).reshape(-1, p1, p1).diagonal(axis1=1, axis2=2)[None])[0]
 
     @property
+    def state_size(self):
+        """Length of one energy's state arrays: one value per dof."""
+        return self.dofs.n
+
+    @property
     def energy_scale(self):
         """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device."""
         return (np.max(np.abs(self.delta_q), initial=0.0) + np.max(self.gamma_q, initial=0.0)
@@ -319,6 +324,9 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
 
 
 def _solve_batch(prob, eps, tol, maxiter, method, guess):
+    if method == "sweep" and guess is None:  # continuation along the energy axis (usadel.sweep)
+        from .sweep import sweep
+        return sweep(prob, eps, tol, maxiter, start=homotopy)
     if method == "direct" or guess is not None:
         if guess is None:
             g, gt = prob.initial(eps)
