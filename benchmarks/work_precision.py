@@ -8,7 +8,8 @@ device and calling ``usadel.spectral`` (wall clock and process cpu time; with BL
 thread they agree on a quiet machine, and cpu time is the one to trust when others share it). usadel1's times are
 issue 16's (measured side by side on this machine: Virtanen's COLNEW/TWPBVP collocation code).
 
-Run: ``python benchmarks/work_precision.py`` (about a minute); the output is kept in
+Each mesh is timed with both Newton strategies (``METHODS``).
+Run: ``python benchmarks/work_precision.py`` (about two minutes); the output is kept in
 ``benchmarks/results/work_precision.txt``.
 """
 
@@ -35,17 +36,20 @@ def device(n, order):
                          order=order)
 
 
-def dos_mid(n, order):
-    sp = usadel.spectral(device(n, order), E, eta=1e-6)
+METHODS = ("homotopy", "sweep")  #: the eta-homotopy at every energy, or continuation along E (usadel.sweep)
+
+
+def dos_mid(n, order, method="homotopy"):
+    sp = usadel.spectral(device(n, order), E, eta=1e-6, method=method)
     return sp.dos()[:, np.argmin(np.abs(sp.x[:, 0] - 0.5))]
 
 
-def timed(n, order):
+def timed(n, order, method):
     """(wall min, cpu min, DOS) over ``RUNS`` runs; cpu time is the robust figure on a shared machine."""
     wall, cpu, out = np.inf, np.inf, None
     for _ in range(RUNS):
         t, c = time.perf_counter(), time.process_time()
-        out = dos_mid(n, order)
+        out = dos_mid(n, order, method)
         wall, cpu = min(wall, time.perf_counter() - t), min(cpu, time.process_time() - c)
     return wall, cpu, out
 
@@ -61,28 +65,30 @@ def main():
             f"differs by {ref_err:.1e}); min of {RUNS} runs, BLAS on one thread; load average at start "
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         say()
-        say(f"{'order':>5} {'elements':>8} {'unknowns':>8} {'wall [s]':>9} {'cpu [s]':>8} {'max error':>10}")
+        say(f"{'order':>5} {'elements':>8} {'unknowns':>8} {'method':>9} {'wall [s]':>9} {'cpu [s]':>8} "
+            f"{'max error':>10}")
         rows = []
         for order, ns in MESHES.items():
             for n in ns:
-                wall, cpu, d = timed(n, order)
-                err = float(np.max(np.abs(d - ref)))
-                rows.append((order, n, wall, cpu, err))
-                say(f"{order:>5} {n:>8} {n * order + 1:>8} {wall:>9.3f} {cpu:>8.3f} {err:>10.2e}")
+                for method in METHODS:
+                    wall, cpu, d = timed(n, order, method)
+                    err = float(np.max(np.abs(d - ref)))
+                    rows.append((order, n, wall, cpu, err, method))
+                    say(f"{order:>5} {n:>8} {n * order + 1:>8} {method:>9} {wall:>9.3f} {cpu:>8.3f} {err:>10.2e}")
         say()
         say("unknowns: per Riccati component (n p + 1). Fastest run (by cpu time) reaching each error; usadel1")
         say("from issue 16 (wall, measured on a quiet machine); ratio = usadel time / usadel1 time.")
-        say(f"{'DOS error':>9}  {'usadel: wall / cpu [s]':<28} {'P1 alone (cpu)':<20} {'usadel1 [s]':>11} "
+        say(f"{'DOS error':>9}  {'usadel: wall / cpu [s]':<36} {'P1 alone (cpu)':<20} {'usadel1 [s]':>11} "
             f"{'ratio (wall)':>12} {'ratio (cpu)':>11}")
         for level, (lo, hi) in USADEL1.items():
             ok = [r for r in rows if r[4] <= level]
             best = min(ok, key=lambda r: r[3]) if ok else None
             b1 = min((r for r in ok if r[0] == 1), key=lambda r: r[3], default=None)
-            txt = f"P{best[0]} x {best[1]}: {best[2]:.3f} / {best[3]:.3f}" if best else "not reached"
+            txt = f"P{best[0]} x {best[1]} {best[5]}: {best[2]:.3f} / {best[3]:.3f}" if best else "not reached"
             txt1 = f"P1 x {b1[1]}: {b1[3]:.3f} s" if b1 else "not reached"
             rw = f"{best[2] / hi:.1f}-{best[2] / lo:.1f}x" if best else "-"
             rc = f"{best[3] / hi:.1f}-{best[3] / lo:.1f}x" if best else "-"
-            say(f"{level:>9.0e}  {txt:<28} {txt1:<20} {f'{lo:.2f}-{hi:.2f}':>11} {rw:>12} {rc:>11}")
+            say(f"{level:>9.0e}  {txt:<36} {txt1:<20} {f'{lo:.2f}-{hi:.2f}':>11} {rw:>12} {rc:>11}")
         say(f"load average at the end {os.getloadavg()[0]:.1f}")
     return lines
 

@@ -288,7 +288,7 @@ def _as_energies(energies):
 
 
 def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10, maxiter=40,
-             method="homotopy", guess=None, executor=None, chunk=None):
+             method="sweep", guess=None, executor=None, chunk=None):
     """Solve the retarded Usadel equation (seed Eq. 10, Eq. 9) at all energies.
 
     Parameters
@@ -312,9 +312,9 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     maxiter : int
         Newton iterations per stage and energy.
     method : {"homotopy", "direct", "sweep"}
-        "homotopy" (default) follows each solution from E + i Omega down to
-        the real axis, which selects the retarded branch by construction.
-        "sweep": continuation along E, high to low, per chunk (:mod:`usadel.sweep`; ~5x fewer Newton steps).
+        "sweep" (default): continuation along E, high to low, per chunk (:mod:`usadel.sweep`; ~5x
+        fewer Newton steps), lanes started by the homotopy, every energy's branch checked and a
+        sample compared with the homotopy. "homotopy" follows each energy from E + i Omega down.
         "direct" starts Newton from the local bulk solution and falls back to
         the homotopy only where the result is grossly unphysical; faster, but
         near bifurcations (e.g. just above a minigap) it can return a wrong

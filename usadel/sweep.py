@@ -33,7 +33,7 @@ import numpy as np
 from .bulk import on_retarded_branch
 
 __all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER",
-           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL"]
+           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "PREDICT_MAX_WEIGHT"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ SWEEP_MIN_LANE = 16  #: energies per lane at least (each lane starts with one ho
 SWEEP_JUMP = 0.1  #: a Newton correction above this (max norm of gamma, gamma~) counts as a branch change
 SWEEP_MAXITER = 8  #: Newton iterations from a prediction before the homotopy takes over
 SWEEP_ORDER = 3  #: previous solutions used by the predictor (3: quadratic in E)
+PREDICT_MAX_WEIGHT = 10.0  #: larger Lagrange weights (a step far beyond the spacing) use the nearest solution
 SWEEP_SAMPLE = 16  #: every this many energies of a batch one is compared with the homotopy
 SWEEP_SAMPLE_TOL = 1e-6  #: largest accepted difference (gamma, gamma~; max norm) of a sampled energy
 
@@ -49,19 +50,17 @@ SWEEP_SAMPLE_TOL = 1e-6  #: largest accepted difference (gamma, gamma~; max norm
 def predict(es, gs, e):
     """Lagrange extrapolation of the solutions ``gs`` (k, ...) at distinct energies ``es`` (k,) to energy ``e``.
 
-    A repeated energy (``e`` in ``es``) returns its solution.
+    A repeated energy (``e`` in ``es``) returns its solution; a step so far beyond the spacing of ``es``
+    that a weight exceeds ``PREDICT_MAX_WEIGHT`` (or overflows) returns the nearest solution.
     """
     same = np.nonzero(es == e)[0]
     if same.size:
         return gs[same[-1]].copy()
-    out = np.zeros_like(gs[0])
-    for k, (ek, gk) in enumerate(zip(es, gs)):
-        w = 1.0
-        for j, ej in enumerate(es):
-            if j != k:
-                w *= (e - ej) / (ek - ej)
-        out += w * gk
-    return out
+    with np.errstate(all="ignore"):
+        w = np.array([np.prod([(e - ej) / (ek - ej) for j, ej in enumerate(es) if j != k]) for k, ek in enumerate(es)])
+    if not np.all(np.isfinite(w)) or np.max(np.abs(w)) > PREDICT_MAX_WEIGHT:
+        return gs[np.argmin(np.abs(es - e))].copy()  # far outside the spacing: no extrapolation
+    return np.tensordot(w, gs, axes=1)
 
 
 def sweep(prob, eps, tol, maxiter, start, descending=True):
