@@ -199,3 +199,27 @@ def test_sweep_sample_check_redoes_a_batch_with_a_wrong_energy(caplog):
         redone = sw._sample_check(prob, eps, bad, gt.copy(), ok, res, 1e-10, 40, _homotopy)
     assert "redone by the homotopy" in caplog.text
     assert np.max(np.abs(redone[0] - g)) < 1e-8
+
+
+@pytest.mark.parametrize("max_step", [None, np.inf])
+def test_sweep_does_not_continue_long_steps(monkeypatch, max_step):
+    # Found by refine_energies on the long SNS junction (reservoir gaps 100, phase 0.64 pi): a lane
+    # started just below the reservoirs' gap edge and continued over a step of 13 E_Th landed on
+    # another solution (DOS 1.010 for 0.994 at E = 32) that passed every local check. Steps longer
+    # than SWEEP_MAX_STEP Thouless energies now start from the homotopy; with the sample check off
+    # the sweep must still equal the homotopy (1e-8). With the rule off (inf) it must not, which
+    # shows the case is the one found.
+    from usadel import sweep as sw
+
+    monkeypatch.setattr(sw, "SWEEP_SAMPLE", 10**9)
+    if max_step is not None:
+        monkeypatch.setattr(sw, "SWEEP_MAX_STEP", max_step)
+    dev = sns_device(100.0, 0.63855 * np.pi, 200)
+    E = np.r_[114.13, 111.01, 108.39, 106.22, 104.47, 103.08, 100.02, 99.986, 86.72, 83.40, 77.69, 61.88, 57.95,
+              56.72, 44.52, 41.61, 41.02, 32.90, 32.20, 29.69, 25.52, 25.06, 24.60, 24.13]
+    a = usadel.spectral(dev, E, method="homotopy")
+    b = usadel.spectral(dev, E, method="sweep", chunk=E.size)
+    wrong = np.max(np.abs(a.gamma - b.gamma)) > 1e-2
+    assert wrong == (max_step is not None)
+    if max_step is None:
+        assert np.max(np.abs(a.gamma - b.gamma)) < 1e-8

@@ -18,6 +18,12 @@ solved by the homotopy as well; if any differs by more than ``SWEEP_SAMPLE_TOL``
 is redone by the homotopy (with a warning): a wrong branch that passes the local checks must not
 survive silently.
 
+Lanes never cross a reservoir's gap edge (:func:`reservoir_edges`), where the boundary
+values are singular, and no step longer than ``SWEEP_MAX_STEP`` Thouless energies is continued
+(solutions change on that scale): both let a continued solution change branch unnoticed
+(measured: a step of 13 E_Th below a reservoir edge landed on a solution with DOS 1.010 for 0.994
+that passed every local check). Such energies start afresh from the homotopy.
+
 Batching: the energies of a chunk are sorted and cut into up to ``SWEEP_LANES``
 contiguous lanes that advance together, one energy per lane and step, so each
 Newton step is one batched solve (1D: one banded LAPACK call). Each lane starts
@@ -33,7 +39,8 @@ import numpy as np
 from .bulk import on_retarded_branch
 
 __all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER",
-           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "PREDICT_MAX_WEIGHT"]
+           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "PREDICT_MAX_WEIGHT", "SWEEP_MAX_STEP",
+           "reservoir_edges"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ SWEEP_MIN_LANE = 16  #: energies per lane at least (each lane starts with one ho
 SWEEP_JUMP = 0.1  #: a Newton correction above this (max norm of gamma, gamma~) counts as a branch change
 SWEEP_MAXITER = 8  #: Newton iterations from a prediction before the homotopy takes over
 SWEEP_ORDER = 3  #: previous solutions used by the predictor (3: quadratic in E)
+SWEEP_MAX_STEP = 1.0  #: longest continued step in energy, in Thouless energies (solutions vary on that scale)
 PREDICT_MAX_WEIGHT = 10.0  #: larger Lagrange weights (a step far beyond the spacing) use the nearest solution
 SWEEP_SAMPLE = 16  #: every this many energies of a batch one is compared with the homotopy
 SWEEP_SAMPLE_TOL = 1e-6  #: largest accepted difference (gamma, gamma~; max norm) of a sampled energy
@@ -77,7 +85,8 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     order = order if descending else order[::-1]
     banded = getattr(prob, "solver", None) is None or prob.solver.banded  # order > 1: condensed 1D chains
     nl = 1 if not banded else max(1, min(SWEEP_LANES, n // SWEEP_MIN_LANE))
-    lanes = np.array_split(order, nl)
+    lanes = _lanes(order, eps, nl, reservoir_edges(prob))
+    max_step = SWEEP_MAX_STEP * prob.ops.thouless_energy  # longer steps start afresh from the homotopy
     g = np.zeros((n, prob.state_size), complex)
     gt = np.zeros_like(g)
     ok = np.zeros(n, bool)
@@ -87,7 +96,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     for step in range(max(lane.size for lane in lanes)):
         live = [k for k, lane in enumerate(lanes) if step < lane.size]
         idx = np.array([lanes[k][step] for k in live])
-        cont = np.array([bool(hist[k]) for k in live])
+        cont = np.array([bool(hist[k]) and abs(eps[i] - eps[hist[k][-1]]) <= max_step for k, i in zip(live, idx)])
         if cont.any():
             ic = idx[cont]
             pg = np.array([predict(eps[hist[k]], g[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
@@ -110,6 +119,24 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     if redone:
         log.debug("sweep: %d of %d energies redone by the homotopy", redone, n)
     return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start)
+
+
+def reservoir_edges(prob):
+    """Gap edges |Delta|, |Delta| -+ |h| of the problem's reservoirs: the boundary values are singular there,
+    so no lane continues across one (measured: an SNS junction swept down through its reservoirs' gap edge
+    at E = 100 landed on another solution with DOS 1.010 for 0.994 at E = 32, passing every local check)."""
+    res = [r for _, r in prob.dirichlet] + [r for _, _, r in prob.tunnel]
+    out = {abs(r.delta) + sg * abs(r.h) for r in res if r.delta for sg in (-1, 0, 1)}
+    return np.array(sorted(e for e in out if e > 0))
+
+
+def _lanes(order, eps, nl, edges):
+    """Cut the sorted energies at the edges (|Re E| on either side), then each piece into lanes of about
+    n / nl energies (at least one lane per piece)."""
+    side = np.searchsorted(edges, np.abs(eps.real[order]))
+    pieces = np.split(order, np.nonzero(np.diff(side))[0] + 1)
+    size = max(1, order.size // nl)
+    return [lane for p in pieces for lane in np.array_split(p, max(1, round(p.size / size)))]
 
 
 def _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start):
