@@ -92,11 +92,19 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     ok = np.zeros(n, bool)
     res = np.full(n, np.inf)
     hist = [[] for _ in lanes]  # per lane: indices of the solutions the predictor uses
+    # known before any solve: each lane's first energy and every energy after a step longer than max_step
+    # start afresh; they are solved by the homotopy together, in one batch
+    pre = np.zeros(n, bool)
+    for lane in lanes:
+        pre[lane[0]] = True
+        pre[lane[1:][np.abs(np.diff(eps[lane])) > max_step]] = True
+    if pre.any():
+        g[pre], gt[pre], ok[pre], res[pre] = start(prob, eps[pre], tol, maxiter)
     redone = 0
     for step in range(max(lane.size for lane in lanes)):
         live = [k for k, lane in enumerate(lanes) if step < lane.size]
         idx = np.array([lanes[k][step] for k in live])
-        cont = np.array([bool(hist[k]) and abs(eps[i] - eps[hist[k][-1]]) <= max_step for k, i in zip(live, idx)])
+        cont = np.array([bool(hist[k]) and not pre[i] for k, i in zip(live, idx)])
         if cont.any():
             ic = idx[cont]
             pg = np.array([predict(eps[hist[k]], g[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
@@ -108,7 +116,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
             g[ic], gt[ic], ok[ic], res[ic] = gi, gti, oki, ri
             cont[cont] = good
             redone += int(np.sum(~good))
-        fresh = idx[~cont]
+        fresh = idx[~cont & ~pre[idx]]
         if fresh.size:
             g[fresh], gt[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
         for k, i, c in zip(live, idx, cont):
