@@ -223,10 +223,9 @@ def _check_exchange(device, omega_D):
     """What the Matsubara map does not support with an exchange field yet (raised before any work)."""
     if omega_D is not None:
         raise UsadelError("gap: the Debye regulator omega_D together with an exchange field h is not supported yet")
-    split = [t for t, c in device.contacts.items() if c.h != 0 and c.delta > 0]
-    if split:
-        raise UsadelError(f"gap: spin-split superconducting reservoirs {split} (h != 0 and delta > 0) are not "
-                          f"supported by the gap equation yet (their linear Matsubara tail assumes h = 0)")
+    # spin-split superconducting reservoirs: their explicit frequencies are exact; the tail's reservoir lift
+    # is that of h = 0, off by O(h^2/w_N^2) of itself (measured: the gap moves by 1e-7 from cutoff 60 to
+    # 240 with or without the reservoir's field, tests/test_exchange.py)
 
 
 def _check_inputs(device, T, omega_D):
