@@ -63,8 +63,11 @@ def test_what_the_gap_equation_refuses_with_exchange_fields_and_kinetic_accepts(
     assert usadel.kinetic(sp).h.shape == (31, 11, 4)
     with pytest.raises(usadel.UsadelError, match="spin split"):
         usadel.coefficients.kinetic_coefficients(sp, 1e-9)
-    with pytest.raises(usadel.UsadelError, match="omega_D"):
-        usadel.gap(dev, T=0.1, omega_D=10.0)
+    mixed = wire(contacts=res, tc=1.0, h=0.2, tau_sf=10.0)  # omega_D with spin mixing: not built
+    with pytest.raises(usadel.UsadelError, match="omega_D together with spin mixing"):
+        usadel.gap(mixed, T=0.1, omega_D=10.0)
+    with pytest.raises(usadel.UsadelError, match="omega_D together with an exchange field is built for one h"):
+        usadel.critical_temperature(mixed, omega_D=10.0)
     so = wire(contacts=res, tc=1.0, tau_so=5.0)  # tau_so alone: spectra unchanged, spin modes relaxed
     k = usadel.kinetic(usadel.spectral(so, np.linspace(0.0, 3.0, 31), delta=1.0))
     assert k.h.shape == (31, 11, 4) and np.all(np.isfinite(k.h))

@@ -221,8 +221,9 @@ class PairingData:
 
 def _check_exchange(device, omega_D):
     """What the Matsubara map does not support with an exchange field yet (raised before any work)."""
-    if omega_D is not None:
-        raise UsadelError("gap: the Debye regulator omega_D together with an exchange field h is not supported yet")
+    if omega_D is not None and spin_mixing(device):
+        raise UsadelError("gap: the Debye regulator omega_D together with spin mixing (h with tau_sf or tau_so) "
+                          "is not supported yet")
     # spin-split superconducting reservoirs: their explicit frequencies are exact; the tail's reservoir lift
     # is that of h = 0, off by O(h^2/w_N^2) of itself (measured: the gap moves by 1e-7 from cutoff 60 to
     # 240 with or without the reservoir's field, tests/test_exchange.py)
@@ -286,7 +287,7 @@ class GapMap(PairingData):
         if self.omega_D is None:  # |h| too: the exchange field's tail correction is local and O(h^2/w_top^2)
             w_top = cutoff * max(tcmax, self.ops.thouless_energy, res_gap, max_exchange(self.device))
         else:
-            w_top = max(cutoff * max(tcmax, res_gap), DEBYE_CUTOFF_RATIO * self.omega_D)
+            w_top = max(cutoff * max(tcmax, res_gap, max_exchange(self.device)), DEBYE_CUTOFF_RATIO * self.omega_D)
         explicit = n_matsubara is not None
         if n_matsubara is None:
             count = np.ceil((w_top / (np.pi * self.T) - 1) / 2)  # before the int(): T -> 0 must not overflow

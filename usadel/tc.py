@@ -75,7 +75,7 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
         raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
-    mixing, uniform = _mixing(device)  # M = a - b per node with spin relaxation and h, else None
+    mixing, uniform = _mixing(device, omega_D)  # M = a - b per node with spin relaxation and h, else None
     pairing = PairingData(device, omega_D)
     K, c, free, lam, V = linear_modes(device)
     fields = sorted({m.h for m in device.materials.values()}) if spin_split(device) else [0.0]
@@ -93,7 +93,7 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
 
     def largest_eig(T):
         """Largest eigenvalue of M(T): > 0 below Tc (the least pair-broken mode), < 0 above."""
-        S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h) if mixing is None else \
+        S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h, omega_D) if mixing is None else \
             mixing_mode_sum(lam, T, h, mixing)
         if omega_D is None:
             ln_ratio = ln_tc - np.log(T)
@@ -144,10 +144,15 @@ def _highest_unstable(largest_eig, lo, hi):
     return float(np.exp(best.x)) if -best.fun > 0 else None
 
 
-def _mixing(device):
+def _mixing(device, omega_D=None):
     """(cM, uniform): the lumped (sigma/D)(a - b) per node of a spin-mixed device and whether every region
     shares one (h, tau_sf, tau_so); (None, True) without spin mixing. Raises for a spin-split reservoir
-    with spin mixing (its linear response is not built)."""
+    with spin mixing (its linear response is not built) and for ``omega_D`` with spin mixing or with an
+    h that differs between regions (only the uniform regulated mode sum is built)."""
+    if omega_D is not None and spin_split(device) and (spin_mixing(device) or
+                                                       len({m.h for m in device.materials.values()}) > 1):
+        raise UsadelError("critical_temperature: omega_D together with an exchange field is built for one h in "
+                          "every region without spin relaxation")
     if not spin_mixing(device):
         return None, True
     split = {t: c.h for t, c in device.contacts.items() if c.h != 0}
@@ -160,13 +165,24 @@ def _mixing(device):
     return ops.lump(ops.w_el / ops.D_e * (a_e - b_e)), len(kinds) == 1
 
 
-def exchange_mode_sum(lam, T, h):
+def exchange_mode_sum(lam, T, h, omega_D=None):
     """S1 with an exchange field h: the spin average Re psi(1/2 + (l + 2 i h)/(4 pi T)) - psi(1/2) per mode l.
 
     Each spin block has w_n -> w_n -+ i h, so (K' + 2 w C) becomes K' + 2 (w -+ i h) C and a mode
     of eigenvalue l contributes sum_n 2 pi T (1/w_n - 2/(l + 2 w_n -+ 2 i h)); the two spins are
     complex conjugates. For one h in every region (``usadel.exchange_tc`` handles an h that varies).
+    With the Debye regulator g_n = a^2/(z^2 + a^2) (z = n + 1/2, a = omega_D/(2 pi T)) the summand
+    a^2 x/((z^2 + a^2) z (z + x)), x = (l + 2 i h)/(4 pi T) complex, has residues 1, -a^2/(x^2 + a^2),
+    -x/(2 (x + i a)), -x/(2 (x - i a)) at z = 0, -x, i a, -i a, so the sum is
+    -psi(1/2) + a^2/(x^2 + a^2) psi(1/2 + x) + x/(2(x + i a)) psi(1/2 - i a) + x/(2(x - i a)) psi(1/2 + i a)
+    (:func:`usadel.linear_response.mode_sum` for real x), and its real part is the spin average.
     """
     from scipy.special import digamma
 
-    return np.real(digamma(0.5 + (lam + 2j * h) / (4 * np.pi * T))) - digamma(0.5)
+    x = (lam + 2j * h) / (4 * np.pi * T)
+    if omega_D is None:
+        return np.real(digamma(0.5 + x)) - digamma(0.5)
+    a = omega_D / (2 * np.pi * T)
+    S = (-digamma(0.5) + a * a / (x * x + a * a) * digamma(0.5 + x) + x / (2 * (x + 1j * a)) * digamma(0.5 - 1j * a)
+         + x / (2 * (x - 1j * a)) * digamma(0.5 + 1j * a))
+    return np.real(S)
