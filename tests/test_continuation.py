@@ -185,18 +185,18 @@ def test_sweep_sample_check_redoes_a_batch_with_a_wrong_energy(caplog):
     # energy sits on another solution (here: perturbed by 1e-3, above SWEEP_SAMPLE_TOL) is redone by
     # the homotopy entirely, with a warning; a correct batch is returned as it is.
     from usadel import sweep as sw
-    from usadel.retarded import _homotopy  # noqa: the driver spectral passes as ``start``
+    from usadel.retarded import homotopy  # the driver spectral passes as ``start``
 
     dev = sns_device(100.0, 0.0, 40)
     prob = RetardedProblem(dev, 0.0, 1e-6)
     eps = np.linspace(0.0, 10.0, 64).astype(complex) + 1e-6j
-    g, gt, ok, res = sw.sweep(prob, eps, 1e-10, 40, start=_homotopy)
-    same = sw._sample_check(prob, eps, g.copy(), gt.copy(), ok, res, 1e-10, 40, _homotopy)
+    g, gt, ok, res = sw.sweep(prob, eps, 1e-10, 40, start=homotopy)
+    same = sw._sample_check(prob, eps, g.copy(), gt.copy(), ok, res, 1e-10, 40, homotopy)
     assert np.array_equal(same[0], g)
     bad = g.copy()
     bad[sw.SWEEP_SAMPLE // 2 + sw.SWEEP_SAMPLE] += 1e-3
     with caplog.at_level("WARNING", logger="usadel.sweep"):
-        redone = sw._sample_check(prob, eps, bad, gt.copy(), ok, res, 1e-10, 40, _homotopy)
+        redone = sw._sample_check(prob, eps, bad, gt.copy(), ok, res, 1e-10, 40, homotopy)
     assert "redone by the homotopy" in caplog.text
     assert np.max(np.abs(redone[0] - g)) < 1e-8
 

@@ -325,6 +325,7 @@ def test_batches_and_neighbour_retry_give_the_same_solution(monkeypatch):
     """Energies split into several batches (memory bound) and energies recovered from converged neighbours
     (the fallback after the homotopy) agree with one batch to 1e-9."""
     from usadel import highorder
+    from usadel.retarded import continuation, homotopy  # the drivers the order-p solve shares with P1
 
     dev = sns(8, 2, np.pi / 2)
     E = E_SNS[::5]
@@ -334,10 +335,10 @@ def test_batches_and_neighbour_retry_give_the_same_solution(monkeypatch):
     assert np.max(np.abs(many.gamma - one.gamma)) < 1e-9
     prob = highorder.HighOrderProblem(dev, 0.0, 1e-6)
     eps = E.astype(complex) + 1e-6j
-    g, gt, ok, res = highorder.homotopy(prob, eps, 1e-10, 40)
+    g, gt, ok, res = homotopy(prob, eps, 1e-10, 40)
     lost = np.arange(1, E.size, 3)
     g[lost], gt[lost], ok[lost] = 0.9, -0.9, False
-    g, gt, ok, res = highorder.retry_from_neighbours(prob, eps, g, gt, ok, res, 1e-10, 40)
+    g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, 1e-10, 40)
     assert ok.all() and np.max(np.abs(prob.nodes(g) - one.gamma)) < 1e-9
 
 

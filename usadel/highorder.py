@@ -33,7 +33,6 @@ elements (normal elements carry none, where P1's lumping gives a normal node nex
 superconductor its full nodal value).
 """
 
-import itertools
 import logging
 
 import numpy as np
@@ -43,8 +42,9 @@ from .chain_dofs import ChainDofs
 from .errors import ConvergenceError
 from .condense import StaticCondensation
 from . import retarded as rt
+from .retarded import continuation, homotopy
 
-__all__ = ["HighOrderProblem", "solve_chunk", "homotopy", "retry_from_neighbours", "MAX_ELEMENT_ENTRIES"]
+__all__ = ["HighOrderProblem", "solve_chunk", "MAX_ELEMENT_ENTRIES"]
 
 log = logging.getLogger(__name__)
 
@@ -277,24 +277,6 @@ def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
         blocks[:, i, j, off] -= v
 
 
-def homotopy(prob, eps, tol, maxiter):
-    """Eta-homotopy of :mod:`usadel.retarded` (same constants): from E + i Omega down to E + i eta."""
-    omega0 = rt.HOMOTOPY_START * np.maximum(np.abs(eps.real), max(prob.energy_scale, prob.ops.thouless_energy))
-    eta = eps.imag
-    g, gt = prob.initial(eps.real + 1j * (eta + omega0))
-    ok = np.ones(eps.size, bool)
-    for k in itertools.count():
-        om = omega0 * rt.HOMOTOPY_FACTOR ** k
-        om = np.where(om < rt.HOMOTOPY_SKIP * eta, 0.0, om)
-        last = bool(np.all((om < rt.HOMOTOPY_END * omega0) | (om == 0)))
-        e = eps.real + 1j * (eta + np.where(last, 0.0, om))
-        g, gt = prob.impose(e, g, gt)
-        g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, rt.HOMOTOPY_TOL), maxiter)
-        ok &= oki
-        if last:
-            return g, gt, ok, res
-
-
 def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
     """One chunk of energies on an order > 1 device: (gamma, gamma~, residuals), one value per dof (node).
 
@@ -302,7 +284,7 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
     batches of at most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries. ``guess``: values at
     the device's nodes (its dofs); energies where the warm start (or
     ``method="direct"``) fails or leaves the retarded branch are redone by the homotopy, and
-    energies that still fail are approached from converged neighbours (:func:`retry_from_neighbours`).
+    energies that still fail are approached from converged neighbours (:func:`usadel.retarded.continuation`).
     """
     prob = HighOrderProblem(device, delta, eta, spin)
     eps = E.astype(complex) + 1j * eta
@@ -313,7 +295,7 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
         parts.append(_solve_batch(prob, eps[i:i + per], tol, maxiter, method, g0))
     g, gt, ok, res = (np.concatenate(x) for x in zip(*parts))
     if not ok.all():
-        g, gt, ok, res = retry_from_neighbours(prob, eps, g, gt, ok, res, tol, maxiter)
+        g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, tol, maxiter)
     ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
     bad = np.nonzero(~ok)[0]
     if bad.size:
@@ -339,21 +321,3 @@ def _solve_batch(prob, eps, tol, maxiter, method, guess):
             g[redo], gt[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
         return g, gt, ok, res
     return homotopy(prob, eps, tol, maxiter)
-
-
-def retry_from_neighbours(prob, eps, g, gt, ok, res, tol, maxiter):
-    """Failed energies approached from the nearest converged one in 1, 4, 16, 64 steps (as usadel.retarded)."""
-    good = np.nonzero(ok)[0]
-    for i in np.nonzero(~ok)[0] if good.size else ():
-        j = good[np.argmin(np.abs(eps[good] - eps[i]))]
-        for nsub in rt.CONTINUATION_STEPS:
-            ga, gta = g[j:j + 1].copy(), gt[j:j + 1].copy()
-            for e in eps[j] + (eps[i] - eps[j]) * np.arange(1, nsub + 1) / nsub:
-                ga, gta = prob.impose(np.array([e]), ga, gta)
-                ga, gta, oki, ri = prob.newton(np.array([e]), ga, gta, tol, maxiter)
-                if not oki[0]:
-                    break
-            else:  # the whole path converged
-                g[i], gt[i], ok[i], res[i] = ga[0], gta[0], True, ri[0]
-                break
-    return g, gt, ok, res

@@ -49,11 +49,11 @@ from .errors import ConvergenceError, UsadelError
 from .exchange import SPINS, exchange_weights, interleave, spin_mixing, spin_split
 from .fem import delta_nodes, delta_weights
 from .spectral_result import SpectralResult
-from .sweep import sweep
+from .sweep import reservoirs, sweep
 from .validate import choice, integer, real, real_array
 from . import progress
 
-__all__ = ["spectral", "SpectralResult", "RetardedProblem", "bulk_gamma", "delta_weights"]
+__all__ = ["spectral", "SpectralResult", "RetardedProblem", "bulk_gamma", "delta_weights", "homotopy", "continuation"]
 
 log = logging.getLogger(__name__)
 
@@ -416,13 +416,13 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
         if redo.any():
             idx = np.nonzero(redo)[0]
             log.debug("spectral: %d energies via eta-homotopy", idx.size)
-            g[idx], gt[idx], ok[idx], res[idx] = _homotopy(prob, eps[idx], tol, maxiter)
+            g[idx], gt[idx], ok[idx], res[idx] = homotopy(prob, eps[idx], tol, maxiter)
     elif method == "sweep":
-        g, gt, ok, res = sweep(prob, eps, tol, maxiter, start=_homotopy)
+        g, gt, ok, res = sweep(prob, eps, tol, maxiter, start=homotopy)
     else:
-        g, gt, ok, res = _homotopy(prob, eps, tol, maxiter)
+        g, gt, ok, res = homotopy(prob, eps, tol, maxiter)
     if not ok.all():
-        g, gt, ok, res = _continuation(prob, eps, g, gt, ok, res, tol, maxiter)
+        g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, tol, maxiter)
     ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
     bad = np.nonzero(~ok)[0]
     if bad.size:
@@ -431,7 +431,7 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
     return g, gt, res
 
 
-def _homotopy(prob, eps, tol, maxiter):
+def homotopy(prob, eps, tol, maxiter):
     """Follow the retarded solution from E + i Omega down to E + i eta.
 
     The retarded Green's function is analytic in the upper half plane and the
@@ -446,7 +446,8 @@ def _homotopy(prob, eps, tol, maxiter):
     below ``HOMOTOPY_TOL``, so error ~its square after Newton's last step); only
     the last one to ``tol``.
     """
-    scale = max(prob.energy_scale, prob.ops.thouless_energy, _reservoir_scale(prob))
+    scale = max(prob.energy_scale, prob.ops.thouless_energy,
+                max((abs(r.delta) + abs(r.h) for r in reservoirs(prob)), default=0.0))
     omega0 = HOMOTOPY_START * np.maximum(np.abs(eps.real), scale)
     eta = eps.imag
     g, gt = prob.initial(eps.real + 1j * (eta + omega0))
@@ -464,13 +465,7 @@ def _homotopy(prob, eps, tol, maxiter):
             return g, gt, ok, res
 
 
-def _reservoir_scale(prob):
-    """Largest |Delta| + |h| of the reservoirs (clean and tunnel contacts), 0 without any."""
-    res = [r for _, r in prob.dirichlet] + [r for _, _, r in prob.tunnel]
-    return max((abs(r.delta) + abs(r.h) for r in res), default=0.0)
-
-
-def _continuation(prob, eps, g, gt, ok, res, tol, maxiter):
+def continuation(prob, eps, g, gt, ok, res, tol, maxiter):
     """Retry failed energies by stepping from the nearest converged energy (ever finer paths)."""
     for _ in range(CONTINUATION_ROUNDS):
         if not ok.any() or ok.all():

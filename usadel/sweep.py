@@ -40,7 +40,7 @@ from .bulk import on_retarded_branch
 
 __all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER",
            "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "PREDICT_MAX_WEIGHT", "SWEEP_MAX_STEP",
-           "reservoir_edges"]
+           "reservoir_edges", "reservoirs"]
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +129,16 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start)
 
 
+def reservoirs(prob):
+    """The reservoirs of a retarded problem's clean (``prob.dirichlet``) and tunnel (``prob.tunnel``) contacts."""
+    return [r for _, r in prob.dirichlet] + [r for *_, r in prob.tunnel]
+
+
 def reservoir_edges(prob):
     """Gap edges |Delta|, |Delta| -+ |h| of the problem's reservoirs: the boundary values are singular there,
     so no lane continues across one (measured: an SNS junction swept down through its reservoirs' gap edge
     at E = 100 landed on another solution with DOS 1.010 for 0.994 at E = 32, passing every local check)."""
-    res = [r for _, r in prob.dirichlet] + [r for _, _, r in prob.tunnel]
-    out = {abs(r.delta) + sg * abs(r.h) for r in res if r.delta for sg in (-1, 0, 1)}
+    out = {abs(r.delta) + sg * abs(r.h) for r in reservoirs(prob) if r.delta for sg in (-1, 0, 1)}
     return np.array(sorted(e for e in out if e > 0))
 
 
