@@ -30,7 +30,7 @@ import scipy.sparse as sps
 from . import budget
 from .errors import UsadelError
 
-__all__ = ["linear_operators", "linear_modes", "reservoir_source", "mode_sum", "psi_reg", "LinearTail",
+__all__ = ["linear_operators", "linear_modes", "reservoir_source", "mode_sum", "regulated_sum", "psi_reg", "LinearTail",
            "QuadratureTail", "shifted_solvers"]
 
 #: mode eigenvalues at or below this (a zero mode up to rounding) take the l -> 0 limit of S1/l
@@ -123,12 +123,26 @@ def mode_sum(lam, T, N, omega_D=None):
         lim = polygamma(1, N + 0.5) / (4 * np.pi * T)
     else:
         a = omega_D / (2 * np.pi * T)
-        S1 = (-digamma(N + 0.5) + a * a / (x * x + a * a) * digamma(N + 0.5 + x)
-              + np.real(x / (x + 1j * a) * digamma(N + 0.5 - 1j * a)))
+        S1 = np.real(regulated_sum(x, a, N))
         lim = (polygamma(1, N + 0.5) - np.imag(digamma(N + 0.5 + 1j * a)) / a) / (4 * np.pi * T)
     S1 = np.where(small, 0.0, S1)
     S2 = np.where(small, lim, S1 / np.where(small, 1.0, lam))
     return S1, S2
+
+
+def regulated_sum(x, a, N=0):
+    """sum_{n>=N} a^2 x/((z^2 + a^2) z (z + x)), z = n + 1/2, for any complex x (Re x > -1/2 - N).
+
+    Simple fractions with residues 1, -a^2/(x^2 + a^2), -x/(2 (x + i a)), -x/(2 (x - i a)) at
+    z = 0, -x, i a, -i a: -psi(N + 1/2) + a^2/(x^2 + a^2) psi(N + 1/2 + x)
+    + x/(2 (x + i a)) psi(N + 1/2 - i a) + x/(2 (x - i a)) psi(N + 1/2 + i a). For real x the last two
+    are complex conjugates (:func:`mode_sum`); a complex x = (l + 2 i h)/(4 pi T) is a spin block with
+    exchange field h (``usadel.tc.exchange_mode_sum``).
+    """
+    from scipy.special import digamma
+
+    return (-digamma(N + 0.5) + a * a / (x * x + a * a) * digamma(N + 0.5 + x)
+            + x / (2 * (x + 1j * a)) * digamma(N + 0.5 - 1j * a) + x / (2 * (x - 1j * a)) * digamma(N + 0.5 + 1j * a))
 
 
 class LinearTail:

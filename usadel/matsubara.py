@@ -323,10 +323,10 @@ class GapMap(PairingData):
         (exact for a homogeneous region; the part beyond ln((a + Gamma)/a), which the
         exact linear tail does not contain, is a local correction of order h^2/a^2).
         """
-        if self.h_node is not None and self.mix_c is None:
-            return self._tail_exchange(d)
         if self.mix_c is not None:  # h with spin relaxation: h = 0's tail plus the field's linear share
             return self._tail_h0(d) + self._tail_mixing(d)
+        if self.h_node is not None:
+            return self._tail_exchange(d)
         return self._tail_h0(d)
 
     def _tail_h0(self, d):

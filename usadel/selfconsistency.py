@@ -34,7 +34,8 @@ from .order import require_order1
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .matsubara import GapMap
-from .nonequilibrium import NonequilibriumMap, comoving_grid, split_edges
+from .exchange import spin_split
+from .nonequilibrium import NonequilibriumMap, comoving_grid
 from .nonlinear import anderson, gmres_step, newton_krylov
 from .stability import stable_solution
 from .validate import callable_or_none, choice, integer, real, real_array
@@ -226,7 +227,7 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         u = comoving_grid() if u_grid is None else u_grid
         fun = NonequilibriumMap(prob, T, lambda E, sp: _hL_values("gap: hL", hL, E, n), u, eta,
                                 deviations=[lambda E: _hL_values("gap: hL", hL, E, n) - np.tanh(E / (2 * T))[:, None]],
-                                comoving_edges=u_grid is None and bool(split_edges(device, 1.0)))
+                                comoving_edges=u_grid is None and spin_split(device))
     else:
         neq_arr = 0.0 if neq is None else neq
         fun = lambda d: prob.update(d, neq_arr)

@@ -17,7 +17,7 @@ from .device import Device
 from .errors import UsadelError
 from .exchange import spin_mixing, spin_split
 from .exchange_tc import ExchangeModes
-from .linear_response import linear_modes, mode_sum, psi_reg
+from .linear_response import linear_modes, mode_sum, psi_reg, regulated_sum
 from .matsubara import PairingData
 from .spin_mixing import mixing_mode_sum, relaxation_rates_e
 from .validate import real
@@ -75,14 +75,14 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
         raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
-    mixing, uniform = _mixing(device, omega_D)  # M = a - b per node with spin relaxation and h, else None
+    cM, uniform = _mixing(device, omega_D)  # lumped (sigma/D)(a - b) per node with spin relaxation and h, else None
     pairing = PairingData(device, omega_D)
     K, c, free, lam, V = linear_modes(device)
     fields = sorted({m.h for m in device.materials.values()}) if spin_split(device) else [0.0]
-    closed = len(fields) == 1 and (mixing is None or uniform)  # one h (and M) everywhere: closed-form mode sums
+    closed = len(fields) == 1 and (cM is None or uniform)  # one h (and M) everywhere: closed-form mode sums
     h = fields[0] if closed else 0.0
-    xm = None if closed else ExchangeModes(device, free, lam, V, mixing)  # h or M varying in space
-    mixing = None if mixing is None or not closed else float(mixing[np.argmax(c)] / c[np.argmax(c)])
+    xm = None if closed else ExchangeModes(device, free, lam, V, cM)  # h or M varying in space
+    mix = None if cM is None or not closed else float(cM[np.argmax(c)] / np.max(c))  # the one a - b
     keep = pairing.sc[free]  # superconducting free nodes, in the order of ``free``
     ps = pairing.ps
     W = np.sqrt(c[free] * ps[free])[:, None] * V  # (C ps)^(1/2) V
@@ -93,8 +93,8 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
 
     def largest_eig(T):
         """Largest eigenvalue of M(T): > 0 below Tc (the least pair-broken mode), < 0 above."""
-        S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h, omega_D) if mixing is None else \
-            mixing_mode_sum(lam, T, h, mixing)
+        S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h, omega_D) if mix is None else \
+            mixing_mode_sum(lam, T, h, mix)
         if omega_D is None:
             ln_ratio = ln_tc - np.log(T)
         else:
@@ -171,18 +171,13 @@ def exchange_mode_sum(lam, T, h, omega_D=None):
     Each spin block has w_n -> w_n -+ i h, so (K' + 2 w C) becomes K' + 2 (w -+ i h) C and a mode
     of eigenvalue l contributes sum_n 2 pi T (1/w_n - 2/(l + 2 w_n -+ 2 i h)); the two spins are
     complex conjugates. For one h in every region (``usadel.exchange_tc`` handles an h that varies).
-    With the Debye regulator g_n = a^2/(z^2 + a^2) (z = n + 1/2, a = omega_D/(2 pi T)) the summand
-    a^2 x/((z^2 + a^2) z (z + x)), x = (l + 2 i h)/(4 pi T) complex, has residues 1, -a^2/(x^2 + a^2),
-    -x/(2 (x + i a)), -x/(2 (x - i a)) at z = 0, -x, i a, -i a, so the sum is
-    -psi(1/2) + a^2/(x^2 + a^2) psi(1/2 + x) + x/(2(x + i a)) psi(1/2 - i a) + x/(2(x - i a)) psi(1/2 + i a)
-    (:func:`usadel.linear_response.mode_sum` for real x), and its real part is the spin average.
+    With the Debye regulator g_n = a^2/(z^2 + a^2) (z = n + 1/2, a = omega_D/(2 pi T)) the summand is
+    a^2 x/((z^2 + a^2) z (z + x)) with complex x = (l + 2 i h)/(4 pi T), summed in closed form by
+    :func:`usadel.linear_response.regulated_sum`; its real part is the spin average.
     """
     from scipy.special import digamma
 
     x = (lam + 2j * h) / (4 * np.pi * T)
     if omega_D is None:
         return np.real(digamma(0.5 + x)) - digamma(0.5)
-    a = omega_D / (2 * np.pi * T)
-    S = (-digamma(0.5) + a * a / (x * x + a * a) * digamma(0.5 + x) + x / (2 * (x + 1j * a)) * digamma(0.5 - 1j * a)
-         + x / (2 * (x - 1j * a)) * digamma(0.5 + 1j * a))
-    return np.real(S)
+    return np.real(regulated_sum(x, omega_D / (2 * np.pi * T)))

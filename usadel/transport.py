@@ -17,7 +17,8 @@ from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .keldysh import kinetic
 from .matsubara import GapMap
-from .nonequilibrium import NonequilibriumMap, comoving_grid, grid_floor, split_edges
+from .exchange import spin_split
+from .nonequilibrium import NonequilibriumMap, comoving_grid, grid_floor
 from .selfconsistency import converge, energy_array, loop_args, node_array
 from .results import ResultMixin
 
@@ -140,7 +141,7 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
     d0 = prob.initial_delta() if delta0 is None else delta0
     u = _comoving_u(prob, E, d0)
     hL = _KineticDistribution(T)
-    fun = NonequilibriumMap(prob, T, hL, u, eta, where="solve", comoving_edges=E is None and bool(split_edges(device, 1.0)))
+    fun = NonequilibriumMap(prob, T, hL, u, eta, where="solve", comoving_edges=E is None and spin_split(device))
     saved = {}
 
     def keep():  # each run's final spectral/kinetic state: the stability check's maps overwrite it
