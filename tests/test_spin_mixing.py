@@ -213,20 +213,13 @@ def test_gap_jacobian_with_spin_mixing():
     # the coupled blocks against central differences of the map; it omits only the local nonlinear
     # tail (~1e-4 relative, as at h = 0), so 5e-4 catches a wrong coupling (O(1) in F). Newton and
     # Anderson reach the same gap.
-    from usadel.matsubara import GapMap
+    from conftest import gap_jacobian_check
 
     m = usadel.meshes.wire([("S", 3.0, 30), ("F", 1.0, 20)])
     dev = usadel.Device(m, {"S": usadel.Material(tc=1.0, tau_so=2.0),
                             "F": usadel.Material(D=0.7, sigma=1.5, h=1.5, tau_sf=0.5)})
-    prob = GapMap(dev, 0.3, 60.0, None)
-    d = 0.9 * prob.initial_delta()
-    _, sp = prob.update(d)
-    v = np.zeros(prob.ops.n)
-    v[prob.sc] = np.random.default_rng(0).normal(size=np.count_nonzero(prob.sc))
-    eps = 1e-5
-    fd = (prob.update(d + eps * v)[0] - prob.update(d - eps * v)[0]) / (2 * eps) - v
-    jv = prob.jacobian(d, sp)(v.astype(complex))
-    assert np.max(np.abs(fd - jv)) < 5e-4 * np.max(np.abs(jv))
+    err, scale, _ = gap_jacobian_check(dev)
+    assert err < 5e-4 * scale
     a = usadel.gap(dev, T=0.2, tol=1e-10)
     b = usadel.gap(dev, T=0.2, tol=1e-10, method="anderson")
     assert np.max(np.abs(a.delta - b.delta)) < 1e-8
