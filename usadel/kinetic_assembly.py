@@ -76,11 +76,10 @@ def mode_coefficients(sp, floor):
     if not sp.spin_split:
         co = kinetic_coefficients(sp, floor)
         return mode_view(co.el, co.node, co.jS, co.sink), (co.el, co.node, co.jS, co.sink, None)
-    mixing = spin_mixing(sp.device)
-    cos = block_coefficients(sp, floor, relaxation=not mixing)
+    cos = block_coefficients(sp, floor)
     blocks = dict(el=[c.el for c in cos], node=[c.node for c in cos], jS=[c.jS for c in cos],
                   sink=[c.sink for c in cos])
-    if mixing:  # spin-flip and spin-orbit scattering couple the blocks: a 4x4 sink per node
+    if spin_mixing(sp.device):  # spin-flip and spin-orbit scattering couple the blocks: a 4x4 sink per node
         blocks["relax"] = block_relaxation(sp)
     el, node, jS = spin_average(cos)
     return mode_view(None, None, None, None, blocks), (el, node, jS, 0.5 * (cos[0].sink + cos[1].sink), blocks)

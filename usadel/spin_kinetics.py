@@ -61,14 +61,14 @@ def to_solve_basis(A):
     return np.einsum("ij,...jk,kl->...il", BASIS_INV, A, BASIS)
 
 
-def block_coefficients(sp, floor, relaxation=True):
+def block_coefficients(sp, floor):
     """[coefficients of block +1, of block -1] (``usadel.coefficients.kinetic_coefficients`` of ``sp.block(s)``).
 
-    With spin-flip or spin-orbit scattering (spin mixing) pass ``relaxation=False``: the blocks then
-    carry only their pairing sinks, and the relaxation, which couples the blocks, is the 4x4
-    matrix of ``usadel.spin_relaxation.block_relaxation``.
+    Each block carries its pairing sinks only: spin-flip and spin-orbit scattering (which need h with
+    tau_sf or tau_so, spin mixing) couple the blocks, and their relaxation is the 4x4 matrix of
+    ``usadel.spin_relaxation.block_relaxation``.
     """
-    return [kinetic_coefficients(sp.block(s), floor, relaxation) for s in SPINS]
+    return [kinetic_coefficients(sp.block(s), floor, relaxation=False) for s in SPINS]
 
 
 def spin_average(cos):

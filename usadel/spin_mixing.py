@@ -144,8 +144,7 @@ class SpinMixedProblem:
 def relaxation_rates_e(device):
     """Per element (a, b) = (1/(4 tau_sf), 1/(4 tau_so)), zero where the time is None or inf."""
     ops = device.operators
-    b_e = np.array([0.0 if m.tau_so is None else 1.0 / (4.0 * float(m.tau_so)) for m in device.region_material()])
-    return ops.tau_sf_inv_e / 4.0, b_e[ops.region]
+    return ops.tau_sf_inv_e / 4.0, ops.tau_so_inv_e / 4.0
 
 
 def linear_pair_amplitude(w, gamma, h, c):
