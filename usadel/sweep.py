@@ -101,6 +101,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     if pre.any():
         g[pre], gt[pre], ok[pre], res[pre] = start(prob, eps[pre], tol, maxiter)
     redone = 0
+    continued = np.zeros(n, bool)  # energies accepted from a prediction (the ones the sample check samples)
     for step in range(max(lane.size for lane in lanes)):
         live = [k for k, lane in enumerate(lanes) if step < lane.size]
         idx = np.array([lanes[k][step] for k in live])
@@ -115,6 +116,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
             good = oki & on_retarded_branch(gi, gti) & (jump <= SWEEP_JUMP)
             g[ic], gt[ic], ok[ic], res[ic] = gi, gti, oki, ri
             cont[cont] = good
+            continued[ic[good]] = True
             redone += int(np.sum(~good))
         fresh = idx[~cont & ~pre[idx]]
         if fresh.size:
@@ -126,7 +128,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
                 hist[k] = [i] if ok[i] else []
     if redone:
         log.debug("sweep: %d of %d energies redone by the homotopy", redone, n)
-    return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start)
+    return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued)
 
 
 def reservoirs(prob):
@@ -151,13 +153,14 @@ def _lanes(order, eps, nl, edges):
     return [lane for p in pieces for lane in np.array_split(p, max(1, round(p.size / size)))]
 
 
-def _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start):
-    """Compare every ``SWEEP_SAMPLE``-th energy with the homotopy; on any disagreement above
-    ``SWEEP_SAMPLE_TOL`` (a branch the local checks missed) redo the whole batch by the homotopy."""
-    n = eps.size
-    if n < 2 * SWEEP_SAMPLE:
+def _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued=None):
+    """Compare every ``SWEEP_SAMPLE``-th continued energy (mask ``continued``; None: every energy) with the
+    homotopy; on any disagreement above ``SWEEP_SAMPLE_TOL`` (a branch the local checks missed) redo the
+    whole batch by the homotopy. Energies the homotopy solved already are not sampled again."""
+    candidates = np.arange(eps.size) if continued is None else np.nonzero(continued)[0]
+    if candidates.size < 2 * SWEEP_SAMPLE:
         return g, gt, ok, res
-    idx = np.arange(SWEEP_SAMPLE // 2, n, SWEEP_SAMPLE)
+    idx = candidates[SWEEP_SAMPLE // 2::SWEEP_SAMPLE]
     gs, gts, oks, _ = start(prob, eps[idx], tol, maxiter)
     diff = np.maximum(np.max(np.abs(gs - g[idx]), axis=1), np.max(np.abs(gts - gt[idx]), axis=1))
     if np.all(diff[oks & ok[idx]] <= SWEEP_SAMPLE_TOL):
