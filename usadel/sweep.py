@@ -13,7 +13,7 @@ unique. Every continued energy is checked (Newton converged, |gamma|, |gamma~| <
 and DOS >= 0 within ``usadel.bulk.PHYSICAL_SLACK``, and a Newton correction no
 larger than ``SWEEP_JUMP``, since a branch change shows up as an O(1) jump from the
 prediction); where a check fails that energy is redone by the homotopy and the
-predictor restarts from it. Finally a sample of the energies (every ``SWEEP_SAMPLE``-th) is
+predictor restarts from it. Finally a sample of the continued energies (every ``SWEEP_SAMPLE``-th) is
 solved by the homotopy as well; if any differs by more than ``SWEEP_SAMPLE_TOL`` the whole batch
 is redone by the homotopy (with a warning): a wrong branch that passes the local checks must not
 survive silently.
