@@ -134,7 +134,7 @@ def test_spin_split_superconductor_modes_decay_with_the_local_coefficients(tau_s
     # more than 1e-5 of the nonequilibrium part, asked 2e-4. The slowest mode is the long-range one:
     # lambda = 7e-4 at E = 3 with spin-orbit scattering alone (decay length 38), 0.04 with spin flip.
     from usadel.coefficients import local_coefficients
-    from usadel.spin_relaxation import _retarded
+    from usadel.spin_relaxation import nambu
 
     L, n, h = 16.0, 320, 0.3
     res = {"left": usadel.Reservoir(T=0.4, mu=0.05, barrier=usadel.Barrier(r=2.0, polarization=0.4)),
@@ -157,7 +157,7 @@ def test_spin_split_superconductor_modes_decay_with_the_local_coefficients(tau_s
         co = [local_coefficients(bl.gamma[i, mid[1]], bl.gamma_t[i, mid[1]]) for bl in blocks]
         D = np.diag([co[0]["DL"], co[0]["DT"], co[1]["DT"], co[1]["DL"]])
         S = np.diag([0.0, 2 * co[0]["aTT"], 2 * co[1]["aTT"], 0.0])
-        gR = {s: _retarded(bl.gamma[i, mid[1]], bl.gamma_t[i, mid[1]]) for s, bl in zip((1, -1), blocks)}
+        gR = {s: nambu(bl.G[i, mid[1]], bl.F[i, mid[1]], bl.Ft[i, mid[1]]) for s, bl in zip((1, -1), blocks)}
         S = S + relaxation_matrix(gR, a, b)
         lam, W = np.linalg.eig(np.linalg.solve(D, S).T)  # left eigenvectors of D^-1 S
         neq = np.max(np.abs(u[i] - u[i, order[-1]]))

@@ -27,7 +27,7 @@ import numpy as np
 
 from .exchange import SPINS
 
-__all__ = ["relaxation_matrix", "block_relaxation", "ROWS"]
+__all__ = ["relaxation_matrix", "block_relaxation", "nambu", "ROWS"]
 
 #: rows/columns of the solve basis u = (a_+, b_+, b_-, a_-): (spin block, 0 = a / 1 = b)
 ROWS = ((1, 0), (1, 1), (-1, 1), (-1, 0))
@@ -35,13 +35,9 @@ _T3 = np.diag([1.0, -1.0]).astype(complex)
 _UNIT = (np.eye(2, dtype=complex), _T3)
 
 
-def _retarded(g, gt):
-    """Nambu g^R (..., 2, 2) from the Riccati amplitudes."""
-    p = g * gt
-    out = np.empty(g.shape + (2, 2), complex)
-    out[..., 0, 0], out[..., 0, 1] = (1 - p) / (1 + p), 2 * g / (1 + p)
-    out[..., 1, 0], out[..., 1, 1] = 2 * gt / (1 + p), -(1 - p) / (1 + p)
-    return out
+def nambu(G, F, Ft):
+    """The Nambu matrix g^R = [[G, F], [F~, -G]] (..., 2, 2) of a block's G, F, F~ (``SpectralResult``)."""
+    return np.stack([np.stack([G, F], axis=-1), np.stack([Ft, -G], axis=-1)], axis=-2)
 
 
 def _sigma(X, s, a, b):
@@ -62,9 +58,9 @@ def relaxation_matrix(gR, a, b):
         zero = np.zeros_like(gR[1])
         GK = {s: zero for s in SPINS}
         GK[sj] = gR[sj] @ _UNIT[kj] - _UNIT[kj] @ gA[sj]
+        sK = {s: _sigma(GK, s, a, b) for s in SPINS}
         for i, (si, ki) in enumerate(ROWS):
-            sK = _sigma(GK, si, a, b)
-            C = sR[si] @ GK[si] + sK @ gA[si] - gR[si] @ sK - GK[si] @ sA[si]
+            C = sR[si] @ GK[si] + sK[si] @ gA[si] - gR[si] @ sK[si] - GK[si] @ sA[si]
             R[..., i, j] = np.real(np.trace(_UNIT[ki] @ C, axis1=-2, axis2=-1)) / 4
     return R
 
@@ -73,7 +69,7 @@ def block_relaxation(sp):
     """Lumped relaxation matrices (n_E, n_nodes, 4, 4) of a spin-split result, with the sigma/D weights
     of the kinetic equations (as the sinks of ``usadel.coefficients.kinetic_coefficients``)."""
     ops = sp.device.operators
-    gR = {s: _retarded(sp.block(s).gamma, sp.block(s).gamma_t) for s in SPINS}
+    gR = {s: nambu(sp.block(s).G, sp.block(s).F, sp.block(s).Ft) for s in SPINS}
     w_sf = ops.lump(ops.w_el / ops.D_e * ops.tau_sf_inv_e)  # (sigma/D) / tau_sf per node
     w_so = ops.lump(ops.w_el / ops.D_e * ops.tau_so_inv_e)
     R = np.zeros(gR[1].shape[:-2] + (4, 4))
