@@ -45,7 +45,8 @@ from .errors import UsadelError
 from .validate import real
 
 __all__ = ["Mode", "MODES", "N_MODES", "local_coefficients", "matrix_current", "supercurrent_density", "harmonic_el",
-           "KineticCoefficients", "kinetic_coefficients"]
+           "KineticCoefficients", "kinetic_coefficients",
+           "pairing_rows", "anomalous_change"]
 
 
 @dataclass(frozen=True)
@@ -219,3 +220,17 @@ def kinetic_coefficients(sp, floor, relaxation=True):
             if np.any(rates[rate]) and (relaxation or rate == "pairing"):  # an absent rate adds nothing
                 sink[..., i] += rates[rate] * cn[coef]
     return KineticCoefficients(el=ce, node=cn, jS=jS, sink=sink, floor=floor)
+
+
+def pairing_rows(cv, g, gt, dir_nodes):
+    """Change of one block's rows (Fg, Ft) for a change of the lumped pairing weights by ``cv``
+    (the rows are affine in Delta), with the Dirichlet rows ``dir_nodes`` zero."""
+    dFg = -1j * (cv + np.conj(cv) * g * g)
+    dFt = 1j * (cv * gt * gt + np.conj(cv))
+    dFg[:, dir_nodes] = dFt[:, dir_nodes] = 0.0
+    return dFg, dFt
+
+
+def anomalous_change(dg, dgt, g, gt):
+    """Change of F = 2 gamma/(1 + gamma gamma~) for changes (dg, dgt) of (gamma, gamma~)."""
+    return (2.0 * dg - 2.0 * g * g * dgt) / (1.0 + g * gt) ** 2

@@ -37,6 +37,7 @@ from .device import Device
 from .errors import UsadelError
 from .exchange import SPINS, exchange_weights, max_exchange, spin_mixing, spin_split
 from .linear_response import EM_STEP, LinearTail, QuadratureTail, psi_reg
+from .coefficients import anomalous_change, pairing_rows
 from .retarded import RetardedProblem, delta_weights, spectral
 from .spin_mixing import mixing_tail, pair_derivative, relaxation_rates_e
 
@@ -421,14 +422,11 @@ class GapMap(PairingData):
         k = self.sc
 
         def d_pair(cv, g, gt, solve):  # dF of one spin block for the gap change with weights cv
-            dFg = -1j * (cv + np.conj(cv) * g * g)
-            dFt = 1j * (cv * gt * gt + np.conj(cv))
-            dFg[:, dir_nodes] = 0.0
-            dFt[:, dir_nodes] = 0.0
+            dFg, dFt = pairing_rows(cv, g, gt, dir_nodes)
             rhs = np.empty((eps.size, 2 * self.ops.n), complex)
             rhs[:, 0::2], rhs[:, 1::2] = -dFg, -dFt
             dx = solve(rhs)
-            return (2.0 * dx[:, 0::2] - 2.0 * g * g * dx[:, 1::2]) / (1.0 + g * gt) ** 2
+            return anomalous_change(dx[:, 0::2], dx[:, 1::2], g, gt)
 
         def jv(v):
             dp = v * self.ps

@@ -42,8 +42,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .bulk import bulk_gamma, check_gap_edges, on_retarded_branch, riccati_barrier, riccati_sqrt
-from .coefficients import matrix_current, supercurrent_density
+from .bulk import bulk_gamma, check_gap_edges, on_retarded_branch, riccati_barrier
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .exchange import SPINS, exchange_weights, interleave, spin_mixing, spin_split

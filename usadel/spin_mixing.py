@@ -35,6 +35,7 @@ blocks are solved together, four per node (gamma_+, gamma~_+, gamma_-, gamma~_-)
 import numpy as np
 
 from .exchange import SPINS, interleave, split
+from .coefficients import anomalous_change, pairing_rows
 from .retarded import RetardedProblem
 
 __all__ = ["SpinMixedProblem", "coupling", "relaxation_rates_e", "linear_pair_amplitude", "mixing_tail",
@@ -204,12 +205,9 @@ def pair_derivative(device, delta, eps, sp):
     def d_pair(cv):
         rhs = np.empty((eps.size, 4 * n), complex)
         for k, b in enumerate((up, dn)):
-            dFg = -1j * (cv + np.conj(cv) * b.gamma ** 2)
-            dFt = 1j * (cv * b.gamma_t ** 2 + np.conj(cv))
-            dFg[:, dir_nodes] = dFt[:, dir_nodes] = 0.0
+            dFg, dFt = pairing_rows(cv, b.gamma, b.gamma_t, dir_nodes)
             rhs[:, 2 * k::4], rhs[:, 2 * k + 1::4] = -dFg, -dFt
         dx = solve(rhs)
-        dF = [(2.0 * dx[:, 2 * k::4] - 2.0 * b.gamma ** 2 * dx[:, 2 * k + 1::4]) / (1.0 + b.gamma * b.gamma_t) ** 2
-              for k, b in enumerate((up, dn))]
+        dF = [anomalous_change(dx[:, 2 * k::4], dx[:, 2 * k + 1::4], b.gamma, b.gamma_t) for k, b in enumerate((up, dn))]
         return 0.5 * (dF[0] + dF[1])
     return d_pair
