@@ -50,15 +50,18 @@ def test_order_must_be_an_integer_1_to_3(bad):
         usadel.Device(usadel.meshes.interval(1.0, 4), {"wire": usadel.Material()}, order=bad)
 
 
-def test_order_above_1_is_refused_on_2d_meshes_and_networks():
+def test_order_above_1_is_refused_on_networks_and_order_3_on_triangles():
     strip = usadel.meshes.strip(1.0, 0.25, 4, 2)
     net = usadel.meshes.network(nodes={"a": (0.0, 0.0), "b": (1.0, 0.0), "c": (0.0, 1.0)},
                                 wires=[("a", "b", 4, "w"), ("a", "c", 4, "w")])
     for mesh, region in ((strip, "wire"), (net, "w")):
         usadel.Device(mesh, {region: usadel.Material()}, order=1)  # P1 stays available
-        for order in (2, 3):
-            with pytest.raises(usadel.UsadelError, match="order 2/3 is built for 1D wires only"):
-                usadel.Device(mesh, {region: usadel.Material()}, order=order)
+    for order in (2, 3):
+        with pytest.raises(usadel.UsadelError, match="order 2/3 is built for 1D wires"):
+            usadel.Device(net, {"w": usadel.Material()}, order=order)
+    assert usadel.Device(strip, {"wire": usadel.Material()}, order=2).order == 2  # P2 triangles (test_order_tri)
+    with pytest.raises(usadel.UsadelError, match="order = 3 on triangles is not built"):
+        usadel.Device(strip, {"wire": usadel.Material()}, order=3)
 
 
 def test_solvers_built_on_p1_refuse_order_above_1():

@@ -17,7 +17,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 from .boundary import build as build_boundary
 from .errors import UsadelError
 from .meshes import check as check_mesh
-from .order import check_order
+from .order import check_order, order_topology
 from .validate import MIN_POSITIVE, callable_or_none, real
 
 __all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
@@ -385,11 +385,8 @@ class Device:
             # the elements of the Lagrange solve: a P1 device on the mesh itself (usadel.highorder); this
             # device's nodes are its dofs (vertices and Gauss-Lobatto interior points), so every per-node
             # array and every solver downstream of the spectral solve sees one value per dof
-            from .chain_dofs import ChainDofs, refine
-            self.coarse = Device(mesh, materials, contacts, canon, order=1)
-            #: node of this device of every dof of ChainDofs(self.coarse, order)
-            self.topology, self.dof_node = refine(self.coarse.topology, ChainDofs(self.coarse, self.order),
-                                                  list(canon))
+            #: the P1 device on the mesh, and the node of this device of every dof (usadel.order.order_topology)
+            self.coarse, self.topology, self.dof_node = order_topology(mesh, materials, contacts, canon, self.order)
         self._check_contacts()
         #: the contacts and barrier links every solver reads (see usadel.boundary)
         self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)

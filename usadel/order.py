@@ -2,8 +2,10 @@
 
 ``usadel.Device(mesh, ..., order=...)`` chooses the Lagrange order of the
 retarded (spectral) solve: 1 (P1, every solver), or 2 and 3 on 1D wires
-(a single chain of line elements, one or several regions; ``usadel.highorder``).
-An order-p device's nodes are its Lagrange dofs (``usadel.chain_dofs.refine``), so
+(a single chain of line elements, one or several regions; ``usadel.highorder``), and 2 on
+triangle meshes (``usadel.highorder_tri``).
+An order-p device's nodes are its Lagrange dofs (``usadel.chain_dofs.refine``; on triangles the
+nodes of the once refined mesh, which are scikit-fem's P2 dofs), so
 every per-node array holds one value per dof; everything downstream of the spectral
 solve runs on the device's P1 operators on that chain of dofs (``docs/conventions.md``,
 Element order); solvers that build P1 equations of their own refuse order > 1 by
@@ -16,7 +18,7 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["ORDERS", "DEFAULT_ORDER", "check_order", "require_order1"]
+__all__ = ["ORDERS", "DEFAULT_ORDER", "check_order", "require_order1", "order_topology"]
 
 #: element orders that are built
 ORDERS = (1, 2, 3)
@@ -46,10 +48,14 @@ def check_order(mesh, order, materials=None, contacts=None):
         return order
     t = np.asarray(mesh.t)
     network = hasattr(mesh, "cross_section")
-    if network or dim != 1 or t.shape[0] != 2 or not _is_chain(t, np.asarray(mesh.p).shape[1]):
+    if not network and dim == 2 and t.shape[0] == 3:  # triangles: P2 (usadel.highorder_tri)
+        if order != 2:
+            raise UsadelError(f"Device: order = {order} on triangles is not built; 2D meshes take order 1 or 2")
+    elif network or dim != 1 or t.shape[0] != 2 or not _is_chain(t, np.asarray(mesh.p).shape[1]):
         what = "a wire network" if network else f"a {dim}D mesh" if dim != 1 else "a 1D mesh that is not a chain"
-        raise UsadelError(f"Device: order = {order}: order 2/3 is built for 1D wires only (a chain of line "
-                          f"elements, usadel.meshes.interval or wire); this is {what}: use order=1")
+        raise UsadelError(f"Device: order = {order}: order 2/3 is built for 1D wires (a chain of line elements, "
+                          f"usadel.meshes.interval or wire) and order 2 for triangle meshes; this is {what}: "
+                          f"use order=1")
     mats, res = list((materials or {}).values()), list((contacts or {}).values())
     if any(m.h for m in mats) or any(c.h for c in res):
         mixing = [r for r, m in materials.items() if _finite(m.tau_sf) or _finite(m.tau_so)]
@@ -74,5 +80,27 @@ def require_order1(where, device):
     order = getattr(device, "order", 1)
     if order != 1:
         raise UsadelError(f"{where}: the device has Lagrange order {order}; order 2/3 is built for the retarded "
-                          f"spectral solve (usadel.spectral) on 1D wires only, and {where} is not: build the "
-                          f"device with order=1 (usadel.Device(..., order=1))")
+                          f"spectral solve (usadel.spectral) on 1D wires and 2D triangles only, and {where} is "
+                          f"not: build the device with order=1 (usadel.Device(..., order=1))")
+
+
+def order_topology(mesh, materials, contacts, interfaces, order):
+    """(coarse P1 device on ``mesh``, topology whose nodes are the order-``order`` dofs, node of every dof).
+
+    1D chains: :func:`usadel.chain_dofs.refine`. Triangles (order 2): the once uniformly refined mesh,
+    whose nodes are scikit-fem's P2 dofs (:mod:`usadel.highorder_tri`); tunnel interfaces between
+    regions are not built there (UsadelError).
+    """
+    from .device import Device  # the device module calls this one
+
+    coarse = Device(mesh, materials, contacts, interfaces, order=1)
+    if np.asarray(mesh.p).shape[0] == 1:
+        from .chain_dofs import ChainDofs, refine
+        topology, node = refine(coarse.topology, ChainDofs(coarse, order), list(interfaces))
+        return coarse, topology, node
+    if interfaces:
+        raise UsadelError(f"Device: order = {order} on triangles with tunnel interfaces between regions "
+                          f"({sorted(interfaces)}) is not built: use order=1")
+    from .highorder_tri import dof_nodes, p2_basis
+    fine = Device(mesh.refined(), materials, contacts, order=1)
+    return coarse, fine.topology, dof_nodes(p2_basis(mesh), fine.topology.p)

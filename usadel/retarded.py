@@ -401,6 +401,8 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
     """Solve one chunk of energies (picklable for process pools) in spin block ``spin``; (gamma, gamma~, residuals)."""
     if getattr(device, "order", 1) > 1:  # order-2/3 Lagrange elements on a 1D wire (usadel.highorder)
         from .highorder import solve_chunk
+        if device.mesh.p.shape[0] == 2:  # P2 triangles (usadel.highorder_tri)
+            from .highorder_tri import solve_chunk
         return solve_chunk(device, E, delta, eta, tol, maxiter, method, guess, spin)
     if spin == "mixed":
         from .spin_mixing import SpinMixedProblem  # imports this module
