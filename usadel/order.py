@@ -102,5 +102,7 @@ def order_topology(mesh, materials, contacts, interfaces, order):
         raise UsadelError(f"Device: order = {order} on triangles with tunnel interfaces between regions "
                           f"({sorted(interfaces)}) is not built: use order=1")
     from .highorder_tri import dof_nodes, p2_basis
-    fine = Device(mesh.refined(), materials, contacts, order=1)
+    r = mesh.refined()  # its element node order follows the mesh's: made canonical, so a loaded file matches
+    r = type(r)(r.p, np.sort(r.t, axis=0), dict(r.boundaries or {}), dict(r.subdomains))
+    fine = Device(r, materials, contacts, order=1)
     return coarse, fine.topology, dof_nodes(p2_basis(mesh), fine.topology.p)
