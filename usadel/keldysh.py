@@ -300,14 +300,18 @@ class KineticResult(ResultMixin):
         """h with the energies and nodes without propagating states zeroed (``_states``)."""
         return self.h * self._states(True)[..., None] if states_only else self.h
 
-    def spin_accumulation(self, states_only=True, *, rtol=RTOL):
+    def spin_accumulation(self, states_only=True, *, rtol=RTOL, nodes=None):
         """mu_s(x) = -(1/2) Int dE hTS per node (over energies with states, see ``_states``; per spin block if split).
 
         The energy grid is checked to ``rtol`` (see ``_integrate``); distributions
-        are O(1), so the noise floor is set by |h| <= 1.
+        are O(1), so the noise floor is set by |h| <= 1. ``nodes``: only at these nodes (index
+        array), and the grid checked there only (a detector need not resolve every local gap
+        edge of the device).
         """
         hTS = self._masked_h(states_only)[..., 3]
-        return -0.5 * self._integrate(hTS, "spin_accumulation", rtol, scale=np.ones_like(self.hTS))
+        if nodes is not None:
+            hTS = hTS[:, np.asarray(nodes)]
+        return -0.5 * self._integrate(hTS, "spin_accumulation", rtol, scale=np.ones_like(hTS))
 
     def charge_imbalance(self, states_only=True, *, rtol=RTOL):
         """Charge-imbalance potential -(1/2) Int dE hT per node (over energies with states, grid checked)."""

@@ -128,11 +128,10 @@ def detector_readings(k, where, T, P_D=1.0):
     (b) mu_P(P_D) - mu_P(-P_D) of a weakly coupled polarised tunnel probe at the
         temperature T (``KineticResult.probe_potential``).
     """
-    mu_s = k.spin_accumulation()
     a, b = [], []
-    for x in where:
+    for x in where:  # mu_s integrated (and its energy grid checked) at the detector's nodes only
         nodes, w = k.probe_weights(x)
-        a.append(2.0 * P_D * float(mu_s[nodes] @ w))
+        a.append(2.0 * P_D * float(k.spin_accumulation(nodes=nodes) @ w))
         b.append(k.probe_potential(x, P_D, T) - k.probe_potential(x, -P_D, T))
     return np.array(a), np.array(b)
 
