@@ -269,7 +269,8 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
     """
     prob = TriP2Problem(device, delta, eta, spin)
     eps = E.astype(complex) + 1j * eta
-    per = max(1, int(MAX_ELEMENT_ENTRIES // (prob.S.size * 8)))
+    # the sweep advances one energy at a time on sparse patterns (one lane): its chunk stays whole
+    per = eps.size if method == "sweep" and guess is None else max(1, int(MAX_ELEMENT_ENTRIES // (prob.S.size * 8)))
     parts = []
     for i in range(0, eps.size, per):
         e = eps[i:i + per]
