@@ -31,6 +31,7 @@ follows for each variant at T = 0.6 Tc, eV = 3 Delta0. Writes out/seed_beyond.pn
 import argparse
 import pathlib
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -124,32 +125,50 @@ def two_d(T, eVs, mesh=None, n_E=300):
     return a[:, 0], b[:, 0], dict(nodes=dev.operators.n)
 
 
+def timed(fn, *args, **kw):
+    """(fn(*args, **kw), wall seconds) in a worker process, BLAS on one thread."""
+    from usadel.linsolve import threadpool_limits
+
+    t = time.perf_counter()
+    with threadpool_limits(limits=1, user_api="blas"):
+        out = fn(*args, **kw)
+    return out, time.perf_counter() - t
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="two temperatures, no convergence study")
     ap.add_argument("--out", default="out")
+    ap.add_argument("--workers", type=int, default=2, help="processes for the independent runs (default 2)")
     a = ap.parse_args(argv)
     Ts = [0.6, 1.05] if a.quick else [0.3, 0.6, 0.8, 0.9, 1.05]
     Tneq = [0.6, 1.05] if a.quick else [0.3, 0.6, 0.9, 1.05]
     eVs = D0 * np.array([0.1, 3.0, 10.0])
     res = {}
-    timing = {}
     t0 = time.perf_counter()
     res["BCS (Eq. 11), L = 6"] = (Ts, [closed_forms(T, eVs, 6.0) for T in Ts])
     res["BCS (Eq. 11), L = 2"] = (Ts, [closed_forms(T, eVs, 2.0) for T in Ts])
     res["Eq. 11 with the exact Delta(T), L = 6"] = (Ts, [closed_forms(T, eVs, 6.0, exact=True) for T in Ts])
-    for inj, tau in (("tunnel", 1e4), ("transparent", 1e4), ("transparent", 10.0)):
-        key = f"(i) sc {inj}" + ("" if tau == 1e4 else f", tau_sf = {tau:g}")
-        t = time.perf_counter()
-        out = [self_consistent(T, eVs, inj, tau_sf=tau) for T in Ts]
-        timing[key] = time.perf_counter() - t
-        res[key] = (Ts, [(o[0], o[1]) for o in out])
-        for T, o in zip(Ts, out):
+    variants = [(f"(i) sc {inj}" + ("" if tau == 1e4 else f", tau_sf = {tau:g}"), inj, tau)
+                for inj, tau in (("tunnel", 1e4), ("transparent", 1e4), ("transparent", 10.0))]
+    # every run is independent: all of them go to a process pool at once (the convergence study too)
+    pool = ProcessPoolExecutor(max_workers=a.workers)
+    jobs = {(key, T): pool.submit(timed, self_consistent, T, eVs, inj, tau_sf=tau) for key, inj, tau in variants
+            for T in Ts}
+    jobs.update({("(ii) neq tunnel", T): pool.submit(timed, nonequilibrium, T, eVs) for T in Tneq})
+    jobs.update({("(iii) 2D, L = 2", T): pool.submit(timed, two_d, T, eVs) for T in Ts})
+    conv = [] if a.quick else convergence_jobs(pool)
+    timing = {}
+    for key, _, _ in variants:
+        out = [jobs[(key, T)].result() for T in Ts]
+        timing[key] = sum(dt for _, dt in out)
+        res[key] = (Ts, [(o[0], o[1]) for o, _ in out])
+        for T, (o, _) in zip(Ts, out):
             print(f"{key:36s} T = {T:4.2f}: gap iterations {o[2]['gap_iterations']:3d}, "
                   f"min Delta {o[2]['delta_min']:.4f}, Delta(L) {o[2]['delta_L']:.4f}")
-    t = time.perf_counter()
-    out = [nonequilibrium(T, eVs) for T in Tneq]
-    timing["(ii) neq tunnel"] = time.perf_counter() - t
+    out = [jobs[("(ii) neq tunnel", T)].result() for T in Tneq]
+    timing["(ii) neq tunnel"] = sum(dt for _, dt in out)
+    out = [o for o, _ in out]
     res["(ii) neq tunnel"] = (Tneq, [(o[0], o[1]) for o in out])
     print("\n(ii) full nonequilibrium self-consistent runs (usadel.solve, 700 elements, 300 energies; time "
           "includes the stability check of a normal result; 'growth' is the growth rate of small gaps where "
@@ -167,13 +186,13 @@ def main(argv=None):
     if notes:
         print("runs that did not converge from the equilibrium gap (the row above is the normal start):")
         print("\n".join(notes))
-    t = time.perf_counter()
-    out = [two_d(T, eVs) for T in Ts]
-    timing["(iii) 2D"] = time.perf_counter() - t
+    out = [jobs[("(iii) 2D, L = 2", T)].result() for T in Ts]
+    timing["(iii) 2D"] = sum(dt for _, dt in out)
+    out = [o for o, _ in out]
     res["(iii) 2D, L = 2"] = (Ts, [(o[0], o[1]) for o in out])
     print(f"\n(iii) 2D mesh: {out[0][2]['nodes']} nodes")
-    print(f"\ntimes: " + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items()) +
-          f"; total {time.perf_counter() - t0:.0f} s")
+    print(f"\ntimes (run time of each group's runs, summed; {a.workers} processes): "
+          + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items()))
 
     # tables: ratio to the variant's own normal state, and difference from the BCS curve
     def ratios(key):
@@ -215,24 +234,45 @@ def main(argv=None):
     fig.savefig(out_dir / "seed_beyond.png", dpi=110, bbox_inches="tight")
     print(f"\nwrote {out_dir / 'seed_beyond.png'}")
 
-    if a.quick:
-        return
+    if not a.quick:
+        convergence_table(res, conv, eVs)
+    pool.shutdown()
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s wall ({a.workers} processes)")
+
+
+CONVERGENCE = {"tunnel": ((1000, 200, 600), (2000, 400, 600), (1000, 200, 1200)),
+               "transparent": ((1000, 200, 600), (2000, 400, 600), (1000, 200, 1200)),
+               "neq": ((1000, 200, 300), (500, 100, 600))}
+
+
+def convergence_jobs(pool):
+    """Futures of the convergence study at T = 0.6 Tc, eV = 3 Delta0 (mesh and energy grid doubled)."""
+    T, e3 = 0.6, D0 * np.array([3.0])
+    jobs = [pool.submit(timed, self_consistent, T, e3, inj, n=n, n_edge=ne, n_E=nE)
+            for inj in ("tunnel", "transparent") for n, ne, nE in CONVERGENCE[inj]]
+    jobs += [pool.submit(timed, nonequilibrium, T, e3, n=n, n_edge=ne, n_E=nE) for n, ne, nE in CONVERGENCE["neq"]]
+    base = usadel.meshes.load(pathlib.Path(__file__).resolve().parents[1] / "meshes" / "seed_fig1.msh")
+    jobs += [pool.submit(timed, two_d, T, e3, mesh=mesh, n_E=nE) for mesh, nE in ((base, 300), (base.refined(), 300),
+                                                                                   (base, 600))]
+    return jobs
+
+
+def convergence_table(res, jobs, eVs):
     print("\nconvergence at T = 0.6 Tc, eV = 3 Delta0 (reading (a), (b) ratios to the normal state use the "
           "base normal values)")
-    T, e3 = 0.6, eVs[1:2]
+    it = iter(jobs)
     for inj in ("tunnel", "transparent"):
-        _, nA, nB = res[f"(i) sc {inj}"][0], *[np.array([v[k] for v in res[f'(i) sc {inj}'][1]])[-1, 1] for k in (0, 1)]
-        for n, ne, nE in ((1000, 200, 600), (2000, 400, 600), (1000, 200, 1200)):
-            aa, bb, _ = self_consistent(T, e3, inj, n=n, n_edge=ne, n_E=nE)
+        nA, nB = [np.array([v[k] for v in res[f"(i) sc {inj}"][1]])[-1, 1] for k in (0, 1)]
+        for n, ne, nE in CONVERGENCE[inj]:
+            (aa, bb, _), _ = next(it).result()
             print(f"(i) {inj:11s} n = {n:4d} + 2 x {ne:3d} edge, {nE:4d} energies: (a) {aa[0] / nA:.6f}  (b) {bb[0] / nB:.6f}")
     nA, nB = [np.array([v[k] for v in res["(ii) neq tunnel"][1]])[-1, 1] for k in (0, 1)]
-    for n, ne, nE in ((1000, 200, 300), (500, 100, 600)):
-        aa, bb, _ = nonequilibrium(T, e3, n=n, n_edge=ne, n_E=nE)
+    for n, ne, nE in CONVERGENCE["neq"]:
+        (aa, bb, _), _ = next(it).result()
         print(f"(ii) n = {n:4d} + 2 x {ne:3d} edge, {nE:4d} energies: (a) {aa[0] / nA:.6f}  (b) {bb[0] / nB:.6f}")
     nA, nB = [np.array([v[k] for v in res["(iii) 2D, L = 2"][1]])[-1, 1] for k in (0, 1)]
-    base = usadel.meshes.load(pathlib.Path(__file__).resolve().parents[1] / "meshes" / "seed_fig1.msh")
-    for label, mesh, nE in (("shipped", base, 300), ("refined x2", base.refined(), 300), ("shipped", base, 600)):
-        aa, bb, info = two_d(T, e3, mesh=mesh, n_E=nE)
+    for label, nE in (("shipped", 300), ("refined x2", 300), ("shipped", 600)):
+        (aa, bb, info), _ = next(it).result()
         print(f"(iii) {label:10s} mesh ({info['nodes']} nodes), {nE} energies: (a) {aa[0] / nA:.6f}  (b) {bb[0] / nB:.6f}")
 
 
