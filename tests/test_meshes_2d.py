@@ -87,3 +87,27 @@ def test_2d_sns_junction_has_minigap_and_symmetry():
     assert abs(N[0, 0]) < 1e-2
     # mirror symmetry x -> 1 - x of the geometry
     assert abs(N[2, 1] - N[2, 2]) < 1e-2 * N[2, 1]
+
+
+def test_locate_finds_the_same_element_as_the_exhaustive_search(monkeypatch):
+    # the k-d tree candidates must give exactly the element of the exhaustive search (the most-inside
+    # element, first on ties), for points inside elements, at nodes and on facet midpoints, also when
+    # the exhaustive search runs in small blocks
+    import usadel.fem as F
+
+    m = usadel.meshes.cross(2.0, 0.4, n_width=4)
+    dev = usadel.Device(m, {"cross": usadel.Material()})
+    top, ops = dev.topology, dev.operators
+    rng = np.random.default_rng(3)
+    e = rng.integers(0, top.t.shape[1], 400)
+    pts = np.einsum("pi,dip->pd", rng.dirichlet([1, 1, 1], e.size), top.p[:, top.t[:, e]])
+    pts = np.vstack([pts, top.p.T[:60], (top.p[:, top.t[0, :60]] + top.p[:, top.t[1, :60]]).T / 2])
+    rel = pts[:, None, :] - top.p[:, top.t[0]].T[None, :, :]
+    lam = np.einsum("eid,ped->pei", ops.grad[:, 1:, :], rel)
+    bary = np.concatenate([1.0 - lam.sum(-1, keepdims=True), lam], axis=-1)
+    ref = np.argmax(np.min(bary, axis=-1), axis=1)
+    monkeypatch.setattr(F, "LOCATE_BLOCK", 5 * top.t.shape[1])
+    el, w = F.locate(dev, pts)
+    assert np.array_equal(el, ref) and np.array_equal(w, bary[np.arange(len(pts)), ref].T)
+    with pytest.raises(usadel.UsadelError, match="outside the mesh"):
+        F.locate(dev, np.array([[10.0, 10.0]]))

@@ -32,6 +32,10 @@ __all__ = ["Operators", "p1_gradients", "BlockSolver", "delta_weights", "delta_n
 
 #: barycentric coordinates down to -LOCATE_SLACK count as inside (points on element faces)
 LOCATE_SLACK = 1e-9
+#: elements (nearest centroids) in which a point is looked for first
+LOCATE_CANDIDATES = 8
+#: point-element pairs per block of the exhaustive search (memory: ~100 bytes each)
+LOCATE_BLOCK = 2e6
 
 
 def p1_gradients(p, t):
@@ -226,7 +230,14 @@ def delta_nodes(device, delta):
 
 
 def locate(device, points):
-    """Element index and barycentric weights (d+1, n_pts) of points in the device mesh."""
+    """Element index and barycentric weights (d+1, n_pts) of points in the device mesh.
+
+    Each point is tried first in the ``LOCATE_CANDIDATES`` elements with the nearest centroids
+    (k-d tree); a point found strictly inside one of them is done. Points on element faces,
+    outside, or not found that way are searched among all elements (in blocks of at most
+    ``LOCATE_BLOCK`` point-element pairs): the element where the smallest barycentric
+    coordinate is largest (the first such element on ties), as before the tree was used.
+    """
     top = device.topology
     pts = np.asarray(points, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != top.dim:
@@ -234,15 +245,33 @@ def locate(device, points):
     ops = device.operators
     if top.t.shape[0] - 1 < top.dim:
         return locate_on_wires(top.p, top.t, pts, LOCATE_SLACK)
-    rel = pts[:, None, :] - top.p[:, top.t[0]].T[None, :, :]  # n_pts, n_el, dim
-    lam = np.einsum("eid,ped->pei", ops.grad[:, 1:, :], rel)  # barycentric coords 1..d
+    from scipy.spatial import cKDTree
+
+    n_el = top.t.shape[1]
+    k = min(LOCATE_CANDIDATES, n_el)
+    cand = cKDTree(top.p[:, top.t].mean(axis=1).T).query(pts, k)[1].reshape(len(pts), k)
+    el, bary, inside = _most_inside(ops.grad, top.p, top.t, pts, np.sort(cand, axis=1))
+    redo = np.nonzero(inside <= LOCATE_SLACK)[0]
+    step = max(1, int(LOCATE_BLOCK // n_el))
+    for i in range(0, redo.size, step):
+        r = redo[i:i + step]
+        el[r], bary[r], inside[r] = _most_inside(ops.grad, top.p, top.t, pts[r], np.broadcast_to(np.arange(n_el),
+                                                                                                (r.size, n_el)))
+    if np.any(inside < -LOCATE_SLACK):
+        raise UsadelError(f"points outside the mesh: {pts[inside < -LOCATE_SLACK][:5].tolist()}")
+    return el, bary.T
+
+
+def _most_inside(grad, p, t, pts, cand):
+    """Among candidate elements ``cand`` (n_pts, k) of each point: (element, barycentric (n_pts, d+1), smallest
+    barycentric coordinate) of the one where that smallest coordinate is largest."""
+    rel = pts[:, None, :] - p[:, t[0][cand]].transpose(1, 2, 0)  # n_pts, k, dim
+    lam = np.einsum("pkid,pkd->pki", grad[cand][:, :, 1:, :], rel)  # barycentric coords 1..d
     bary = np.concatenate([1.0 - lam.sum(-1, keepdims=True), lam], axis=-1)
     inside = np.min(bary, axis=-1)
-    el = np.argmax(inside, axis=1)
-    if np.any(inside[np.arange(len(pts)), el] < -LOCATE_SLACK):
-        bad = pts[inside[np.arange(len(pts)), el] < -LOCATE_SLACK]
-        raise UsadelError(f"points outside the mesh: {bad[:5].tolist()}")
-    return el, bary[np.arange(len(pts)), el].T
+    best = np.argmax(inside, axis=1)
+    rows = np.arange(len(pts))
+    return cand[rows, best].copy(), bary[rows, best], inside[rows, best]
 
 
 def flux_weight(ops, tag):
