@@ -66,8 +66,7 @@ def test_solvers_built_on_p1_refuse_order_above_1():
     dev = usadel.Device(m, {"wire": usadel.Material(tc=1.0)},
                         contacts={"left": usadel.Reservoir(delta=1.0, T=0.1), "right": usadel.Reservoir(T=0.1)}, order=2)
     calls = {"gap": lambda: usadel.gap(dev, T=0.1), "solve": lambda: usadel.solve(dev, T=0.1),
-             "critical_temperature": lambda: usadel.critical_temperature(dev),
-             "supercurrent": lambda: usadel.observables.supercurrent(dev, 0.1)}
+             "critical_temperature": lambda: usadel.critical_temperature(dev)}
     for name, call in calls.items():
         with pytest.raises(usadel.UsadelError, match=f"{name}: the device has Lagrange order 2"):
             call()

@@ -40,8 +40,8 @@ import numpy as np
 from .bulk import bulk_gamma, on_retarded_branch, riccati_barrier
 from .chain_dofs import ChainDofs
 from .errors import ConvergenceError
+from .newton import newton
 from .condense import StaticCondensation
-from . import retarded as rt
 from .retarded import continuation, homotopy
 
 __all__ = ["HighOrderProblem", "solve_chunk", "MAX_ELEMENT_ENTRIES"]
@@ -126,6 +126,8 @@ class HighOrderProblem:
         self.condensation = StaticCondensation(device, dofs)
         p1 = el.p + 1
         self.mass_diag = dofs.assemble_vector((self.M @ self.PP).reshape(-1, p1, p1).diagonal(axis1=1, axis2=2)[None])[0]
+        #: largest assembled stiffness diagonal (the 1/h part of the operator scale)
+        self.stiffness_max = np.max(dofs.assemble_vector(self.K_loc.diagonal(axis1=1, axis2=2)[None])[0], initial=0.0)
 
     @property
     def state_size(self):
@@ -224,46 +226,22 @@ class HighOrderProblem:
         A = loc.reshape(b, 2, 2, dofs.n_el, p1, p1).transpose(0, 3, 4, 1, 5, 2).reshape(b, dofs.n_el, 2 * p1, 2 * p1)
         return Fg, Ft, A
 
+    def operator_scale(self, eps):
+        """Largest Jacobian diagonal per energy (b,): stiffness plus mass times 1 + |E| + the device's energy
+        scale, the scale of the rounding floor of :func:`usadel.newton.newton`."""
+        return self.stiffness_max + np.max(self.mass_diag) * (1.0 + np.abs(eps) + self.energy_scale)
+
     def newton(self, eps, g, gt, tol, maxiter):
         """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
 
-        Line search as :meth:`usadel.retarded.RetardedProblem.newton`. Converged when the update
-        (max norm; |gamma| <= 1) is below ``tol`` or the residual below ``tol`` times the energy's
-        mass scale (largest sigma/D mass diagonal times 1 + |E| + the device's energy scale). The
-        residual is not compared with the stiffness scale, which grows like 1/h and stopped
-        fine meshes early (issue 16: 3e-7 at 128 P3 elements instead of < 1e-8).
+        :func:`usadel.newton.newton` (the loop and stopping rule of
+        :meth:`usadel.retarded.RetardedProblem.newton`: the full update below ``tol`` in max norm, or
+        the residual stagnated at rounding level) with the condensed step
+        (:meth:`usadel.condense.StaticCondensation.step`).
         """
-        scale_all = np.max(self.mass_diag) * (1.0 + np.abs(eps) + self.energy_scale)
-        b = eps.size
-        ok = np.zeros(b, bool)
-        res = np.full(b, np.inf)
-        act = np.arange(b)
-        for _ in range(maxiter):
-            e, ga, gta, scale = eps[act], g[act], gt[act], scale_all[act]
-            F, (A, vb) = self.residual(e, ga, gta, jac=True)
-            f0 = np.linalg.norm(F, axis=1)
-            with np.errstate(invalid="ignore", over="ignore"):
-                dx = self.condensation.step(A, vb, F)
-            lam = np.ones(act.size)
-            bad = ~np.all(np.isfinite(dx), axis=1)
-            dx[bad] = 0.0
-            for _ in range(rt.LINE_SEARCH_HALVINGS):
-                gn = ga + lam[:, None] * dx[:, 0::2]
-                gtn = gta + lam[:, None] * dx[:, 1::2]
-                f1 = np.linalg.norm(self.residual(e, gn, gtn), axis=1)
-                worse = ~(f1 <= (1.0 - rt.ARMIJO * lam) * f0) & (f0 > tol * scale)
-                if not worse.any():
-                    break
-                lam = np.where(worse, 0.5 * lam, lam)
-            g[act], gt[act] = gn, gtn
-            step = lam * np.max(np.abs(dx), axis=1)
-            res[act] = f1
-            done = ((step < tol) | (f1 < tol * scale)) & np.isfinite(f1) & ~bad
-            ok[act[done]] = True
-            act = act[~done & np.isfinite(f1)]
-            if act.size == 0:
-                break
-        return g, gt, ok, res
+        def step(J, F):
+            return self.condensation.step(J[0], J[1], F)
+        return newton(self.residual, step, eps, g, gt, tol, maxiter, self.operator_scale(eps))
 
 
 def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
