@@ -41,6 +41,7 @@ from .bulk import bulk_gamma, on_retarded_branch, riccati_barrier
 from .chain_dofs import ChainDofs
 from .errors import ConvergenceError
 from .newton import newton
+from . import kernels
 from .condense import StaticCondensation
 from .retarded import continuation, homotopy
 
@@ -82,7 +83,7 @@ class HighOrderProblem:
     to and from the nodes of the order-p ``device`` (one per dof, ``device.dof_node``).
     """
 
-    def __init__(self, device, delta, eta, spin=0):
+    def __init__(self, device, delta, eta, spin=0, compiled=None):
         self.node = device.dof_node
         if not isinstance(delta, dict) and np.ndim(delta) > 0:
             delta = np.asarray(delta, dtype=complex)[self.node]  # per node -> per dof
@@ -126,6 +127,11 @@ class HighOrderProblem:
         self.condensation = StaticCondensation(device, dofs)
         p1 = el.p + 1
         self.mass_diag = dofs.assemble_vector((self.M @ self.PP).reshape(-1, p1, p1).diagonal(axis1=1, axis2=2)[None])[0]
+        #: bulk terms and element condensation by the compiled kernels (usadel.kernels; None: where numba is there)
+        self.compiled = kernels.AVAILABLE if compiled is None else bool(compiled)
+        self.tables = tuple(np.ascontiguousarray(a) for a in (
+            dofs.L, dofs.phi, dofs.dphi, 1.0 / dofs.jac, self.S, self.M, self.h_q.astype(float),
+            self.delta_q.astype(complex), self.gamma_q.astype(float), self.K_loc))
         #: largest assembled stiffness diagonal (the 1/h part of the operator scale)
         self.stiffness_max = np.max(dofs.assemble_vector(self.K_loc.diagonal(axis1=1, axis2=2)[None])[0], initial=0.0)
 
@@ -173,10 +179,14 @@ class HighOrderProblem:
     def residual(self, eps, g, gt, jac=False):
         """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian (A, vb).
 
-        A: element Jacobians (b, n_el, 2(p+1), 2(p+1)); vb: barrier terms (b, 2, 2, nnz) on the
-        P1 vertex pattern (:meth:`usadel.condense.StaticCondensation.step` solves with both).
+        A: element Jacobians (b, n_el, 2(p+1), 2(p+1)), or with ``compiled`` the condensed element
+        data (Sc, corr, X, y) of :func:`usadel.kernels.bulk`; vb: barrier terms (b, 2, 2, nnz) on the
+        P1 vertex pattern (:meth:`step` solves with both).
         """
-        Fg, Ft, A = self._bulk(eps, g, gt, jac)
+        if self.compiled:
+            Fg, Ft, A = kernels.bulk(eps, g, gt, self.tables, jac)
+        else:
+            Fg, Ft, A = self._bulk(eps, g, gt, jac)
         vb = np.zeros((g.shape[0], 2, 2, self.ops.nnz), dtype=complex) if jac else None
         for (d, wts, res), pos in zip(self.tunnel, self.tunnel_pos):
             gr, gtr = self.reservoir_gamma(res, eps)
@@ -239,9 +249,14 @@ class HighOrderProblem:
         the residual stagnated at rounding level) with the condensed step
         (:meth:`usadel.condense.StaticCondensation.step`).
         """
-        def step(J, F):
-            return self.condensation.step(J[0], J[1], F)
-        return newton(self.residual, step, eps, g, gt, tol, maxiter, self.operator_scale(eps))
+        return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps))
+
+    def step(self, J, F):
+        """Newton update dx (b, 2 n) solving J dx = -F, J = (A, vb) from :meth:`residual` (condensed solve)."""
+        A, vb = J
+        if self.compiled:
+            return self.condensation.solve_condensed(*A, vb, F, compiled=True)
+        return self.condensation.step(A, vb, F)
 
 
 def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):

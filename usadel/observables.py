@@ -143,6 +143,9 @@ def matsubara_current(device, delta, tag):
         if sp.spin_split:
             diff = max(diff, np.max(np.abs(sp.gamma_dn[k] - ref.gamma_dn[0])),
                        np.max(np.abs(sp.gamma_t_dn[k] - ref.gamma_t_dn[0])))
+        if not np.isfinite(diff) and not (np.all(np.isfinite(ref.gamma)) and np.all(np.isfinite(ref.gamma_t))):
+            raise ConvergenceError(f"supercurrent: non-finite current: the homotopy's solution at w = {omega[k]:.6g} "
+                                   f"is not finite")
         if not diff <= MATSUBARA_CHECK_TOL:
             log.warning("supercurrent: direct Newton at w = %.3g differs from the homotopy by %.2e; all %d "
                         "frequencies redone by the homotopy", omega[k], diff, E.size)

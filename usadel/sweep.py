@@ -64,8 +64,11 @@ def predict(es, gs, e):
     same = np.nonzero(es == e)[0]
     if same.size:
         return gs[same[-1]].copy()
-    with np.errstate(all="ignore"):
-        w = np.array([np.prod([(e - ej) / (ek - ej) for j, ej in enumerate(es) if j != k]) for k, ek in enumerate(es)])
+    k = es.size
+    with np.errstate(all="ignore"):  # w_k = prod_{j != k} (e - e_j) / (e_k - e_j)
+        ratio = (e - es)[None, :] / (es[:, None] - es[None, :] + np.eye(k))
+        ratio.flat[::k + 1] = 1.0
+        w = ratio.prod(axis=1)
     if not np.all(np.isfinite(w)) or np.max(np.abs(w)) > PREDICT_MAX_WEIGHT:
         return gs[np.argmin(np.abs(es - e))].copy()  # far outside the spacing: no extrapolation
     return np.tensordot(w, gs, axes=1)
