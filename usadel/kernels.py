@@ -2,7 +2,8 @@ r"""Compiled (numba) element kernels of the order-p Riccati equations on 1D chai
 
 :func:`bulk` computes what :meth:`usadel.highorder.HighOrderProblem._bulk` and the
 element part of :meth:`usadel.condense.StaticCondensation.step` compute with numpy,
-in one pass over energies and elements that allocates only its outputs: the bulk
+in two passes over energies and elements (no calls inside them: a compiled call per element
+costs array reference counting, measured 10x on the vertex solve): the bulk
 residual (Fg, Ft) assembled on the dofs and, with the Jacobian, each element's
 condensed data: the Schur complement on its four vertex unknowns, the correction
 A_VI A_II^-1 r_I of the vertex residual, and A_II^-1 A_IV, A_II^-1 r_I for the
@@ -13,8 +14,11 @@ dense solve (LU with partial pivoting, as LAPACK's gesv): the results agree to
 rounding (``tests/test_kernels.py``). Small problems are where numpy's per-call
 overhead dominates (issue 16: a P3 sweep at ~50 unknowns).
 
-numba is imported lazily; :data:`AVAILABLE` is False without it and the numpy path
-is used. Kernels are compiled on first use and cached on disk (``cache=True``).
+numba is imported with this module (by ``usadel.highorder``, at the first order > 1 solve;
+``import usadel`` does not load it); :data:`AVAILABLE` is False without it and the numpy path is
+used. Kernels are compiled on first use and cached on disk (``cache=True``): measured 3.7 s cpu
+for the first compilation, 0.36 s for the first solve of a later process (numba's import and
+the cache), then nothing.
 """
 
 import numpy as np
@@ -30,20 +34,11 @@ except ImportError:  # pragma: no cover - numba is a dependency; the numpy path 
 AVAILABLE = numba is not None
 
 
-def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, Sc, corr, X, y):
+def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl):
     b, n_el, p1 = eps.shape[0], L.shape[0], L.shape[1]
     nq = phi.shape[0]
-    ni = 2 * (p1 - 2)
-    A = np.zeros((2 * p1, 2 * p1), dtype=np.complex128)
-    rl = np.zeros(2 * p1, dtype=np.complex128)
-    B = np.zeros((ni, 5), dtype=np.complex128)
-    AII = np.zeros((ni, ni), dtype=np.complex128)
     for w in range(b):
-        for el in range(n_el):
-            for k in range(2 * p1):
-                rl[k] = 0.0
-                for m in range(2 * p1):
-                    A[k, m] = 0.0
+        for el in range(n_el):  # (A and rl arrive zeroed; A is only written with jac)
             for q in range(nq):
                 gq = 0j
                 dg = 0j
@@ -69,8 +64,8 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, S
                 vt = s * 2.0 * gq * st / den + mm * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
                 fg, ft = s * dg * jinv[el], s * dt * jinv[el]
                 for k in range(p1):
-                    rl[2 * k] += vg * phi[q, k] + fg * dphi[q, k]
-                    rl[2 * k + 1] += vt * phi[q, k] + ft * dphi[q, k]
+                    rl[w, el, 2 * k] += vg * phi[q, k] + fg * dphi[q, k]
+                    rl[w, el, 2 * k + 1] += vt * phi[q, k] + ft * dphi[q, k]
                 if not jac:
                     continue
                 den2 = den * den
@@ -85,67 +80,71 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, S
                     for m in range(p1):
                         pkm = phi[q, k] * phi[q, m]
                         pdk = phi[q, k] * dphi[q, m]
-                        A[2 * k, 2 * m] += a_pp * pkm + a_pd * pdk
-                        A[2 * k, 2 * m + 1] += b_pp * pkm
-                        A[2 * k + 1, 2 * m] += c_pp * pkm
-                        A[2 * k + 1, 2 * m + 1] += d_pp * pkm + d_pd * pdk
+                        A[w, el, 2 * k, 2 * m] += a_pp * pkm + a_pd * pdk
+                        A[w, el, 2 * k, 2 * m + 1] += b_pp * pkm
+                        A[w, el, 2 * k + 1, 2 * m] += c_pp * pkm
+                        A[w, el, 2 * k + 1, 2 * m + 1] += d_pp * pkm + d_pd * pdk
             for k in range(p1):
-                Fg[w, L[el, k]] += rl[2 * k]
-                Ft[w, L[el, k]] += rl[2 * k + 1]
+                Fg[w, L[el, k]] += rl[w, el, 2 * k]
+                Ft[w, L[el, k]] += rl[w, el, 2 * k + 1]
             if not jac:
                 continue
             for k in range(p1):
                 for m in range(p1):
-                    A[2 * k, 2 * m] += Kloc[el, k, m]
-                    A[2 * k + 1, 2 * m + 1] += Kloc[el, k, m]
-            _condense(A, rl, AII, B, ni, Sc[w, el], corr[w, el], X[w, el], y[w, el])
+                    A[w, el, 2 * k, 2 * m] += Kloc[el, k, m]
+                    A[w, el, 2 * k + 1, 2 * m + 1] += Kloc[el, k, m]
 
 
-def _condense(A, rl, AII, B, ni, Sc, corr, X, y):
-    """Schur complement of one element: A_II^-1 [A_IV | r_I] by LU with partial pivoting (as gesv)."""
-    for i in range(ni):
-        for j in range(ni):
-            AII[i, j] = A[4 + i, 4 + j]
-        for j in range(4):
-            B[i, j] = A[4 + i, j]
-        B[i, 4] = rl[4 + i]
-    for c in range(ni):
-        piv, big = c, abs(AII[c, c])
-        for r in range(c + 1, ni):
-            if abs(AII[r, c]) > big:
-                piv, big = r, abs(AII[r, c])
-        if piv != c:
-            for j in range(ni):
-                AII[c, j], AII[piv, j] = AII[piv, j], AII[c, j]
-            for j in range(5):
-                B[c, j], B[piv, j] = B[piv, j], B[c, j]
-        for r in range(c + 1, ni):
-            f = AII[r, c] / AII[c, c]
-            AII[r, c] = f
-            for j in range(c + 1, ni):
-                AII[r, j] -= f * AII[c, j]
-            for j in range(5):
-                B[r, j] -= f * B[c, j]
-    for c in range(ni - 1, -1, -1):
-        for j in range(5):
-            v = B[c, j]
-            for r in range(c + 1, ni):
-                v -= AII[c, r] * B[r, j]
-            B[c, j] = v / AII[c, c]
-    for i in range(ni):
-        for j in range(4):
-            X[i, j] = B[i, j]
-        y[i] = B[i, 4]
-    for i in range(4):
-        v = 0j
-        for k in range(ni):
-            v += A[i, 4 + k] * B[k, 4]
-        corr[i] = v
-        for j in range(4):
-            v = A[i, j]
-            for k in range(ni):
-                v -= A[i, 4 + k] * B[k, j]
-            Sc[i, j] = v
+def _condense(A, rl, Sc, corr, X, y):
+    """Schur complements of every element: A_II^-1 [A_IV | r_I] by LU with partial pivoting (as gesv)."""
+    b, n_el, ni = A.shape[0], A.shape[1], A.shape[2] - 4
+    B = np.zeros((ni, 5), dtype=np.complex128)
+    AII = np.zeros((ni, ni), dtype=np.complex128)
+    for w in range(b):
+        for el in range(n_el):
+            for i in range(ni):
+                for j in range(ni):
+                    AII[i, j] = A[w, el, 4 + i, 4 + j]
+                for j in range(4):
+                    B[i, j] = A[w, el, 4 + i, j]
+                B[i, 4] = rl[w, el, 4 + i]
+            for c in range(ni):
+                piv, big = c, abs(AII[c, c])
+                for r in range(c + 1, ni):
+                    if abs(AII[r, c]) > big:
+                        piv, big = r, abs(AII[r, c])
+                if piv != c:
+                    for j in range(ni):
+                        AII[c, j], AII[piv, j] = AII[piv, j], AII[c, j]
+                    for j in range(5):
+                        B[c, j], B[piv, j] = B[piv, j], B[c, j]
+                for r in range(c + 1, ni):
+                    f = AII[r, c] / AII[c, c]
+                    AII[r, c] = f
+                    for j in range(c + 1, ni):
+                        AII[r, j] -= f * AII[c, j]
+                    for j in range(5):
+                        B[r, j] -= f * B[c, j]
+            for c in range(ni - 1, -1, -1):
+                for j in range(5):
+                    v = B[c, j]
+                    for r in range(c + 1, ni):
+                        v -= AII[c, r] * B[r, j]
+                    B[c, j] = v / AII[c, c]
+            for i in range(ni):
+                for j in range(4):
+                    X[w, el, i, j] = B[i, j]
+                y[w, el, i] = B[i, 4]
+            for i in range(4):
+                v = 0j
+                for k in range(ni):
+                    v += A[w, el, i, 4 + k] * B[k, 4]
+                corr[w, el, i] = v
+                for j in range(4):
+                    v = A[w, el, i, j]
+                    for k in range(ni):
+                        v -= A[w, el, i, 4 + k] * B[k, j]
+                    Sc[w, el, i, j] = v
 
 
 def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx):
@@ -153,60 +152,64 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx)
     block elimination, then the interior unknowns by back-substitution; dx = -J^-1 F."""
     b, n_el, ni = Sc.shape[0], Sc.shape[1], X.shape[2]
     nv = vdof.shape[0] // 2
-    Dg = np.zeros((nv, 2, 2), dtype=np.complex128)
-    Lo = np.zeros((nv, 2, 2), dtype=np.complex128)
-    Up = np.zeros((nv, 2, 2), dtype=np.complex128)
+    # blocks of row i: T[i, 0] couples to node i - 1, T[i, 1] to i, T[i, 2] to i + 1
+    T = np.zeros((nv, 3, 2, 2), dtype=np.complex128)
     r = np.zeros((nv, 2), dtype=np.complex128)
-    inv = np.zeros((2, 2), dtype=np.complex128)
     for w in range(b):
-        Dg[:] = 0.0
-        Lo[:] = 0.0
-        Up[:] = 0.0
+        T[:] = 0.0
         for i in range(nv):
             for c in range(2):
                 r[i, c] = -F[w, vdof[2 * i + c]]
         for el in range(n_el):
             for e1 in range(2):
                 i = t0[el] if e1 == 0 else t1[el]
+                for e2 in range(2):
+                    s = 1 + (t0[el] if e2 == 0 else t1[el]) - i
+                    for c in range(2):
+                        for c2 in range(2):
+                            T[i, s, c, c2] += Sc[w, el, 2 * e1 + c, 2 * e2 + c2]
                 for c in range(2):
                     r[i, c] += corr[w, el, 2 * e1 + c]
-                    for e2 in range(2):
-                        j = t0[el] if e2 == 0 else t1[el]
-                        for c2 in range(2):
-                            _add(Dg, Lo, Up, i, j, c, c2, Sc[w, el, 2 * e1 + c, 2 * e2 + c2])
         for k in range(vrow.shape[0]):
+            s = 1 + vcol[k] - vrow[k]
             for c in range(2):
                 for c2 in range(2):
-                    _add(Dg, Lo, Up, vrow[k], vcol[k], c, c2, vb[w, c, c2, k])
+                    v = vb[w, c, c2, k]
+                    if v != 0.0:
+                        T[vrow[k], s, c, c2] += v
         for i in range(nv):
             for c in range(2):
                 if dirm[i, c]:
-                    for c2 in range(2):
-                        Dg[i, c, c2] = 0.0
-                        Lo[i, c, c2] = 0.0
-                        Up[i, c, c2] = 0.0
-                    Dg[i, c, c] = 1.0
+                    for s in range(3):
+                        for c2 in range(2):
+                            T[i, s, c, c2] = 0.0
+                    T[i, 1, c, c] = 1.0
                     r[i, c] = 0.0
-        for i in range(1, nv):  # forward elimination: row i -= Lo_i Dg_{i-1}^-1 row i-1
-            _inv2(Dg[i - 1], inv)
-            m00 = Lo[i, 0, 0] * inv[0, 0] + Lo[i, 0, 1] * inv[1, 0]
-            m01 = Lo[i, 0, 0] * inv[0, 1] + Lo[i, 0, 1] * inv[1, 1]
-            m10 = Lo[i, 1, 0] * inv[0, 0] + Lo[i, 1, 1] * inv[1, 0]
-            m11 = Lo[i, 1, 0] * inv[0, 1] + Lo[i, 1, 1] * inv[1, 1]
+        for i in range(1, nv):  # forward elimination: row i -= T[i, 0] D_{i-1}^-1 row i-1
+            a00, a01, a10, a11 = T[i - 1, 1, 0, 0], T[i - 1, 1, 0, 1], T[i - 1, 1, 1, 0], T[i - 1, 1, 1, 1]
+            det = a00 * a11 - a01 * a10
+            i00, i01, i10, i11 = a11 / det, -a01 / det, -a10 / det, a00 / det
+            l00, l01, l10, l11 = T[i, 0, 0, 0], T[i, 0, 0, 1], T[i, 0, 1, 0], T[i, 0, 1, 1]
+            m00 = l00 * i00 + l01 * i10
+            m01 = l00 * i01 + l01 * i11
+            m10 = l10 * i00 + l11 * i10
+            m11 = l10 * i01 + l11 * i11
             for c2 in range(2):
-                Dg[i, 0, c2] -= m00 * Up[i - 1, 0, c2] + m01 * Up[i - 1, 1, c2]
-                Dg[i, 1, c2] -= m10 * Up[i - 1, 0, c2] + m11 * Up[i - 1, 1, c2]
+                u0, u1 = T[i - 1, 2, 0, c2], T[i - 1, 2, 1, c2]
+                T[i, 1, 0, c2] -= m00 * u0 + m01 * u1
+                T[i, 1, 1, c2] -= m10 * u0 + m11 * u1
             r0, r1 = r[i - 1, 0], r[i - 1, 1]
             r[i, 0] -= m00 * r0 + m01 * r1
             r[i, 1] -= m10 * r0 + m11 * r1
         for i in range(nv - 1, -1, -1):  # back substitution, the vertex solution into r
             v0, v1 = r[i, 0], r[i, 1]
             if i < nv - 1:
-                v0 -= Up[i, 0, 0] * r[i + 1, 0] + Up[i, 0, 1] * r[i + 1, 1]
-                v1 -= Up[i, 1, 0] * r[i + 1, 0] + Up[i, 1, 1] * r[i + 1, 1]
-            _inv2(Dg[i], inv)
-            r[i, 0] = inv[0, 0] * v0 + inv[0, 1] * v1
-            r[i, 1] = inv[1, 0] * v0 + inv[1, 1] * v1
+                v0 -= T[i, 2, 0, 0] * r[i + 1, 0] + T[i, 2, 0, 1] * r[i + 1, 1]
+                v1 -= T[i, 2, 1, 0] * r[i + 1, 0] + T[i, 2, 1, 1] * r[i + 1, 1]
+            a00, a01, a10, a11 = T[i, 1, 0, 0], T[i, 1, 0, 1], T[i, 1, 1, 0], T[i, 1, 1, 1]
+            det = a00 * a11 - a01 * a10
+            r[i, 0] = (a11 * v0 - a01 * v1) / det
+            r[i, 1] = (a00 * v1 - a10 * v0) / det
         for i in range(nv):
             for c in range(2):
                 dx[w, vdof[2 * i + c]] = r[i, c]
@@ -219,28 +222,9 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx)
                 dx[w, loc[el, 4 + k]] = v
 
 
-def _add(Dg, Lo, Up, i, j, c, c2, v):
-    if j == i:
-        Dg[i, c, c2] += v
-    elif j == i - 1:
-        Lo[i, c, c2] += v
-    else:
-        Up[i, c, c2] += v
-
-
-def _inv2(a, out):
-    det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
-    out[0, 0] = a[1, 1] / det
-    out[1, 1] = a[0, 0] / det
-    out[0, 1] = -a[0, 1] / det
-    out[1, 0] = -a[1, 0] / det
-
-
 if AVAILABLE:
     _condense = numba.njit(cache=True)(_condense)
     _bulk = numba.njit(cache=True)(_bulk)
-    _add = numba.njit(cache=True)(_add)
-    _inv2 = numba.njit(cache=True)(_inv2)
     _chain_solve = numba.njit(cache=True)(_chain_solve)
 
 
@@ -267,9 +251,13 @@ def bulk(eps, g, gt, tables, jac):
     ni = 2 * (p1 - 2)
     Fg = np.zeros((b, n), complex)
     Ft = np.zeros((b, n), complex)
-    shape = (b, n_el) if jac else (0, 0)
-    Sc, corr = np.empty(shape + (4, 4), complex), np.empty(shape + (4,), complex)
-    X, y = np.empty(shape + (ni, 4), complex), np.empty(shape + (ni,), complex)
+    shape = (b, n_el) if jac else (0, n_el)  # without the Jacobian A is not touched
+    A, rl = np.zeros(shape + (2 * p1, 2 * p1), complex), np.zeros((b, n_el, 2 * p1), complex)
     _bulk(np.ascontiguousarray(eps, complex), np.ascontiguousarray(g), np.ascontiguousarray(gt), *tables, jac,
-          Fg, Ft, Sc, corr, X, y)
-    return Fg, Ft, ((Sc, corr, X, y) if jac else None)
+          Fg, Ft, A, rl)
+    if not jac:
+        return Fg, Ft, None
+    Sc, corr = np.empty((b, n_el, 4, 4), complex), np.empty((b, n_el, 4), complex)
+    X, y = np.empty((b, n_el, ni, 4), complex), np.empty((b, n_el, ni), complex)
+    _condense(A, rl, Sc, corr, X, y)
+    return Fg, Ft, (Sc, corr, X, y)
