@@ -72,3 +72,31 @@ def test_spectral_with_and_without_kernels_agree(monkeypatch, method):
     b = usadel.spectral(dev, E, method=method)
     assert np.max(np.abs(a.dos() - b.dos())) < 1e-10
     assert np.max(np.abs(a.gamma - b.gamma)) < 1e-10
+
+
+def clean_wire(order, h=0.0):
+    mat = usadel.Material(h=h) if h else usadel.Material(tau_sf=4.0)  # (h with tau_sf: spin mixing, P1 only)
+    return usadel.Device(usadel.meshes.interval(1.0, 9), {"wire": mat},
+                         {"left": usadel.Reservoir(delta=100.0), "right": usadel.Reservoir(delta=100.0, phase=1.0)},
+                         order=order)
+
+
+@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("spin", [0, 1, -1])
+def test_compiled_newton_loop_equals_the_numpy_loop(order, spin):
+    # clean contacts only: the whole damped Newton runs compiled (usadel.kernels.newton), energy by energy;
+    # the numpy path (usadel.newton.newton with the numpy residual and step) takes the same steps
+    dev = clean_wire(order, h=0.6 if spin else 0.0)
+    a = HighOrderProblem(dev, 0.0, 1e-6, spin, compiled=True)
+    b = HighOrderProblem(dev, 0.0, 1e-6, spin, compiled=False)
+    assert a.condensation.chain is not None and not (a.tunnel or a.links)  # the compiled loop applies
+    eps = np.linspace(0.05, 9.0, 9) + 1e-6j
+    g, gt = a.initial(eps)
+    ga, gta, oka, ra = a.newton(eps, g.copy(), gt.copy(), 1e-10, 40)
+    gb, gtb, okb, rb = b.newton(eps, g.copy(), gt.copy(), 1e-10, 40)
+    assert oka.all() and np.array_equal(oka, okb)
+    assert np.max(np.abs(ga - gb)) < 1e-12 and np.max(np.abs(gta - gtb)) < 1e-12
+    # a few iterations only (not converged): the iterates agree too, and neither is marked converged
+    ga, _, oka, _ = a.newton(eps, g.copy(), gt.copy(), 1e-10, 2)
+    gb, _, okb, _ = b.newton(eps, g.copy(), gt.copy(), 1e-10, 2)
+    assert np.array_equal(oka, okb) and np.max(np.abs(ga - gb)) < 1e-10

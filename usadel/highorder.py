@@ -249,6 +249,9 @@ class HighOrderProblem:
         the residual stagnated at rounding level) with the condensed step
         (:meth:`usadel.condense.StaticCondensation.step`).
         """
+        if self.compiled and self.condensation.chain is not None and not (self.tunnel or self.links):
+            return kernels.newton(eps, g, gt, tol, maxiter, self.operator_scale(eps), self.tables,
+                                  self.condensation.chain, self.dir_dofs)  # the same loop, compiled
         return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps))
 
     def step(self, J, F):

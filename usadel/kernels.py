@@ -23,7 +23,7 @@ the cache), then nothing.
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "bulk", "chain_solve"]
+__all__ = ["AVAILABLE", "bulk", "chain_solve", "newton"]
 
 try:
     import numba
@@ -222,10 +222,76 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx)
                 dx[w, loc[el, 4 + k]] = v
 
 
+def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F):
+    """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled."""
+    Fg[:] = 0.0
+    Ft[:] = 0.0
+    rl[:] = 0.0
+    if jac:
+        A[:] = 0.0
+    L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc = tables
+    _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
+    for d in dir_dofs:
+        Fg[0, d] = 0.0
+        Ft[0, d] = 0.0
+    for i in range(Fg.shape[1]):
+        F[2 * i] = Fg[0, i]
+        F[2 * i + 1] = Ft[0, i]
+
+
+def _newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
+    """:func:`usadel.newton.newton` energy by energy (they are independent there too), for a chain without
+    barriers; ``consts`` = (LINE_SEARCH_HALVINGS, ARMIJO, ROUNDING, STALL)."""
+    halvings, armijo, rounding, stall = int(consts[0]), consts[1], consts[2], consts[3]
+    vrow, vcol, t0, t1, vdof, loc, dirm = chain
+    n, n_el, p1 = g.shape[1], tables[0].shape[0], tables[0].shape[1]
+    ni = 2 * (p1 - 2)
+    Fg, Ft = np.zeros((1, n), np.complex128), np.zeros((1, n), np.complex128)
+    A, rl = np.zeros((1, n_el, 2 * p1, 2 * p1), np.complex128), np.zeros((1, n_el, 2 * p1), np.complex128)
+    Sc, corr = np.zeros((1, n_el, 4, 4), np.complex128), np.zeros((1, n_el, 4), np.complex128)
+    X, y = np.zeros((1, n_el, ni, 4), np.complex128), np.zeros((1, n_el, ni), np.complex128)
+    vb = np.zeros((1, 2, 2, 0), np.complex128)
+    F, F1, dx = np.zeros(2 * n, np.complex128), np.zeros(2 * n, np.complex128), np.zeros((1, 2 * n), np.complex128)
+    gn, gtn = np.zeros((1, n), np.complex128), np.zeros((1, n), np.complex128)
+    for w in range(eps.shape[0]):
+        e = eps[w:w + 1]
+        gw, gtw = g[w:w + 1], gt[w:w + 1]
+        for _ in range(maxiter):
+            floor = rounding * scale[w] * max(1.0, np.max(np.abs(gw)), np.max(np.abs(gtw)))
+            _residual1(e, gw, gtw, tables, True, dir_dofs, Fg, Ft, A, rl, F)
+            f0, fm0 = np.sqrt(np.sum(np.abs(F) ** 2)), np.max(np.abs(F))
+            _condense(A, rl, Sc, corr, X, y)
+            _chain_solve(Sc, corr, X, y, vb, vrow[:0], vcol[:0], F.reshape(1, -1), t0, t1, vdof, loc, dirm, dx)
+            bad = not np.all(np.isfinite(dx))
+            if bad:
+                dx[:] = 0.0
+            lam = 1.0
+            for _h in range(halvings):
+                for i in range(n):
+                    gn[0, i] = gw[0, i] + lam * dx[0, 2 * i]
+                    gtn[0, i] = gtw[0, i] + lam * dx[0, 2 * i + 1]
+                _residual1(e, gn, gtn, tables, False, dir_dofs, Fg, Ft, A, rl, F1)
+                f1 = np.sqrt(np.sum(np.abs(F1) ** 2))
+                if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
+                    break
+                lam = 0.5 * lam
+            gw[:] = gn
+            gtw[:] = gtn
+            res[w] = f1
+            stalled = (fm0 <= floor) and (np.max(np.abs(F1)) <= floor) and (f1 >= stall * f0)
+            if ((np.max(np.abs(dx)) < tol) or stalled) and np.isfinite(f1) and not bad:
+                ok[w] = True
+                break
+            if not np.isfinite(f1):
+                break
+
+
 if AVAILABLE:
     _condense = numba.njit(cache=True)(_condense)
     _bulk = numba.njit(cache=True)(_bulk)
     _chain_solve = numba.njit(cache=True)(_chain_solve)
+    _residual1 = numba.njit(cache=True)(_residual1)
+    _newton = numba.njit(cache=True)(_newton)
 
 
 def chain_solve(Sc, corr, X, y, vb, F, chain):
@@ -261,3 +327,19 @@ def bulk(eps, g, gt, tables, jac):
     X, y = np.empty((b, n_el, ni, 4), complex), np.empty((b, n_el, ni), complex)
     _condense(A, rl, Sc, corr, X, y)
     return Fg, Ft, (Sc, corr, X, y)
+
+
+def newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs):
+    """The damped Newton of :func:`usadel.newton.newton`, compiled, for an order-p chain without barriers
+    (clean contacts only; ``chain``: :attr:`usadel.condense.StaticCondensation.chain`, ``dir_dofs`` their
+    dofs). Same steps, line search and stopping rule, energy by energy; returns (g, gt, ok, res), g and gt
+    updated in place."""
+    from .newton import ARMIJO, LINE_SEARCH_HALVINGS, ROUNDING, STALL
+
+    ok, res = np.zeros(eps.size, bool), np.full(eps.size, np.inf)
+    g2, gt2 = np.ascontiguousarray(g), np.ascontiguousarray(gt)
+    _newton(np.ascontiguousarray(eps, complex), g2, gt2, float(tol), int(maxiter), np.asarray(scale, float),
+            tables, chain, np.asarray(dir_dofs, np.int64), np.array([LINE_SEARCH_HALVINGS, ARMIJO, ROUNDING, STALL]),
+            ok, res)
+    g[...], gt[...] = g2, gt2
+    return g, gt, ok, res
