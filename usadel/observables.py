@@ -129,8 +129,8 @@ def matsubara_current(device, delta, tag):
     by the eta-homotopy every frequency that fails or leaves the retarded branch: |gamma| <= 1, Re g_11
     >= 0); then the lowest frequency, the one nearest the real axis where other branches live (P1 on
     100 elements: a direct Newton there found |gamma| = 1.03), is solved by the homotopy as well, and
-    if the two differ by more than ``MATSUBARA_CHECK_TOL`` every frequency is redone by the homotopy.
-    (Far from the real axis the homotopy is the same Newton: its stages below a tenth of w are skipped.)
+    if the two differ by more than ``MATSUBARA_CHECK_TOL`` every frequency is redone by the homotopy
+    (tests/test_supercurrent_order.py: direct = homotopy to 1e-8 at every frequency of low-T sums).
     """
     flux = current_flux(device, tag)
 
