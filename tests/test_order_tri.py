@@ -146,3 +146,14 @@ def test_p2_exchange_field_spin_blocks_follow_the_wire():
     i2 = np.argmin((p[0] - 0.5) ** 2 + (p[1] - 0.125) ** 2)
     for s in (1, -1):
         assert np.max(np.abs(s1.dos(spin=s)[:, i1] - s2.dos(spin=s)[:, i2])) < 1e-4
+
+
+def test_p2_supercurrent_is_the_wire_current_times_the_width():
+    # Matsubara supercurrent of the SNS strip (phase difference 2, T = 0.1) from the P2 solution and its
+    # gradients at the quadrature points (usadel.highorder_tri.current_flux): the 1D P3 wire's current
+    # times the width 0.25 (measured 2.3e-5 on 8 x 2 cells, 6.5e-6 on 16 x 4; P1 on 64 x 16: 4.6e-4)
+    res = {"left": usadel.Reservoir(delta=100.0, phase=-1.0), "right": usadel.Reservoir(delta=100.0, phase=1.0)}
+    d1 = usadel.Device(usadel.meshes.interval(1.0, 12), {"wire": usadel.Material()}, res, order=3)
+    d2 = usadel.Device(usadel.meshes.strip(1.0, 0.25, 8, 2), {"wire": usadel.Material()}, res, order=2)
+    i1 = usadel.observables.supercurrent(d1, 0.1)
+    assert usadel.observables.supercurrent(d2, 0.1) == pytest.approx(0.25 * i1, rel=1e-4)

@@ -14,6 +14,8 @@ The interior unknowns follow by back-substitution.
 import numpy as np
 import scipy.sparse as sps
 
+from . import kernels
+
 __all__ = ["StaticCondensation"]
 
 
@@ -57,6 +59,14 @@ class StaticCondensation:
         self.fix_zero, self.fix_one = np.nonzero(rows)[0], np.nonzero(rows & (sv.fr == sv.fc))[0]
         #: element-end values (n_el x 2, end fastest) summed onto vertices
         self.vsum = sps.csr_matrix((np.ones(2 * ne), (t.T.ravel(), np.arange(2 * ne))), shape=(nv, 2 * ne))
+        # a chain in node order (node bandwidth 1, as 1D wires are numbered): the compiled block elimination
+        vrow = np.repeat(np.arange(nv), np.diff(ops.indptr)).astype(np.int64)
+        vcol = np.asarray(ops.indices, dtype=np.int64)
+        dirm = np.zeros((nv, 2), bool)
+        dirm.reshape(-1)[self.dir_rows] = True
+        #: arguments of usadel.kernels.chain_solve, or None where the vertex pattern is not tridiagonal
+        self.chain = ((vrow, vcol, t[0].astype(np.int64), t[1].astype(np.int64), self.vdof.astype(np.int64),
+                       self.loc.astype(np.int64), dirm) if np.all(np.abs(vrow - vcol) <= 1) else None)
 
     def step(self, A, vb, F):
         """Newton update dx (b, 2 n) solving J dx = -F.
@@ -65,13 +75,25 @@ class StaticCondensation:
         (vertex) Jacobian blocks (b, 2, 2, nnz) on the P1 pattern; ``F``: residual (b, 2 n), zero on
         Dirichlet rows.
         """
-        b = A.shape[0]
         r = F[:, self.loc]
         sol = _solve_small(A[:, :, 4:, 4:], np.concatenate([A[:, :, 4:, :4], r[:, :, 4:, None]], axis=-1))
         X, y = sol[..., :4], sol[..., 4]
         AVI = A[:, :, :4, 4:]
-        Sc = (A[:, :, :4, :4] - AVI @ X).reshape(b, -1, 2, 2, 2, 2)  # (b, e, end, c, end', c')
-        corr = (AVI @ y[..., None]).reshape(b, -1, 2, 2)  # (b, e, end, c)
+        return self.solve_condensed(A[:, :, :4, :4] - AVI @ X, (AVI @ y[..., None])[..., 0], X, y, vb, F)
+
+    def solve_condensed(self, Sc, corr, X, y, vb, F, compiled=False):
+        """Newton update dx (b, 2 n) from the condensed element data (:meth:`step`, :func:`usadel.kernels.bulk`).
+
+        ``Sc`` (b, n_el, 4, 4): Schur complements on the vertex unknowns (end, component); ``corr`` (b, n_el, 4):
+        A_VI A_II^-1 r_I; ``X`` (b, n_el, 2(p-1), 4), ``y`` (b, n_el, 2(p-1)): A_II^-1 A_IV and A_II^-1 r_I.
+        ``compiled``: on a chain in node order, the vertex system by 2x2 block elimination
+        (:func:`usadel.kernels.chain_solve`) instead of the banded LAPACK solve of the P1 solver.
+        """
+        if compiled and self.chain is not None:
+            return kernels.chain_solve(Sc, corr, X, y, vb, F, self.chain)
+        b = Sc.shape[0]
+        Sc = Sc.reshape(b, -1, 2, 2, 2, 2)  # (b, e, end, c, end', c')
+        corr = corr.reshape(b, -1, 2, 2)  # (b, e, end, c)
         blocks = vb.copy()
         for c in (0, 1):
             for c2 in (0, 1):

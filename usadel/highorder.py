@@ -40,8 +40,9 @@ import numpy as np
 from .bulk import bulk_gamma, on_retarded_branch, riccati_barrier
 from .chain_dofs import ChainDofs
 from .errors import ConvergenceError
+from .newton import newton
+from . import kernels
 from .condense import StaticCondensation
-from . import retarded as rt
 from .retarded import continuation, homotopy
 
 __all__ = ["HighOrderProblem", "solve_chunk", "MAX_ELEMENT_ENTRIES"]
@@ -82,7 +83,7 @@ class HighOrderProblem:
     to and from the nodes of the order-p ``device`` (one per dof, ``device.dof_node``).
     """
 
-    def __init__(self, device, delta, eta, spin=0):
+    def __init__(self, device, delta, eta, spin=0, compiled=None):
         self.node = device.dof_node
         if not isinstance(delta, dict) and np.ndim(delta) > 0:
             delta = np.asarray(delta, dtype=complex)[self.node]  # per node -> per dof
@@ -126,6 +127,13 @@ class HighOrderProblem:
         self.condensation = StaticCondensation(device, dofs)
         p1 = el.p + 1
         self.mass_diag = dofs.assemble_vector((self.M @ self.PP).reshape(-1, p1, p1).diagonal(axis1=1, axis2=2)[None])[0]
+        #: bulk terms and element condensation by the compiled kernels (usadel.kernels; None: where numba is there)
+        self.compiled = kernels.AVAILABLE if compiled is None else bool(compiled)
+        self.tables = tuple(np.ascontiguousarray(a) for a in (
+            dofs.L, dofs.phi, dofs.dphi, 1.0 / dofs.jac, self.S, self.M, self.h_q.astype(float),
+            self.delta_q.astype(complex), self.gamma_q.astype(float), self.K_loc))
+        #: largest assembled stiffness diagonal (the 1/h part of the operator scale)
+        self.stiffness_max = np.max(dofs.assemble_vector(self.K_loc.diagonal(axis1=1, axis2=2)[None])[0], initial=0.0)
 
     @property
     def state_size(self):
@@ -171,10 +179,14 @@ class HighOrderProblem:
     def residual(self, eps, g, gt, jac=False):
         """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian (A, vb).
 
-        A: element Jacobians (b, n_el, 2(p+1), 2(p+1)); vb: barrier terms (b, 2, 2, nnz) on the
-        P1 vertex pattern (:meth:`usadel.condense.StaticCondensation.step` solves with both).
+        A: element Jacobians (b, n_el, 2(p+1), 2(p+1)), or with ``compiled`` the condensed element
+        data (Sc, corr, X, y) of :func:`usadel.kernels.bulk`; vb: barrier terms (b, 2, 2, nnz) on the
+        P1 vertex pattern (:meth:`step` solves with both).
         """
-        Fg, Ft, A = self._bulk(eps, g, gt, jac)
+        if self.compiled:
+            Fg, Ft, A = kernels.bulk(eps, g, gt, self.tables, jac)
+        else:
+            Fg, Ft, A = self._bulk(eps, g, gt, jac)
         vb = np.zeros((g.shape[0], 2, 2, self.ops.nnz), dtype=complex) if jac else None
         for (d, wts, res), pos in zip(self.tunnel, self.tunnel_pos):
             gr, gtr = self.reservoir_gamma(res, eps)
@@ -224,46 +236,30 @@ class HighOrderProblem:
         A = loc.reshape(b, 2, 2, dofs.n_el, p1, p1).transpose(0, 3, 4, 1, 5, 2).reshape(b, dofs.n_el, 2 * p1, 2 * p1)
         return Fg, Ft, A
 
+    def operator_scale(self, eps):
+        """Largest Jacobian diagonal per energy (b,): stiffness plus mass times 1 + |E| + the device's energy
+        scale, the scale of the rounding floor of :func:`usadel.newton.newton`."""
+        return self.stiffness_max + np.max(self.mass_diag) * (1.0 + np.abs(eps) + self.energy_scale)
+
     def newton(self, eps, g, gt, tol, maxiter):
         """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
 
-        Line search as :meth:`usadel.retarded.RetardedProblem.newton`. Converged when the update
-        (max norm; |gamma| <= 1) is below ``tol`` or the residual below ``tol`` times the energy's
-        mass scale (largest sigma/D mass diagonal times 1 + |E| + the device's energy scale). The
-        residual is not compared with the stiffness scale, which grows like 1/h and stopped
-        fine meshes early (issue 16: 3e-7 at 128 P3 elements instead of < 1e-8).
+        :func:`usadel.newton.newton` (the loop and stopping rule of
+        :meth:`usadel.retarded.RetardedProblem.newton`: the full update below ``tol`` in max norm, or
+        the residual stagnated at rounding level) with the condensed step
+        (:meth:`usadel.condense.StaticCondensation.step`).
         """
-        scale_all = np.max(self.mass_diag) * (1.0 + np.abs(eps) + self.energy_scale)
-        b = eps.size
-        ok = np.zeros(b, bool)
-        res = np.full(b, np.inf)
-        act = np.arange(b)
-        for _ in range(maxiter):
-            e, ga, gta, scale = eps[act], g[act], gt[act], scale_all[act]
-            F, (A, vb) = self.residual(e, ga, gta, jac=True)
-            f0 = np.linalg.norm(F, axis=1)
-            with np.errstate(invalid="ignore", over="ignore"):
-                dx = self.condensation.step(A, vb, F)
-            lam = np.ones(act.size)
-            bad = ~np.all(np.isfinite(dx), axis=1)
-            dx[bad] = 0.0
-            for _ in range(rt.LINE_SEARCH_HALVINGS):
-                gn = ga + lam[:, None] * dx[:, 0::2]
-                gtn = gta + lam[:, None] * dx[:, 1::2]
-                f1 = np.linalg.norm(self.residual(e, gn, gtn), axis=1)
-                worse = ~(f1 <= (1.0 - rt.ARMIJO * lam) * f0) & (f0 > tol * scale)
-                if not worse.any():
-                    break
-                lam = np.where(worse, 0.5 * lam, lam)
-            g[act], gt[act] = gn, gtn
-            step = lam * np.max(np.abs(dx), axis=1)
-            res[act] = f1
-            done = ((step < tol) | (f1 < tol * scale)) & np.isfinite(f1) & ~bad
-            ok[act[done]] = True
-            act = act[~done & np.isfinite(f1)]
-            if act.size == 0:
-                break
-        return g, gt, ok, res
+        if self.compiled and self.condensation.chain is not None and not (self.tunnel or self.links):
+            return kernels.newton(eps, g, gt, tol, maxiter, self.operator_scale(eps), self.tables,
+                                  self.condensation.chain, self.dir_dofs)  # the same loop, compiled
+        return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps))
+
+    def step(self, J, F):
+        """Newton update dx (b, 2 n) solving J dx = -F, J = (A, vb) from :meth:`residual` (condensed solve)."""
+        A, vb = J
+        if self.compiled:
+            return self.condensation.solve_condensed(*A, vb, F, compiled=True)
+        return self.condensation.step(A, vb, F)
 
 
 def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):

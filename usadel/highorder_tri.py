@@ -38,7 +38,7 @@ from .linsolve import BlockSolver
 from .retarded import RetardedProblem, continuation, homotopy
 from .sweep import sweep
 
-__all__ = ["TriP2Problem", "solve_chunk", "dof_nodes"]
+__all__ = ["TriP2Problem", "solve_chunk", "dof_nodes", "point_operators", "current_flux"]
 
 #: quadrature order of the cell integrals (exact for products of two P2 functions)
 INTORDER = 4
@@ -59,6 +59,48 @@ def dof_nodes(basis, fine_p):
     if np.max(dist, initial=0.0) > 1e-9 * scale or np.unique(node).size != node.size:
         raise UsadelError("Device: order = 2: the refined mesh's nodes are not the P2 dofs of the mesh")
     return node
+
+
+def point_operators(basis):
+    """Sparse (Q, n) operators from dof values to values, x and y derivatives at the Q = n_el x nq
+    quadrature points of ``basis`` (element-major)."""
+    dofs = basis.element_dofs
+    nb, n_el = dofs.shape
+    nq = basis.dx.shape[1]
+    rows = np.repeat(np.arange(n_el * nq), nb)
+    cols = np.repeat(dofs.T[:, None, :], nq, axis=1).ravel()
+
+    def op(vals):  # (nb, n_el, nq) -> (Q, n)
+        return sps.csr_matrix((vals.transpose(1, 2, 0).ravel(), (rows, cols)), shape=(n_el * nq, basis.N))
+    return (op(np.stack([np.asarray(b[0]) for b in basis.basis])),
+            *(op(np.stack([b[0].grad[d] for b in basis.basis])) for d in (0, 1)))
+
+
+def current_flux(device, tag):
+    """:func:`usadel.observables.current_flux` on an order-2 triangle device: Int sigma (g grad g)_11 . grad w
+    over the mesh's elements by the P2 quadrature, w the P1 flux weight of ``tag`` on the mesh's vertices."""
+    from .fem import flux_weight
+
+    coarse = device.coarse
+    ops = coarse.operators
+    basis = p2_basis(coarse.mesh)
+    _, gw = ops.element_values(flux_weight(ops, tag))  # (n_el, 2): constant per element
+    sigma = np.array([m.sigma for m in coarse.region_material()])[coarse.topology.region]
+    wx, wy = ((sigma[:, None] * basis.dx * gw[:, d][:, None]).ravel() for d in (0, 1))
+    Phi, Gx, Gy = point_operators(basis)
+    node = device.dof_node
+
+    def one(g, gt):
+        g, gt = np.ascontiguousarray(g[:, node].T), np.ascontiguousarray(gt[:, node].T)
+        gq, tq = (Phi @ g).T, (Phi @ gt).T
+        den = (1.0 + gq * tq) ** 2
+        return (2.0 * (gq * (Gx @ gt).T - tq * (Gx @ g).T) / den) @ wx + \
+            (2.0 * (gq * (Gy @ gt).T - tq * (Gy @ g).T) / den) @ wy
+
+    def flux(sp):
+        out = [one(b.gamma, b.gamma_t) for b in ((sp.block(1), sp.block(-1)) if sp.spin_split else (sp,))]
+        return sum(out) / len(out)
+    return flux
 
 
 class TriP2Problem(RetardedProblem):
@@ -137,14 +179,10 @@ class TriP2Problem(RetardedProblem):
         self.diag = np.searchsorted(keys, np.arange(n, dtype=np.int64) * (n + 1))
         qpt = np.arange(n_el * nq).reshape(n_el, nq)  # (e, q)
 
-        def points(vals):  # (6, n_el, nq) values per local dof -> (Q, n)
-            return sps.csr_matrix((vals.transpose(1, 2, 0).ravel(), (np.repeat(qpt.ravel(), 6),
-                                   np.repeat(dofs.T[:, None, :], nq, axis=1).ravel())), shape=(n_el * nq, n))
-
         def pattern(vals):  # (k, l, n_el, nq) -> (nnz, Q)
             return sps.csr_matrix((vals.ravel(), (np.repeat(pos[..., None], nq, axis=3).ravel(),
                                    np.broadcast_to(qpt, vals.shape).ravel())), shape=(self.nnz, n_el * nq))
-        self.Phi, self.Gx, self.Gy = points(self.phi), points(self.dphi[:, 0]), points(self.dphi[:, 1])
+        self.Phi, self.Gx, self.Gy = point_operators(self.basis)
         self.PhiT = self.Phi.T.tocsr()
         self.W = pattern(self.phi[:, None] * self.phi[None, :])
         self.Wx = pattern(self.phi[:, None] * self.dphi[None, :, 0])

@@ -4,7 +4,6 @@ import logging
 
 import numpy as np
 
-from .order import require_order1
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .fem import delta_weights, flux_weight
@@ -12,7 +11,7 @@ from .refine import refine_energies
 from .retarded import spectral
 from .validate import MAX_ABS, integer, real, real_array
 
-__all__ = ["supercurrent", "minigap", "energy_grid", "refine_energies"]
+__all__ = ["supercurrent", "current_flux", "matsubara_current", "minigap", "energy_grid", "refine_energies"]
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +20,14 @@ log = logging.getLogger(__name__)
 MAX_POINTS = 10_000_000
 #: most bisection rounds in minigap (each narrows the bracket 8-fold)
 MAX_BISECTIONS = 200
+#: largest accepted difference (gamma, gamma~; max norm) of the direct and the homotopy solution at the
+#: lowest Matsubara frequency of a supercurrent (:func:`matsubara_current`)
+MATSUBARA_CHECK_TOL = 1e-6
 
 
-def _check_device(where, device, p1_only=False):
+def _check_device(where, device):
     if not isinstance(device, Device):
         raise UsadelError(f"{where}: expected a usadel.Device, got {type(device).__name__}")
-    if p1_only:  # built on P1 operators (usadel.order)
-        require_order1(where, device)
 
 
 def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
@@ -46,11 +46,15 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     third derivative. The integral is done by Gauss-Legendre in w = a + c s^2/(1-s)^2,
     doubled until it changes by less than ``rtol`` of the total (or, where the total
     vanishes, as at a 0-pi node of an SFS junction, of the sum of |terms|). With an
-    exchange field the integrand is the average of the two spin blocks.
+    exchange field the integrand is the average of the two spin blocks. The explicit terms,
+    the slope and the first two quadratures are one batched solve (:func:`matsubara_current`).
 
-    The total current is the volume-weighted flux -Int j . grad w (:func:`usadel.fem.flux_weight`),
-    accurate with P1 elements. ``tag`` defaults to the first contact. Sign: current flowing into
-    the device from that contact's reservoir, with the prefactor that gives I = V/R_N when normal.
+    The total current is the volume-weighted flux -Int j . grad w (:func:`usadel.fem.flux_weight`,
+    w the P1 function of the mesh's vertices). On an order-2/3 device (``Device(..., order=p)``) j
+    is the current of the Lagrange solution (its derivatives at the elements' Gauss points): the
+    same flux with far fewer unknowns for a given accuracy. ``tag`` defaults to the first contact.
+    Sign: current flowing into the device from that contact's reservoir, with the prefactor that
+    gives I = V/R_N when normal.
 
     T > 0, n_head >= 1 (within ``usadel.budget.MEMORY_BUDGET``), 0 < rtol <= 0.1,
     ``delta`` as in :func:`usadel.spectral`, ``tag`` a boundary tag: checked
@@ -62,7 +66,7 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     T = real("supercurrent: T", T, positive=True)
     n_head = integer("supercurrent: n_head", n_head, lo=1, hi=MAX_POINTS)
     rtol = real("supercurrent: rtol", rtol, positive=True, hi=0.1)
-    _check_device("supercurrent", device, p1_only=True)  # its current formula is P1's
+    _check_device("supercurrent", device)
     delta_weights(device, delta)  # the gap: scalar, {region: value} or per node, checked before any work
     if tag is None:
         if not device.contacts:
@@ -71,35 +75,114 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     tags = list(device.mesh.boundaries or {})
     if not isinstance(tag, str) or tag not in tags:
         raise UsadelError(f"supercurrent: tag must be a boundary tag of the mesh {tags}, got {tag!r}")
-    need = max(n_head, 256) * device.topology.n_nodes * BYTES_PER_POINT
+    need = (max(n_head, 256) + 98) * device.topology.n_nodes * BYTES_PER_POINT
     if need > MEMORY_BUDGET:
-        raise UsadelError(f"supercurrent: {max(n_head, 256)} Matsubara energies on {device.topology.n_nodes} nodes "
-                          f"need about {_gib(need)}, over the memory budget of {_gib(MEMORY_BUDGET)}; "
+        raise UsadelError(f"supercurrent: {max(n_head, 256) + 98} Matsubara energies on {device.topology.n_nodes} "
+                          f"nodes need about {_gib(need)}, over the memory budget of {_gib(MEMORY_BUDGET)}; "
                           f"lower n_head or use a coarser mesh")
-    ops = device.operators
-    w = flux_weight(ops, tag)
-    _, gw = ops.element_values(w)
-    weight = -(ops.sigma_e * ops.vol)[:, None] * gw
+    f = matsubara_current(device, delta, tag)
+    return _matsubara_sum(f, T, n_head, rtol, device.operators.thouless_energy, tag)
 
-    def f(omega):  # current integrand at i*omega, already integrated in space
-        sp = spectral(device, 1j * np.asarray(omega, dtype=float), delta=delta, eta=0.0)
-        return -np.einsum("wed,ed->w", np.imag(sp.matrix_current()), weight)
 
+def current_flux(device, tag):
+    """The flux weight of the matrix current: ``flux(sp)`` = Int sigma (g grad g)_11 . grad w dx per energy.
+
+    w is the P1 flux weight of ``tag`` on the mesh's vertices (:func:`usadel.fem.flux_weight`), so that
+    -Int j . grad w dx is the current into the device through ``tag`` (:func:`supercurrent`). Returns a
+    function of a :class:`usadel.SpectralResult` of ``device`` giving a complex array (n_E,), the spin
+    average if the result is spin split. Order 1: the P1 element (centroid) values; order p > 1 (1D wires):
+    the Lagrange solution and its derivatives at the Gauss points of the mesh's elements
+    (``usadel.chain_dofs.ChainDofs`` of ``device.coarse``), as accurate as the solution itself.
+    The Matsubara current integrand is Im of it; the real-axis one, -Re of it times tanh(E/2T).
+    """
+    if getattr(device, "order", 1) == 1:
+        ops = device.operators
+        _, gw = ops.element_values(flux_weight(ops, tag))
+        weight = (ops.sigma_e * ops.vol)[:, None] * gw
+        return lambda sp: np.einsum("wed,ed->w", sp.matrix_current(), weight)
+    if device.mesh.p.shape[0] == 2:  # P2 triangles
+        from .highorder_tri import current_flux as tri_flux
+        return tri_flux(device, tag)
+    from .chain_dofs import ChainDofs
+
+    ops = device.coarse.operators
+    dofs = ChainDofs(device.coarse, device.order)
+    _, gw = ops.element_values(flux_weight(ops, tag))
+    # sigma dw/dx |dx/dxi| w_q per element and Gauss point
+    weight = (ops.sigma_e * gw[:, 0])[:, None] * np.abs(dofs.jac)[:, None] * dofs.element.wq[None, :]
+    node = device.dof_node
+
+    def flux(sp):
+        out = [_lagrange_flux(dofs, weight, b.gamma[:, node], b.gamma_t[:, node])
+               for b in ((sp.block(1), sp.block(-1)) if sp.spin_split else (sp,))]
+        return sum(out) / len(out)
+    return flux
+
+
+def _lagrange_flux(dofs, weight, g, gt):
+    gq, dg = dofs.at_quadrature(g)
+    tq, dt = dofs.at_quadrature(gt)
+    return np.einsum("weq,eq->w", 2.0 * (gq * dt - tq * dg) / (1.0 + gq * tq) ** 2, weight)
+
+
+def matsubara_current(device, delta, tag):
+    """The current integrand f(w) = Im :func:`current_flux` at i w, for an array of frequencies w > 0.
+
+    One batched Newton solve from the local bulk guess (``spectral(..., method="direct")``, which redoes
+    by the eta-homotopy every frequency that fails or leaves the retarded branch: |gamma| <= 1, Re g_11
+    >= 0); then the lowest frequency, the one nearest the real axis where other branches live (P1 on
+    100 elements: a direct Newton there found |gamma| = 1.03), is solved by the homotopy as well, and
+    if the two differ by more than ``MATSUBARA_CHECK_TOL`` every frequency is redone by the homotopy
+    (tests/test_supercurrent_order.py: direct = homotopy to 1e-8 at every frequency of low-T sums).
+    """
+    flux = current_flux(device, tag)
+
+    def f(omega):
+        E = 1j * np.asarray(omega, dtype=float)
+        sp = spectral(device, E, delta=delta, eta=0.0, method="direct")
+        k = int(np.argmin(omega))
+        ref = spectral(device, E[k:k + 1], delta=delta, eta=0.0, method="homotopy")
+        diff = max(np.max(np.abs(a[k] - b[0])) for a, b in ((sp.gamma, ref.gamma), (sp.gamma_t, ref.gamma_t)))
+        if sp.spin_split:
+            diff = max(diff, np.max(np.abs(sp.gamma_dn[k] - ref.gamma_dn[0])),
+                       np.max(np.abs(sp.gamma_t_dn[k] - ref.gamma_t_dn[0])))
+        if not np.isfinite(diff) and not (np.all(np.isfinite(ref.gamma)) and np.all(np.isfinite(ref.gamma_t))):
+            raise ConvergenceError(f"supercurrent: non-finite current: the homotopy's solution at w = {omega[k]:.6g} "
+                                   f"is not finite")
+        if not diff <= MATSUBARA_CHECK_TOL:
+            log.warning("supercurrent: direct Newton at w = %.3g differs from the homotopy by %.2e; all %d "
+                        "frequencies redone by the homotopy", omega[k], diff, E.size)
+            sp = spectral(device, E, delta=delta, eta=0.0, method="homotopy")
+        return np.imag(flux(sp))
+    return f
+
+
+def _matsubara_sum(f, T, n_head, rtol, e_th, tag):
+    """2 pi T sum_{n >= 0} f(w_n): ``n_head`` explicit terms, the rest a Gauss-Legendre integral plus the
+    Euler-Maclaurin correction (:func:`supercurrent`); the first solve holds the head, the slope's two
+    points and the 32- and 64-point quadratures."""
     h = 2 * np.pi * T
     wn = np.pi * T * (2 * np.arange(n_head) + 1)
-    terms = f(wn)
-    head, floor = h * terms.sum(), h * np.abs(terms).sum()  # floor: the terms' scale, for a vanishing current
     a = wn[-1] + np.pi * T
     d = 0.25 * h
-    fp = (f([a + d])[0] - f([a - d])[0]) / (2 * d)
-    c = max(a, device.operators.thouless_energy)
-    prev = None
-    for npts in (32, 64, 128, 256):
+    c = max(a, e_th)
+
+    def nodes(npts):
         s, ws = np.polynomial.legendre.leggauss(npts)
         s, ws = 0.5 * (s + 1), 0.5 * ws
-        om = a + c * (s / (1 - s)) ** 2
-        jac = c * 2 * s / (1 - s) ** 3
-        tail = np.sum(ws * jac * f(om))
+        return a + c * (s / (1 - s)) ** 2, ws * c * 2 * s / (1 - s) ** 3
+
+    (o32, w32), (o64, w64) = nodes(32), nodes(64)
+    vals = f(np.concatenate([wn, [a + d, a - d], o32, o64]))
+    terms, fp = vals[:n_head], (vals[n_head] - vals[n_head + 1]) / (2 * d)
+    tails = {32: np.sum(w32 * vals[n_head + 2:n_head + 34]), 64: np.sum(w64 * vals[n_head + 34:])}
+    head, floor = h * terms.sum(), h * np.abs(terms).sum()  # floor: the terms' scale, for a vanishing current
+    prev = None
+    for npts in (32, 64, 128, 256):
+        if npts not in tails:
+            om, ws = nodes(npts)
+            tails[npts] = np.sum(ws * f(om))
+        tail = tails[npts]
         if not (np.isfinite(head) and np.isfinite(tail) and np.isfinite(fp)):
             raise ConvergenceError(f"supercurrent: non-finite current through {tag!r} at T = {T} (explicit sum "
                                    f"{head!r} over {n_head} frequencies, tail {tail!r} with {npts} points, "

@@ -32,7 +32,9 @@ batch anyway, and there one lane keeps the reused LU (GMRES preconditioner of
 ``usadel.linsolve.BlockSolver``) close to the current energy.
 """
 
+import cmath
 import logging
+import math
 
 import numpy as np
 
@@ -61,14 +63,19 @@ def predict(es, gs, e):
     A repeated energy (``e`` in ``es``) returns its solution; a step so far beyond the spacing of ``es``
     that a weight exceeds ``PREDICT_MAX_WEIGHT`` (or overflows) returns the nearest solution.
     """
-    same = np.nonzero(es == e)[0]
-    if same.size:
-        return gs[same[-1]].copy()
-    with np.errstate(all="ignore"):
-        w = np.array([np.prod([(e - ej) / (ek - ej) for j, ej in enumerate(es) if j != k]) for k, ek in enumerate(es)])
-    if not np.all(np.isfinite(w)) or np.max(np.abs(w)) > PREDICT_MAX_WEIGHT:
+    el, e = [complex(x) for x in es], complex(e)  # Python scalars: a few energies, called per lane and step
+    if e in el:
+        return gs[len(el) - 1 - el[::-1].index(e)].copy()
+    try:  # w_k = prod_{j != k} (e - e_j) / (e_k - e_j)
+        w = [math.prod((e - ej) / (ek - ej) for j, ej in enumerate(el) if j != k) for k, ek in enumerate(el)]
+    except (OverflowError, ZeroDivisionError):
+        w = [math.inf]
+    if not all(cmath.isfinite(x) for x in w) or max(abs(x) for x in w) > PREDICT_MAX_WEIGHT:
         return gs[np.argmin(np.abs(es - e))].copy()  # far outside the spacing: no extrapolation
-    return np.tensordot(w, gs, axes=1)
+    out = w[0] * gs[0]
+    for x, gk in zip(w[1:], gs[1:]):
+        out += x * gk
+    return out
 
 
 def sweep(prob, eps, tol, maxiter, start, descending=True):

@@ -1,0 +1,102 @@
+"""Compiled kernels (usadel.kernels) against the numpy path of the order-p solve: residual, Newton step and
+spectral results equal to rounding."""
+
+import numpy as np
+import pytest
+
+import usadel
+from usadel import kernels
+from usadel.highorder import HighOrderProblem
+
+pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+
+
+def sns(order, n=7):
+    return usadel.Device(usadel.meshes.interval(1.0, n), {"wire": usadel.Material(tau_sf=5.0)},
+                         {"left": usadel.Reservoir(delta=100.0, barrier=usadel.Barrier(r=1.0)),
+                          "right": usadel.Reservoir(delta=100.0, phase=1.0)}, order=order)
+
+
+def sn_interface(order, n=4):
+    m = usadel.meshes.wire([("S", 0.5, n), ("N", 1.0, 2 * n)])
+    return usadel.Device(m, {"S": usadel.Material(D=1.0, tc=1.0), "N": usadel.Material(D=2.0, sigma=2.0, h=0.7)},
+                         contacts={"left": usadel.Reservoir(delta=1.0), "right": usadel.Reservoir()},
+                         interfaces={("S", "N"): usadel.Barrier(r=0.3)}, order=order)
+
+
+CASES = [(sns, 0.0, 0), (sn_interface, 1.0, 1), (sn_interface, "field", -1)]
+
+
+@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("build, delta, spin", CASES, ids=["SNS tunnel contact", "S-N interface", "gap field, h"])
+def test_compiled_residual_and_newton_step_equal_numpy(build, delta, spin, order):
+    dev = build(order)
+    if delta == "field":  # a per-node gap: the Lagrange field inside superconducting elements
+        delta = 0.8 + 0.3j * np.cos(3 * dev.topology.p[0])
+    a = HighOrderProblem(dev, delta, 1e-6, spin, compiled=False)
+    b = HighOrderProblem(dev, delta, 1e-6, spin, compiled=True)
+    rng = np.random.default_rng(1)
+    eps = np.linspace(0.1, 9.0, 5) + 1e-3j
+    g, gt = a.initial(eps)
+    g = g + 0.1 * rng.random(g.shape)
+    gt = gt + 0.1j * rng.random(g.shape)
+    Fa, Ja = a.residual(eps, g, gt, jac=True)
+    Fb, Jb = b.residual(eps, g, gt, jac=True)
+    assert np.max(np.abs(Fa - Fb)) < 1e-14 * np.max(np.abs(Fa))
+    assert np.array_equal(Fb, b.residual(eps, g, gt))  # the residual-only call: the same numbers
+    da, db = a.step(Ja, Fa), b.step(Jb, Fb)
+    assert np.max(np.abs(da - db)) < 1e-11 * np.max(np.abs(da))
+
+
+def test_chain_elimination_is_used_on_wires_and_agrees_with_banded_lapack():
+    # node bandwidth 1 (chains, a split interface vertex included): block elimination; the banded LAPACK
+    # solve of the same condensed system gives the same update to rounding
+    for dev in (sns(3), sn_interface(3)):
+        p = HighOrderProblem(dev, 1.0, 1e-6, compiled=True)
+        assert p.condensation.chain is not None
+        eps = np.array([0.3 + 1e-3j, 2.0 + 1e-3j])
+        g, gt = p.initial(eps)
+        F, (cond, vb) = p.residual(eps, g, gt, jac=True)
+        x1 = p.condensation.solve_condensed(*cond, vb, F, compiled=True)
+        x2 = p.condensation.solve_condensed(*cond, vb, F, compiled=False)
+        assert np.max(np.abs(x1 - x2)) < 1e-11 * np.max(np.abs(x2))
+
+
+@pytest.mark.parametrize("method", ["sweep", "homotopy"])
+def test_spectral_with_and_without_kernels_agree(monkeypatch, method):
+    # whole solves (Newton from the same starts, same stopping decisions): DOS equal to 1e-10
+    E = np.linspace(0.0, 10.0, 64)
+    dev = sns(3, 12)
+    a = usadel.spectral(dev, E, method=method)
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    b = usadel.spectral(dev, E, method=method)
+    assert np.max(np.abs(a.dos() - b.dos())) < 1e-10
+    assert np.max(np.abs(a.gamma - b.gamma)) < 1e-10
+
+
+def clean_wire(order, h=0.0):
+    mat = usadel.Material(h=h) if h else usadel.Material(tau_sf=4.0)  # (h with tau_sf: spin mixing, P1 only)
+    return usadel.Device(usadel.meshes.interval(1.0, 9), {"wire": mat},
+                         {"left": usadel.Reservoir(delta=100.0), "right": usadel.Reservoir(delta=100.0, phase=1.0)},
+                         order=order)
+
+
+@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("spin", [0, 1, -1])
+def test_compiled_newton_loop_equals_the_numpy_loop(order, spin):
+    # clean contacts only: the whole damped Newton runs compiled (usadel.kernels.newton), energy by energy;
+    # the numpy path (usadel.newton.newton with the numpy residual and step) takes the same steps
+    dev = clean_wire(order, h=0.6 if spin else 0.0)
+    a = HighOrderProblem(dev, 0.0, 1e-6, spin, compiled=True)
+    b = HighOrderProblem(dev, 0.0, 1e-6, spin, compiled=False)
+    assert a.condensation.chain is not None and not (a.tunnel or a.links)  # the compiled loop applies
+    eps = np.linspace(0.05, 9.0, 9) + 1e-6j
+    g, gt = a.initial(eps)
+    ga, gta, oka, ra = a.newton(eps, g.copy(), gt.copy(), 1e-10, 40)
+    gb, gtb, okb, rb = b.newton(eps, g.copy(), gt.copy(), 1e-10, 40)
+    assert oka.all() and np.array_equal(oka, okb)
+    assert np.max(np.abs(ga - gb)) < 1e-12 and np.max(np.abs(gta - gtb)) < 1e-12
+    # a few iterations only (not converged): the iterates agree too, and neither is marked converged
+    ga, _, oka, _ = a.newton(eps, g.copy(), gt.copy(), 1e-10, 2)
+    gb, _, okb, _ = b.newton(eps, g.copy(), gt.copy(), 1e-10, 2)
+    assert np.array_equal(oka, okb) and np.max(np.abs(ga - gb)) < 1e-10
