@@ -1,6 +1,6 @@
 """The seed's device beyond the BCS limit: where and by how much it departs from Fig. 2.
 
-    python benchmarks/seed_beyond.py [--quick]
+    python benchmarks/seed_beyond.py [--quick] [--workers 2]
 
 Variants (seed parameters: l_sf = 1, R_I = R_sf^N, tau_sf = 1e4 so D = 1e-4 and
 xi0 = sqrt(D/Delta0) = 0.0075 l_sf; detector at L = 6 l_sf in 1D):
@@ -26,6 +26,7 @@ Each signal is divided by the same variant's normal-state value (T = 1.05 Tc);
 the tables give the ratio for readings (a) and (b) and the difference from the
 BCS-limit curve at the same T. A convergence table (mesh and energy grid x2)
 follows for each variant at T = 0.6 Tc, eV = 3 Delta0. Writes out/seed_beyond.png.
+Every run is independent: all go to a process pool (``--workers``, default 2) at once.
 """
 
 import argparse
