@@ -132,3 +132,25 @@ def test_contraction_stop_and_chord_steps_stay_within_tol():
         assert ok.all()
         out.append((g, gt))
     assert np.max(np.abs(out[0][0] - out[1][0])) < 1e-10 and np.max(np.abs(out[0][1] - out[1][1])) < 1e-10
+
+
+def test_a_stagnating_gmres_is_not_taken_for_a_tiny_update(monkeypatch):
+    # the absolute acceptance (relative residual x max|x| below xtol) must not accept an x that solves
+    # nothing: with a useless preconditioner GMRES stays near x = 0, and the solve refactorises instead
+    rng = np.random.default_rng(3)
+    n = 120
+    A = (sps.random(n, n, density=0.05, random_state=4) + sps.eye(n) * 3.0).tocsr().astype(complex)
+    b = rng.standard_normal(n) + 0j
+    x, _ = linsolve.fgmres(A, b, lambda v: 1e-30 * v, 1e-12, 1, xtol=1.0)
+    rel = np.linalg.norm(A @ x - b) / np.linalg.norm(b)
+    assert rel > linsolve.XTOL_MAX_RESIDUAL  # one step with a useless preconditioner: no progress
+    data = sps.csr_matrix(A)
+    solver = linsolve.BlockSolver(data.indptr, data.indices, n, 1, symmetric_pivoting=True)
+    solver.banded = False
+    full = data.data[None, :]
+    with solver.using("s", accept=1e-6, xtol=1.0):
+        solver.solve(full, b[None, :])  # factorises
+        monkeypatch.setattr(linsolve, "GMRES_MAXITER", 1)
+        monkeypatch.setattr(linsolve, "fgmres", lambda A, b, M, rtol, maxiter, xtol=0.0: (np.zeros_like(b), 1))
+        out = solver.solve(full, b[None, :])  # GMRES "returns" 0: refused, a fresh LU solves it
+    assert np.linalg.norm(A @ out[0] - b) < 1e-10 * np.linalg.norm(b) and solver.stats["lu"] == 2

@@ -24,7 +24,7 @@ import scipy.sparse.linalg as spla
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["BlockSolver", "threadpool_limits", "MAX_BANDED", "fgmres", "GMRES_ACCEPT", "GMRES_MAXITER",
-           "GMRES_REFRESH", "LU_MEMORY_BUDGET", "solver_slot"]
+           "GMRES_REFRESH", "LU_MEMORY_BUDGET", "XTOL_MAX_RESIDUAL", "solver_slot"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ GMRES_ACCEPT = 1e-11
 GMRES_MAXITER = 16
 #: a solve that needed more iterations than this marks its slot's LU stale: the next solve refactorises
 GMRES_REFRESH = 6
+#: the absolute criterion (relative residual x max|x| below xtol) needs at least this relative residual, so
+#: that x is the solution to a few digits (a stagnating GMRES with x ~ 0 must not pass as a tiny update)
+XTOL_MAX_RESIDUAL = 1e-2
 #: bytes of SuperLU factors kept across solves (all slots); least recently used slots are dropped beyond
 LU_MEMORY_BUDGET = 512 * 2**20
 
@@ -312,7 +315,7 @@ class BlockSolver:
             # judged on the true residual
             rel = np.linalg.norm(A @ x - rhs) / np.linalg.norm(rhs)
             log.debug("BlockSolver: GMRES in slot %r: %d iterations, relative residual %.1e", name, iters, rel)
-            if rel <= accept or rel * np.max(np.abs(x)) <= xtol:
+            if rel <= accept or (rel <= XTOL_MAX_RESIDUAL and rel * np.max(np.abs(x)) <= xtol):
                 self.stats["gmres"] += 1
                 self.stats["gmres_iterations"] += iters
                 slot[1] = iters > refresh
@@ -338,7 +341,7 @@ def _lu_bytes(lu, itemsize):
 
 def fgmres(A, b, M, rtol, maxiter, xtol=0.0):
     """Right-preconditioned (flexible) GMRES from x = 0: (x, iterations) with |b - A x| <= rtol |b| if reached
-    (or with |b - A x| / |b| times max|x| <= ``xtol``).
+    (or with |b - A x| / |b| <= ``XTOL_MAX_RESIDUAL`` and times max|x| <= ``xtol``).
 
     ``M(v)`` applies the preconditioner (an old LU's solve). With right preconditioning the
     least-squares residual is the true one (up to rounding), so the iteration stops on what the
@@ -367,7 +370,7 @@ def fgmres(A, b, M, rtol, maxiter, xtol=0.0):
         H[k, j] = np.linalg.norm(w)
         y, *_ = np.linalg.lstsq(H[:k + 1, :k], e1[:k + 1], rcond=None)
         rel = np.linalg.norm(H[:k + 1, :k] @ y - e1[:k + 1]) / beta
-        if H[k, j] == 0.0 or rel <= rtol or (rel < 0.1 and rel * np.max(np.abs(y @ Z[:k])) <= xtol):
+        if H[k, j] == 0.0 or rel <= rtol or (rel <= XTOL_MAX_RESIDUAL and rel * np.max(np.abs(y @ Z[:k])) <= xtol):
             break
         V[k] = w / H[k, j]
     return y @ Z[:k], k
