@@ -27,15 +27,26 @@ from .linsolve import MAX_BANDED, BlockSolver, threadpool_limits  # noqa: F401 (
 from .networks import locate_on_wires
 from .validate import real, real_array
 
-__all__ = ["Operators", "p1_gradients", "BlockSolver", "delta_weights", "delta_nodes", "locate", "flux_weight",
+__all__ = ["Operators", "p1_gradients", "real_product", "BlockSolver", "delta_weights", "delta_nodes", "locate", "flux_weight",
            "threadpool_limits"]
 
+#: sparse products with vectors longer than this go one vector at a time (faster than one block product
+#: with a transposed, non-contiguous block, measured on a 20k-node mesh); shorter ones (1D) in one call
+FEW_VECTORS_SIZE = 20000
 #: barycentric coordinates down to -LOCATE_SLACK count as inside (points on element faces)
 LOCATE_SLACK = 1e-9
 #: elements (nearest centroids) in which a point is looked for first
 LOCATE_CANDIDATES = 8
 #: point-element pairs per block of the exhaustive search (memory: ~100 bytes each)
 LOCATE_BLOCK = 2e6
+
+
+def real_product(A, x):
+    """A @ x for a real sparse matrix A and a complex x: two real products, without the complex copy of A
+    that scipy makes for a mixed product (measured 3x faster, 20k-node mesh)."""
+    if not np.iscomplexobj(x):
+        return A @ x
+    return A @ x.real + 1j * (A @ x.imag)
 
 
 def p1_gradients(p, t):
@@ -115,6 +126,8 @@ class Operators:
         self.K_data = self.scatter @ self.local_stiffness(self.sigma_e * self.vol).ravel()
         self.K = sps.csr_matrix((self.K_data, self.indices, self.indptr), shape=(n, n))
         self._solvers = {}
+        self._scatter_columns = None  # assemble_columns' product, built on first use
+        self._centroid_maps = None  # element_values' product, built on first use
 
     @property
     def thouless_energy(self):
@@ -135,14 +148,48 @@ class Operators:
         b = local.shape[0]
         return (self.scatter @ local.reshape(b, -1).T).T
 
+    def assemble_columns(self, values):
+        """Sum element-local blocks whose value depends on the column vertex only, ``values`` (b, n_el, d+1)
+        (block[e, i, j] = values[e, j] for every row vertex i), into values on the node pattern, (b, nnz).
+
+        The same sum as :meth:`assemble` of the broadcast blocks, with a (d+1)-times smaller product.
+        """
+        if self._scatter_columns is None:
+            d1 = self.d + 1
+            cols = np.arange(self.n_el * d1 * d1)
+            e, j = cols // (d1 * d1), cols % d1
+            fold = sps.csr_matrix((np.ones(cols.size), (cols, e * d1 + j)), shape=(cols.size, self.n_el * d1))
+            self._scatter_columns = (self.scatter @ fold).tocsr()
+        flat = values.reshape(values.shape[0], -1)
+        if flat.shape[0] <= 4 or flat.shape[1] > FEW_VECTORS_SIZE:  # large vectors (2D): one product each,
+            return np.stack([real_product(self._scatter_columns, v) for v in flat])  # ~10x faster (20k nodes)
+        return real_product(self._scatter_columns, flat.T).T  # many small vectors (1D lanes): one call
+
     def lump(self, per_element):
         """Sum an element-constant weight (already divided by d+1) onto nodes."""
         return self.incidence @ per_element
 
     def element_values(self, u):
-        """Centroid values and gradients of nodal fields ``u`` (..., n)."""
-        ue = u[..., self.t]  # ..., d+1, n_el
-        return ue.mean(axis=-2), np.einsum("...ie,eid->...ed", ue, self.grad)
+        """Centroid values (..., n_el) and gradients (..., n_el, dim) of nodal fields ``u`` (..., n).
+
+        One sparse product with the stacked centroid and gradient maps (built on first use; for a
+        single field ~5x faster than gathering the element values and an einsum, 20k-node mesh).
+        """
+        if self._centroid_maps is None:
+            d1, dim, ne = self.d + 1, self.grad.shape[-1], self.n_el
+            rows = np.arange(ne)[None, :] + ne * np.arange(1 + dim)[:, None, None]  # (1 + dim, 1, ne)
+            vals = np.concatenate([np.full((1, d1, ne), 1.0 / d1), np.moveaxis(self.grad, (0, 1, 2), (2, 1, 0))])
+            rows = np.broadcast_to(rows, vals.shape)
+            cols = np.broadcast_to(self.t[None, :, :], vals.shape)
+            self._centroid_maps = sps.csr_matrix((vals.ravel(), (rows.ravel(), cols.ravel())),
+                                                 shape=((1 + dim) * ne, self.n))
+        lead, flat = u.shape[:-1], u.reshape(-1, self.n)
+        if flat.shape[0] <= 2 or flat.shape[1] > FEW_VECTORS_SIZE:
+            out = np.stack([real_product(self._centroid_maps, v) for v in flat])
+        else:
+            out = real_product(self._centroid_maps, flat.T).T
+        out = out.reshape(lead + (-1, self.n_el))
+        return out[..., 0, :], np.moveaxis(out[..., 1:, :], -2, -1)
 
     def boundary_nodes(self, tag):
         """Nodes of any tagged boundary and their lumped facet weights (contacts: see device.boundary)."""

@@ -5,8 +5,16 @@ pattern (one per energy): a single banded LAPACK call for 1D chains, SuperLU
 per member otherwise, with an old factorisation reused as a GMRES
 preconditioner. :func:`threadpool_limits` pins BLAS to one thread around
 factorisations (``docs/conventions.md``, BLAS threads).
+
+Reused factorisations live in named *slots* (:meth:`BlockSolver.using`): the
+energy sweep keeps its LU in one slot while the eta-homotopy that starts lanes
+and checks samples keeps one per homotopy stage, so neither trashes the other's
+preconditioner. The LUs held are bounded (``LU_MEMORY_BUDGET``, least recently
+used slot dropped first) and reported by :meth:`BlockSolver.memory`.
 """
 
+import contextlib
+import logging
 import threading
 
 import numpy as np
@@ -15,16 +23,24 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["BlockSolver", "threadpool_limits", "MAX_BANDED"]
+__all__ = ["BlockSolver", "threadpool_limits", "MAX_BANDED", "fgmres", "GMRES_ACCEPT", "GMRES_MAXITER",
+           "GMRES_REFRESH", "LU_MEMORY_BUDGET", "XTOL_MAX_RESIDUAL", "solver_slot"]
+
+log = logging.getLogger(__name__)
 
 #: above this half-bandwidth the batched banded solver gives way to SuperLU
 MAX_BANDED = 48
-#: GMRES restart length with an old LU as preconditioner (one cycle, then refactorise)
-GMRES_RESTART = 8
-#: GMRES tolerance, well below the Newton tolerances the solves serve
-GMRES_RTOL = 1e-12
-#: relative residual at which a preconditioned GMRES solution is accepted instead of a fresh LU
+#: relative true residual at which a preconditioned GMRES solution is accepted instead of a fresh LU
 GMRES_ACCEPT = 1e-11
+#: GMRES iterations (one LU solve and one product each) tried with an old LU before refactorising
+GMRES_MAXITER = 16
+#: a solve that needed more iterations than this marks its slot's LU stale: the next solve refactorises
+GMRES_REFRESH = 6
+#: the absolute criterion (relative residual x max|x| below xtol) needs at least this relative residual, so
+#: that x is the solution to a few digits (a stagnating GMRES with x ~ 0 must not pass as a tiny update)
+XTOL_MAX_RESIDUAL = 1e-2
+#: bytes of SuperLU factors kept across solves (all slots); least recently used slots are dropped beyond
+LU_MEMORY_BUDGET = 512 * 2**20
 
 class _BlasLimit:
     """Process-wide "BLAS on one thread" context, safe under threads and nesting.
@@ -112,14 +128,83 @@ class BlockSolver:
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.fr, minlength=self.N))]).astype(np.int32)
         self.bw = int(np.max(np.abs(self.fr - self.fc)))
         self.banded = self.bw <= MAX_BANDED
-        self._lu = None
-        self.gmres_iters = GMRES_RESTART
-        self.stats = {"lu": 0, "gmres": 0}
+        # CSC layout of the full pattern (SuperLU's input): data[:, csc_perm] with csc_indices, csc_indptr
+        order_csc = np.lexsort((self.fr, self.fc))
+        self.csc_perm = order_csc
+        self.csc_indices = self.fr[order_csc].astype(np.int32)
+        self.csc_indptr = np.concatenate([[0], np.cumsum(np.bincount(self.fc, minlength=self.N))]).astype(np.int32)
+        self._lus = {}  # slot -> [SuperLU, stale flag, bytes, dtype]; insertion order = least recently used first
+        self._lock, self._local = threading.Lock(), threading.local()  # LU slots shared; contexts per thread
+        self._fixed = {}  # Dirichlet row sets -> (mask, diagonal mask) on the full pattern
+        self.stats = {"lu": 0, "gmres": 0, "gmres_iterations": 0, "lu_bytes_peak": 0}
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_lu"] = None  # SuperLU objects do not pickle; the next solve refactorises
+        state["_lus"] = {}  # SuperLU objects do not pickle; the next solve refactorises
+        del state["_lock"], state["_local"]
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock, self._local = threading.Lock(), threading.local()
+
+    def _context(self):
+        """This thread's (slot, accept, xtol, refresh), as set by :meth:`using` (threads share the LUs)."""
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is None:
+            ctx = self._local.ctx = ("main", GMRES_ACCEPT, 0.0, GMRES_REFRESH)
+        return ctx
+
+    @contextlib.contextmanager
+    def using(self, slot, accept=None, xtol=0.0, refresh=None):
+        """Context in which sparse solves reuse (and store) the LU of ``slot`` instead of the current one,
+        accepting GMRES solutions at relative residual ``accept`` (default ``GMRES_ACCEPT``) or once the
+        relative residual times max|x| is below ``xtol`` (an absolute error level of the solution: a Newton
+        update far below the Newton tolerance needs few digits). A solve needing more than ``refresh``
+        iterations (default ``GMRES_REFRESH``) marks the LU stale: worth it when the next matrix is closer
+        to this one than to the LU's (a sweep), not for a batch of unrelated energies (the homotopy).
+        The context is per thread; the slots' LUs are shared (any LU is only a preconditioner)."""
+        prev = self._context()
+        self._local.ctx = (slot, GMRES_ACCEPT if accept is None else accept, xtol,
+                           GMRES_REFRESH if refresh is None else refresh)
+        try:
+            yield self
+        finally:
+            self._local.ctx = prev
+
+    def memory(self):
+        """Memory of the factorisations held: {"slots", "lu_nnz", "lu_bytes", "lu_bytes_peak", "budget"}.
+
+        ``lu_bytes`` counts SuperLU's L and U (complex values and int32 row indices) and its
+        permutations; ``lu_bytes_peak`` is the most held at once since the solver was made.
+        """
+        with self._lock:
+            nnz = sum(lu.nnz for lu, *_ in self._lus.values())
+            return {"slots": len(self._lus), "lu_nnz": nnz, "lu_bytes": self._held(),
+                    "lu_bytes_peak": self.stats["lu_bytes_peak"], "budget": LU_MEMORY_BUDGET}
+
+    def _held(self):
+        return sum(entry[2] for entry in self._lus.values())
+
+    def _take(self, slot):
+        """The entry [LU, stale, bytes, dtype] of ``slot`` (now the most recently used), or None."""
+        with self._lock:
+            entry = self._lus.pop(slot, None)
+            if entry is not None:
+                self._lus[slot] = entry
+            return entry
+
+    def _store(self, slot, lu, dtype):
+        """Keep ``lu`` in ``slot`` (most recently used), dropping the least recently used beyond the budget."""
+        with self._lock:
+            self._lus.pop(slot, None)
+            self._lus[slot] = [lu, False, _lu_bytes(lu, dtype.itemsize), dtype]
+            log.debug("BlockSolver: LU in slot %r, %.1f MB", slot, self._lus[slot][2] / 2**20)
+            while len(self._lus) > 1 and self._held() > LU_MEMORY_BUDGET:
+                dropped = next(iter(self._lus))
+                del self._lus[dropped]
+                log.debug("BlockSolver: LU of slot %r dropped (memory budget %d MB)", dropped, LU_MEMORY_BUDGET >> 20)
+            self.stats["lu_bytes_peak"] = max(self.stats["lu_bytes_peak"], self._held())
 
     def full_data(self, blocks):
         b = blocks.shape[0]
@@ -134,9 +219,13 @@ class BlockSolver:
         """Replace the given full rows by identity rows (Dirichlet)."""
         if rows.size == 0:
             return data
-        mask = np.isin(self.fr, rows)
-        data[:, mask] = 0.0
-        data[:, mask & (self.fr == self.fc)] = 1.0
+        key = rows.tobytes()
+        if key not in self._fixed:
+            mask = np.isin(self.fr, rows)
+            self._fixed = {key: (np.nonzero(mask)[0], np.nonzero(mask & (self.fr == self.fc))[0])}
+        off, diag = self._fixed[key]
+        data[:, off] = 0.0
+        data[:, diag] = 1.0
         return data
 
     def solve(self, data, rhs):
@@ -172,7 +261,7 @@ class BlockSolver:
                 return x.reshape(b, N)
             out = np.empty_like(rhs, dtype=np.result_type(data, rhs))
             for k in range(b):
-                A = sps.csr_matrix((data[k], self.indices, self.indptr), shape=(self.N, self.N)).tocsc()
+                A = sps.csc_matrix((data[k][self.csc_perm], self.csc_indices, self.csc_indptr), shape=(self.N, self.N))
                 out[k] = self._sparse_solve(A, rhs[k])
             return out
 
@@ -210,20 +299,78 @@ class BlockSolver:
         return solve_sparse
 
     def _sparse_solve(self, A, rhs):
-        """GMRES preconditioned by the last LU factorisation, refactorising when it stalls.
+        """GMRES preconditioned by the current slot's LU, refactorising when it stalls.
 
         Newton steps and neighbouring energies change only diagonal-like terms,
         so an old LU is a strong preconditioner (measured: halves a 2D sweep).
-        The solution is accepted at relative residual ``GMRES_ACCEPT``; otherwise A is
-        factorised afresh (SuperLU, options in ``lu_kw``).
+        The GMRES solution is accepted at relative true residual ``GMRES_ACCEPT`` within
+        ``GMRES_MAXITER`` iterations; a solve that needed more than ``GMRES_REFRESH`` marks the
+        LU stale (the slot's next solve factorises its own matrix); one that failed factorises
+        A afresh at once (SuperLU, options in ``lu_kw``).
         """
-        if self._lu is not None and self._lu.shape == A.shape:
-            M = spla.LinearOperator(A.shape, matvec=self._lu.solve, dtype=A.dtype)
-            x, _ = spla.gmres(A, rhs, M=M, rtol=GMRES_RTOL, atol=0.0, restart=self.gmres_iters, maxiter=1)
-            # judged on the true residual alone: GMRES's own flag reports failure when nearly converged
-            if np.linalg.norm(A @ x - rhs) <= GMRES_ACCEPT * np.linalg.norm(rhs):
+        name, accept, xtol, refresh = self._context()
+        slot = self._take(name)
+        if slot is not None and slot[0].shape == A.shape and slot[3] == A.dtype and not slot[1]:
+            x, iters = fgmres(A, rhs, slot[0].solve, 0.5 * accept, GMRES_MAXITER, 0.5 * xtol)
+            # judged on the true residual
+            rel = np.linalg.norm(A @ x - rhs) / np.linalg.norm(rhs)
+            log.debug("BlockSolver: GMRES in slot %r: %d iterations, relative residual %.1e", name, iters, rel)
+            if rel <= accept or (rel <= XTOL_MAX_RESIDUAL and rel * np.max(np.abs(x)) <= xtol):
                 self.stats["gmres"] += 1
+                self.stats["gmres_iterations"] += iters
+                slot[1] = iters > refresh
                 return x
-        self._lu = spla.splu(A, **self.lu_kw)
+        lu = spla.splu(A, **self.lu_kw)
         self.stats["lu"] += 1
-        return self._lu.solve(rhs)
+        self._store(name, lu, A.dtype)
+        return lu.solve(rhs)
+
+
+def solver_slot(problem, slot, accept=None, xtol=0.0, refresh=None):
+    """Context: ``problem.solver`` (a :class:`BlockSolver`, if it has one) reuses the LU of ``slot``
+    (:meth:`BlockSolver.using`)."""
+    solver = getattr(problem, "solver", None)
+    return solver.using(slot, accept, xtol, refresh) if isinstance(solver, BlockSolver) else contextlib.nullcontext()
+
+
+def _lu_bytes(lu, itemsize):
+    """Bytes of a SuperLU factorisation: values and row indices of L and U (``lu.nnz``), column pointers and
+    permutations (SuperLU's supernodal storage adds a little)."""
+    return lu.nnz * (itemsize + 4) + 4 * 4 * lu.shape[0]
+
+
+def fgmres(A, b, M, rtol, maxiter, xtol=0.0):
+    """Right-preconditioned (flexible) GMRES from x = 0: (x, iterations) with |b - A x| <= rtol |b| if reached
+    (or with |b - A x| / |b| <= ``XTOL_MAX_RESIDUAL`` and times max|x| <= ``xtol``).
+
+    ``M(v)`` applies the preconditioner (an old LU's solve). With right preconditioning the
+    least-squares residual is the true one (up to rounding), so the iteration stops on what the
+    caller checks; the preconditioned directions are kept, so x needs no extra M application.
+    Classical Gram-Schmidt with one reorthogonalisation (two matrix products per step).
+    """
+    beta = np.linalg.norm(b)
+    x = np.zeros(b.shape, dtype=np.result_type(A.dtype, b.dtype))
+    if beta == 0.0:
+        return x, 0
+    V = np.empty((maxiter + 1, b.size), dtype=x.dtype)
+    Z = np.empty((maxiter, b.size), dtype=x.dtype)
+    H = np.zeros((maxiter + 1, maxiter), dtype=x.dtype)
+    e1 = np.zeros(maxiter + 1, dtype=x.dtype)
+    e1[0] = beta
+    V[0] = b / beta
+    y, k = np.zeros(0, dtype=x.dtype), 0
+    for k in range(1, maxiter + 1):
+        j = k - 1
+        Z[j] = M(V[j])
+        w = A @ Z[j]
+        for _ in range(2):
+            h = (V[:k] @ w.conj()).conj()  # V^H w without a conjugated copy of V
+            w -= h @ V[:k]
+            H[:k, j] += h
+        H[k, j] = np.linalg.norm(w)
+        y, *_ = np.linalg.lstsq(H[:k + 1, :k], e1[:k + 1], rcond=None)
+        rel = np.linalg.norm(H[:k + 1, :k] @ y - e1[:k + 1]) / beta
+        if H[k, j] == 0.0 or rel <= rtol or (rel <= XTOL_MAX_RESIDUAL and rel * np.max(np.abs(y @ Z[:k])) <= xtol):
+            break
+        V[k] = w / H[k, j]
+    return y @ Z[:k], k

@@ -36,8 +36,8 @@ which for chi_1 = chi_2 is sigma_1 d_n th_1 = sinh(th_2 - th_1)/r (``docs/deriva
 Kupriyanov-Lukichev tunnel interfaces).
 """
 
-import itertools
 import logging
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -46,9 +46,10 @@ from .bulk import bulk_gamma, check_gap_edges, on_retarded_branch, riccati_barri
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .exchange import SPINS, exchange_weights, interleave, spin_mixing, spin_split
-from .fem import delta_nodes, delta_weights
+from .eta_homotopy import continuation, homotopy
+from .fem import delta_nodes, delta_weights, real_product
 from .spectral_result import SpectralResult
-from .sweep import reservoirs, sweep
+from .sweep import sweep
 from .validate import choice, integer, real, real_array
 from . import progress
 
@@ -60,13 +61,9 @@ LINE_SEARCH_HALVINGS = 12  #: Newton: at most this many step halvings per iterat
 ARMIJO = 1e-4  #: Newton: a step must lower the residual by this fraction of its length
 ROUNDING = 1e-13  #: Newton: rounding level of the residual (max norm) per unit operator scale and max|gamma|
 STALL = 0.5  #: Newton: at rounding level, a step that keeps this fraction of the residual has stagnated
-HOMOTOPY_START = 2.0  #: first stage's Im E in units of max(|E|, device gap + pair breaking, E_Th, reservoir gap + |h|)
-HOMOTOPY_FACTOR = 0.1  #: ratio of Im E between successive homotopy stages
-HOMOTOPY_SKIP = 0.1  #: stages below this fraction of the energy's own Im part (Matsubara) are skipped
-HOMOTOPY_END = 1e-4  #: the stages end once Im E - eta is below this fraction of the first stage
-HOMOTOPY_TOL = 1e-2  #: Newton tolerance (update) of the intermediate stages (only the last one is solved to tol)
-CONTINUATION_ROUNDS = 3  #: rounds of retrying failed energies from converged neighbours
-CONTINUATION_STEPS = (1, 4, 16, 64)  #: numbers of sub-steps tried on the path from a converged energy
+CONTRACTION = 1e-2  #: Newton (2D): largest update ratio |dx_k| / |dx_k-1| counted as quadratic contraction
+CHORD_STEP = 1e-3  #: Newton (2D): after a full step no longer than this the Jacobian is kept (chord step)
+CONTRACTION_SAFETY = 0.1  #: Newton (2D): the estimated error left must be below this fraction of tol
 CHUNK_UNKNOWNS = 4e5  #: complex unknowns per chunk of energies (memory of one batched solve)
 
 
@@ -104,6 +101,8 @@ class RetardedProblem:
         self.dir_nodes = device.boundary.dirichlet_nodes
         self.dir_rows = np.concatenate([2 * self.dir_nodes, 2 * self.dir_nodes + 1])
         self.solver = ops.solver(2, symmetric_pivoting=True)
+        #: Newton also stops on quadratic contraction (:meth:`newton`): sparse (2D) solves only
+        self.contraction_stop = not self.solver.banded
 
     @property
     def state_size(self):
@@ -166,16 +165,16 @@ class RetardedProblem:
         """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
         ops = self.ops
         epsc = eps[:, None]
-        Fg = (ops.K @ g.T).T
-        Ft = (ops.K @ gt.T).T
+        Fg = real_product(ops.K, g.T).T
+        Ft = real_product(ops.K, gt.T).T
         gb, dg = ops.element_values(g)
         gtb, dgt = ops.element_values(gt)
         den = 1.0 + gb * gtb
         sg = np.sum(dg * dg, axis=-1)
         st = np.sum(dgt * dgt, axis=-1)
         w = ops.w_el
-        Fg += (ops.incidence @ (w * 2.0 * gtb * sg / den).T).T
-        Ft += (ops.incidence @ (w * 2.0 * gb * st / den).T).T
+        Fg += real_product(ops.incidence, (w * 2.0 * gtb * sg / den).T).T
+        Ft += real_product(ops.incidence, (w * 2.0 * gb * st / den).T).T
         p = g * gt
         dn = 1.0 + p
         c, cG, cD, cDc = self.c, self.cG, self.cD, self.cDc
@@ -187,16 +186,16 @@ class RetardedProblem:
         if not jac:
             return Fg, Ft, None
         b = g.shape[0]
-        blocks = np.zeros((b, 2, 2, ops.nnz), dtype=complex)
         d1 = ops.d + 1
-        den2 = den * den
-        # element blocks: value depends on column vertex only
-        Al = (-2.0 * gtb * gtb * sg / den2)[..., None] / d1 + np.einsum("bed,ejd->bej", 4.0 * gtb[..., None] * dg / den[..., None], ops.grad)
-        Bl = np.broadcast_to((2.0 * sg / den2)[..., None] / d1, Al.shape)
-        Cl = np.broadcast_to((2.0 * st / den2)[..., None] / d1, Al.shape)
-        Dl = (-2.0 * gb * gb * st / den2)[..., None] / d1 + np.einsum("bed,ejd->bej", 4.0 * gb[..., None] * dgt / den[..., None], ops.grad)
-        for (i, j), L in (((0, 0), Al), ((0, 1), Bl), ((1, 0), Cl), ((1, 1), Dl)):
-            blocks[:, i, j] = ops.assemble(np.broadcast_to((w[:, None] * L)[:, :, None, :], (b, ops.n_el, d1, d1)))
+        cols = np.empty((b, 2, 2, ops.n_el, d1), dtype=complex)  # each block's value depends on its column vertex
+        wd = w / den
+        for i, (u, du, s) in enumerate(((gtb, dg, sg), (gb, dgt, st))):
+            blk = cols[:, i, i]  # -2 w u^2 s / den^2 / (d+1) + 4 w u (du . grad_j) / den
+            blk[...] = (-2.0 * wd * u * u * s / (den * d1))[..., None]
+            for k in range(ops.grad.shape[-1]):
+                blk += (4.0 * wd * u * du[..., k])[..., None] * ops.grad[None, :, :, k]
+            cols[:, i, 1 - i] = (2.0 * wd * s / (den * d1))[..., None]
+        blocks = ops.assemble_columns(cols.reshape(4 * b, ops.n_el, d1)).reshape(b, 2, 2, ops.nnz)
         blocks[:, 0, 0] += ops.K_data
         blocks[:, 1, 1] += ops.K_data
         dn2 = dn * dn
@@ -220,6 +219,15 @@ class RetardedProblem:
         solution is amplified rounding and need never fall below a tiny ``tol``).
         The step is halved (at most ``LINE_SEARCH_HALVINGS`` times) until the
         residual decreases by the Armijo fraction ``ARMIJO`` of the step.
+
+        Sparse (2D) problems (``contraction_stop``) also stop once two full steps in a row contract
+        quadratically: with theta = |dx_k| / |dx_k-1| <= ``CONTRACTION``, the error left after step k is
+        at most theta |dx_k| / (1 - theta) (Deuflhard's estimate; about theta^2 |dx_k| when quadratic),
+        accepted below ``CONTRACTION_SAFETY`` tol. This saves the last step, whose update is already
+        far below tol (there one step costs a Jacobian and a preconditioned solve). After a full step no
+        longer than ``CHORD_STEP`` they also keep the Jacobian (a chord step: its error is ~|dx_k-1| times
+        the Newton step's, so the contraction estimate above still bounds the error left), and the line
+        search's residual at the new point is the next right-hand side.
         """
         cmax = np.max(np.abs(self.c))
         kmax = np.max(np.abs(self.ops.K_data[self.ops.diag]))
@@ -228,10 +236,15 @@ class RetardedProblem:
         ok = np.zeros(b, bool)
         res = np.full(b, np.inf)
         act = np.arange(b)
+        prev = np.full(b, np.inf)  # |dx| of the previous full step (inf: none)
+        chord, contraction = False, getattr(self, "contraction_stop", False)  # (also run on spin-mixed problems)
         for _ in range(maxiter):
             e, ga, gta = eps[act], g[act], gt[act]
             floor = ROUNDING * scale_all[act] * np.maximum(1.0, np.maximum(_amax(ga), _amax(gta)))
-            F, data = self.residual(e, ga, gta, jac=True)
+            if chord:  # the line search's residual at this point, the previous Jacobian (see docstring)
+                F, data = F1[keep], data[keep]
+            else:
+                F, data = self.residual(e, ga, gta, jac=True)
             f0, fm0 = np.linalg.norm(F, axis=1), _amax(F)
             dx = self.solver.solve(data, -F)
             lam = np.ones(act.size)
@@ -249,9 +262,18 @@ class RetardedProblem:
             g[act], gt[act] = gn, gtn
             res[act] = f1
             stalled = (fm0 <= floor) & (_amax(F1) <= floor) & (f1 >= STALL * f0)
-            done = ((_amax(dx) < tol) | stalled) & np.isfinite(f1) & ~bad
+            step = _amax(dx)
+            done = (step < tol) | stalled
+            if contraction:
+                theta = step / prev[act]  # 0 after a first step (prev inf): not counted
+                done |= (lam == 1.0) & (theta > 0.0) & (theta <= CONTRACTION) & \
+                    (theta * step <= CONTRACTION_SAFETY * tol * (1.0 - theta))
+                prev[act] = np.where(lam == 1.0, step, np.inf)
+            done &= np.isfinite(f1) & ~bad
             ok[act[done]] = True
-            act = act[~done & np.isfinite(f1)]
+            keep = ~done & np.isfinite(f1)
+            chord = contraction and bool(np.all((lam == 1.0) & (step <= CHORD_STEP) & ~bad | ~keep))
+            act = act[keep]
             if act.size == 0:
                 break
         return g, gt, ok, res
@@ -356,7 +378,7 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     else:
         Eu, inv = E, np.arange(E.size)
     if chunk is None:
-        chunk = max(1, min(Eu.size, int(CHUNK_UNKNOWNS // ((4 if mixed else 2) * device.operators.n))))
+        chunk = _default_chunk(device, Eu.size, mixed, method, executor)
     out = _solve_blocks(executor, chunk, Eu, inv, guess, spins, mixed, device, delta, eta, tol, maxiter, method)
     if symmetric and not np.iscomplexobj(E):
         neg = E < 0  # spin s at -E is spin -s at |E|, conjugated (its own partner without exchange field)
@@ -366,6 +388,32 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     (g, gt, res), dn = out[0], (out[1] if len(out) > 1 else (None, None, None))
     return SpectralResult(device=device, energies=E, gamma=g, gamma_t=gt, delta=delta_nodes(device, delta), eta=eta,
                           residuals=res if dn[2] is None else np.maximum(res, dn[2]), gamma_dn=dn[0], gamma_t_dn=dn[1])
+
+
+def _default_chunk(device, n, mixed, method, executor):
+    """Energies per chunk: batched (1D) solves hold arrays of ``CHUNK_UNKNOWNS`` complex unknowns.
+
+    A sparse (2D) sweep solves one energy at a time, and each chunk is a lane of its own that starts
+    with a homotopy, so its chunks are as long as the workers allow (one per worker: ``_max_workers``
+    of a process or thread pool, else the cores). Its memory is bounded all the same: the stored
+    solutions are no more than the result's, the homotopy runs in batches of ``CHUNK_UNKNOWNS``
+    (:func:`_homotopy_batches`) and the LUs kept are within ``usadel.linsolve.LU_MEMORY_BUDGET``.
+    """
+    ncomp = 4 if mixed else 2
+    chunk = max(1, min(n, int(CHUNK_UNKNOWNS // (ncomp * device.operators.n))))
+    if method == "sweep" and getattr(device, "order", 1) == 1 and not device.operators.solver(ncomp, True).banded:
+        workers = 1 if executor is None else getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+        chunk = max(chunk, -(-n // workers))
+    return chunk
+
+
+def _homotopy_batches(prob, eps, tol, maxiter):
+    """:func:`homotopy` in batches of at most ``CHUNK_UNKNOWNS`` complex unknowns (bounded memory)."""
+    size = max(1, int(CHUNK_UNKNOWNS // (2 * prob.state_size)))
+    if eps.size <= size:
+        return homotopy(prob, eps, tol, maxiter)
+    parts = [homotopy(prob, eps[i:i + size], tol, maxiter) for i in range(0, eps.size, size)]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
 
 
 def _solve_blocks(executor, chunk, Eu, inv, guess, spins, mixed, *args):
@@ -419,7 +467,7 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
             log.debug("spectral: %d energies via eta-homotopy", idx.size)
             g[idx], gt[idx], ok[idx], res[idx] = homotopy(prob, eps[idx], tol, maxiter)
     elif method == "sweep":
-        g, gt, ok, res = sweep(prob, eps, tol, maxiter, start=homotopy)
+        g, gt, ok, res = sweep(prob, eps, tol, maxiter, start=_homotopy_batches)
     else:
         g, gt, ok, res = homotopy(prob, eps, tol, maxiter)
     if not ok.all():
@@ -429,61 +477,9 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
     if bad.size:
         raise ConvergenceError(f"spectral: Newton did not converge at {bad.size} of {E.size} energies, e.g. E = "
                                f"{E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}", energies=E[bad], residuals=res[bad])
+    if not prob.solver.banded:  # sparse LU: the memory this chunk held (BlockSolver.memory)
+        mem = prob.solver.memory()
+        log.info("spectral: chunk of %d energies, %d unknowns: LU factors %.0f MB (at most %.0f MB held, %d slots; "
+                 "budget %.0f MB), solutions %.0f MB", E.size, prob.solver.N, mem["lu_bytes"] / 2**20,
+                 mem["lu_bytes_peak"] / 2**20, mem["slots"], mem["budget"] / 2**20, 2 * g.nbytes / 2**20)
     return g, gt, res
-
-
-def homotopy(prob, eps, tol, maxiter):
-    """Follow the retarded solution from E + i Omega down to E + i eta.
-
-    The retarded Green's function is analytic in the upper half plane and the
-    solution far from the real axis is unique, so continuation in Im E picks
-    the physical branch where Newton from a bulk guess may converge to an
-    unphysical one (measured: negative DOS just above an SNS minigap).
-    Im E starts at ``HOMOTOPY_START`` times the largest of |E|, the device's
-    gap plus pair-breaking rate, its Thouless energy and the largest reservoir
-    gap plus |h| (a start below a reservoir's gap put an S wire between gap-30
-    reservoirs at phase 2.5 on a wrong branch: DOS 1.38 for 9e-4), and falls by
-    ``HOMOTOPY_FACTOR`` per stage. Intermediate stages are solved loosely (update
-    below ``HOMOTOPY_TOL``, so error ~its square after Newton's last step); only
-    the last one to ``tol``.
-    """
-    scale = max(prob.energy_scale, prob.ops.thouless_energy,
-                max((abs(r.delta) + abs(r.h) for r in reservoirs(prob)), default=0.0))
-    omega0 = HOMOTOPY_START * np.maximum(np.abs(eps.real), scale)
-    eta = eps.imag
-    g, gt = prob.initial(eps.real + 1j * (eta + omega0))
-    ok = np.ones(eps.size, bool)
-    for k in itertools.count():
-        om = omega0 * HOMOTOPY_FACTOR ** k
-        # stages small next to the energy's own Im part (Matsubara) change nothing
-        om = np.where(om < HOMOTOPY_SKIP * eta, 0.0, om)
-        last = bool(np.all((om < HOMOTOPY_END * omega0) | (om == 0)))
-        e = eps.real + 1j * (eta + np.where(last, 0.0, om))
-        g, gt = prob.impose(e, g, gt)
-        g, gt, oki, res = prob.newton(e, g, gt, tol if last else max(tol, HOMOTOPY_TOL), maxiter)
-        ok &= oki
-        if last:
-            return g, gt, ok, res
-
-
-def continuation(prob, eps, g, gt, ok, res, tol, maxiter):
-    """Retry failed energies by stepping from the nearest converged energy (ever finer paths)."""
-    for _ in range(CONTINUATION_ROUNDS):
-        if not ok.any() or ok.all():
-            break
-        good = np.nonzero(ok)[0]
-        for i in np.nonzero(~ok)[0]:
-            j = good[np.argmin(np.abs(eps[good] - eps[i]))]
-            gi, gti = g[j:j + 1].copy(), gt[j:j + 1].copy()
-            for nsub in CONTINUATION_STEPS:
-                path = eps[j] + (eps[i] - eps[j]) * np.arange(1, nsub + 1) / nsub
-                ga, gta = gi.copy(), gti.copy()
-                for e in path:
-                    ga, gta = prob.impose(np.array([e]), ga, gta)
-                    ga, gta, oki, ri = prob.newton(np.array([e]), ga, gta, tol, maxiter)
-                    if not oki[0]:
-                        break
-                else:  # the whole path converged
-                    g[i], gt[i], ok[i], res[i] = ga[0], gta[0], True, ri[0]
-                    break
-    return g, gt, ok, res

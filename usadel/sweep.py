@@ -13,7 +13,8 @@ unique. Every continued energy is checked (Newton converged, |gamma|, |gamma~| <
 and DOS >= 0 within ``usadel.bulk.PHYSICAL_SLACK``, and a Newton correction no
 larger than ``SWEEP_JUMP``, since a branch change shows up as an O(1) jump from the
 prediction); where a check fails that energy is redone by the homotopy and the
-predictor restarts from it. Finally a sample of the continued energies (every ``SWEEP_SAMPLE``-th) is
+predictor restarts from it. Finally a sample of the continued energies (every ``SWEEP_SAMPLE``-th; sparse
+2D solves: ``SWEEP_SAMPLES_SPARSE`` per batch, chosen beforehand and solved with the lane starts) is
 solved by the homotopy as well; if any differs by more than ``SWEEP_SAMPLE_TOL`` the whole batch
 is redone by the homotopy (with a warning): a wrong branch that passes the local checks must not
 survive silently.
@@ -39,10 +40,11 @@ import math
 import numpy as np
 
 from .bulk import on_retarded_branch
+from .linsolve import solver_slot
 
 __all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER",
-           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "PREDICT_MAX_WEIGHT", "SWEEP_MAX_STEP",
-           "reservoir_edges", "reservoirs"]
+           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "SWEEP_SAMPLES_SPARSE", "PREDICT_MAX_WEIGHT", "SWEEP_MAX_STEP",
+           "reservoir_edges", "reservoirs", "sample_positions"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,9 @@ SWEEP_MAX_STEP = 1.0  #: longest continued step in energy, in Thouless energies 
 PREDICT_MAX_WEIGHT = 10.0  #: larger Lagrange weights (a step far beyond the spacing) use the nearest solution
 SWEEP_SAMPLE = 16  #: every this many energies of a batch one is compared with the homotopy
 SWEEP_SAMPLE_TOL = 1e-6  #: largest accepted difference (gamma, gamma~; max norm) of a sampled energy
+SWEEP_GMRES_ACCEPT = 1e-6  #: sparse (2D): relative residual of the continuation's preconditioned GMRES solves
+SWEEP_GMRES_XTOL = 1e-3  #: sparse (2D): ... or at relative residual x max|update| below this fraction of tol
+SWEEP_SAMPLES_SPARSE = 3  #: sparse (2D) solves: this many samples per batch, evenly spread (:func:`sample_positions`)
 
 
 def predict(es, gs, e):
@@ -90,7 +95,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     n = eps.size
     order = np.lexsort((-eps.imag, -eps.real))  # from high to low energy
     order = order if descending else order[::-1]
-    banded = getattr(prob, "solver", None) is None or prob.solver.banded  # order > 1: condensed 1D chains
+    banded = not _sparse(prob)  # no solver (order > 1): condensed 1D chains
     nl = 1 if not banded else max(1, min(SWEEP_LANES, n // SWEEP_MIN_LANE))
     lanes = _lanes(order, eps, nl, reservoir_edges(prob))
     max_step = SWEEP_MAX_STEP * prob.ops.thouless_energy  # longer steps start afresh from the homotopy
@@ -105,8 +110,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     for lane in lanes:
         pre[lane[0]] = True
         pre[lane[1:][np.abs(np.diff(eps[lane])) > max_step]] = True
-    if pre.any():
-        g[pre], gt[pre], ok[pre], res[pre] = start(prob, eps[pre], tol, maxiter)
+    reference = _first_batch(prob, eps, order, pre, start, tol, maxiter, (g, gt, ok, res))
     redone = 0
     continued = np.zeros(n, bool)  # energies accepted from a prediction (the ones the sample check samples)
     for step in range(max(lane.size for lane in lanes)):
@@ -118,7 +122,9 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
             pg = np.array([predict(eps[hist[k]], g[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
             pt = np.array([predict(eps[hist[k]], gt[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
             pg, pt = prob.impose(eps[ic], pg, pt)
-            gi, gti, oki, ri = prob.newton(eps[ic], pg.copy(), pt.copy(), tol, min(maxiter, SWEEP_MAXITER))
+            # the sweep's LU, kept apart from the homotopy's; updates far below tol need few digits
+            with solver_slot(prob, "sweep", SWEEP_GMRES_ACCEPT, SWEEP_GMRES_XTOL * tol):
+                gi, gti, oki, ri = prob.newton(eps[ic], pg.copy(), pt.copy(), tol, min(maxiter, SWEEP_MAXITER))
             jump = np.maximum(np.max(np.abs(gi - pg), axis=1), np.max(np.abs(gti - pt), axis=1))
             good = oki & on_retarded_branch(gi, gti) & (jump <= SWEEP_JUMP)
             g[ic], gt[ic], ok[ic], res[ic] = gi, gti, oki, ri
@@ -135,7 +141,26 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
                 hist[k] = [i] if ok[i] else []
     if redone:
         log.debug("sweep: %d of %d energies redone by the homotopy", redone, n)
-    return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued)
+    return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued, reference)
+
+
+def _first_batch(prob, eps, order, pre, start, tol, maxiter, out):
+    """Solve the energies ``pre`` by ``start`` into ``out`` = (g, gt, ok, res), in place. Sparse (2D) solves
+    add the sample check's energies (:func:`sample_positions` of the energies to be continued) to this
+    batch: its homotopy stages then share their LUs with the lane start's (one batch of ~20 sparse Newton
+    steps instead of two). Returns (indices, g, gt, ok) of the sample's homotopy solutions, or None."""
+    free = order[~pre[order]]  # the energies to be continued, in sweep order
+    sample = np.zeros(0, int)
+    if _sparse(prob) and free.size >= 2 * SWEEP_SAMPLE:
+        sample = free[sample_positions(free.size, sparse=True)]
+    first = np.concatenate([np.nonzero(pre)[0], sample])
+    if first.size == 0:
+        return None
+    sol = start(prob, eps[first], tol, maxiter)
+    k = int(np.sum(pre))
+    for arr, x in zip(out, sol):
+        arr[first[:k]] = x[:k]
+    return (sample, sol[0][k:], sol[1][k:], sol[2][k:]) if sample.size else None
 
 
 def reservoirs(prob):
@@ -160,15 +185,39 @@ def _lanes(order, eps, nl, edges):
     return [lane for p in pieces for lane in np.array_split(p, max(1, round(p.size / size)))]
 
 
-def _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued=None):
-    """Compare every ``SWEEP_SAMPLE``-th continued energy (mask ``continued``; None: every energy) with the
-    homotopy; on any disagreement above ``SWEEP_SAMPLE_TOL`` (a branch the local checks missed) redo the
-    whole batch by the homotopy. Energies the homotopy solved already are not sampled again."""
-    candidates = np.arange(eps.size) if continued is None else np.nonzero(continued)[0]
-    if candidates.size < 2 * SWEEP_SAMPLE:
-        return g, gt, ok, res
-    idx = candidates[SWEEP_SAMPLE // 2::SWEEP_SAMPLE]
-    gs, gts, oks, _ = start(prob, eps[idx], tol, maxiter)
+def sample_positions(n, sparse=False):
+    """Positions (among ``n`` continued energies, in the order given) that the sample check solves again.
+
+    Batched (1D) solves: every ``SWEEP_SAMPLE``-th. Sparse (2D) ones: ``SWEEP_SAMPLES_SPARSE`` evenly spread,
+    since there each sample costs a homotopy of ~20 sparse Newton steps (measured: ~15 continued energies'
+    worth on the 20k-node strip, against a fraction of one in 1D, where the whole batch shares each step). A branch that passes the local checks
+    is followed by the continuation over a run of energies (until a check fails or the lane ends), so the
+    evenly spread samples catch any such run longer than n / (SWEEP_SAMPLES_SPARSE + 1) energies.
+    """
+    if not sparse:
+        return np.arange(SWEEP_SAMPLE // 2, n, SWEEP_SAMPLE)
+    return np.unique(np.round(np.linspace(0, n - 1, SWEEP_SAMPLES_SPARSE + 2)[1:-1]).astype(int))
+
+
+def _sparse(prob):
+    """Whether the problem's linear solves are sparse LU (2D), not batched banded ones (1D chains)."""
+    solver = getattr(prob, "solver", None)
+    return solver is not None and not solver.banded
+
+
+def _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued=None, reference=None):
+    """Compare a sample of the continued energies (mask ``continued``; None: every energy; positions by
+    :func:`sample_positions`) with the homotopy; on any disagreement above ``SWEEP_SAMPLE_TOL`` (a branch the
+    local checks missed) redo the whole batch by the homotopy. Energies the homotopy solved already are not
+    sampled again. ``reference`` (indices, g, gt, ok): the sample, solved by the homotopy beforehand."""
+    if reference is not None:
+        idx, gs, gts, oks = reference
+    else:
+        candidates = np.arange(eps.size) if continued is None else np.nonzero(continued)[0]
+        if candidates.size < 2 * SWEEP_SAMPLE:
+            return g, gt, ok, res
+        idx = candidates[sample_positions(candidates.size, _sparse(prob))]
+        gs, gts, oks, _ = start(prob, eps[idx], tol, maxiter)
     diff = np.maximum(np.max(np.abs(gs - g[idx]), axis=1), np.max(np.abs(gts - gt[idx]), axis=1))
     if np.all(diff[oks & ok[idx]] <= SWEEP_SAMPLE_TOL):
         return g, gt, ok, res
