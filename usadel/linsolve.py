@@ -308,6 +308,8 @@ class BlockSolver:
         LU stale (the slot's next solve factorises its own matrix); one that failed factorises
         A afresh at once (SuperLU, options in ``lu_kw``).
         """
+        if not np.any(rhs):  # a converged Newton row: the exact solution, no factorisation (and no 0/0 below)
+            return np.zeros(rhs.shape, dtype=np.result_type(A.dtype, rhs))
         name, accept, xtol, refresh = self._context()
         slot = self._take(name)
         if slot is not None and slot[0].shape == A.shape and slot[3] == A.dtype and not slot[1]:
