@@ -13,8 +13,8 @@ unique. Every continued energy is checked (Newton converged, |gamma|, |gamma~| <
 and DOS >= 0 within ``usadel.bulk.PHYSICAL_SLACK``, and a Newton correction no
 larger than ``SWEEP_JUMP``, since a branch change shows up as an O(1) jump from the
 prediction); where a check fails that energy is redone by the homotopy and the
-predictor restarts from it. Finally a sample of the continued energies (every ``SWEEP_SAMPLE``-th; sparse
-2D solves: ``SWEEP_SAMPLES_SPARSE`` per batch, chosen beforehand and solved with the lane starts) is
+predictor restarts from it. Finally a sample of the energies to be continued (every ``SWEEP_SAMPLE``-th; sparse
+2D solves: ``SWEEP_SAMPLES_SPARSE`` per batch; chosen beforehand and solved with the lane starts) is
 solved by the homotopy as well; if any differs by more than ``SWEEP_SAMPLE_TOL`` the whole batch
 is redone by the homotopy (with a warning): a wrong branch that passes the local checks must not
 survive silently.
@@ -145,14 +145,14 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
 
 
 def _first_batch(prob, eps, order, pre, start, tol, maxiter, out):
-    """Solve the energies ``pre`` by ``start`` into ``out`` = (g, gt, ok, res), in place. Sparse (2D) solves
-    add the sample check's energies (:func:`sample_positions` of the energies to be continued) to this
-    batch: its homotopy stages then share their LUs with the lane start's (one batch of ~20 sparse Newton
-    steps instead of two). Returns (indices, g, gt, ok) of the sample's homotopy solutions, or None."""
+    """Solve the energies ``pre`` by ``start`` into ``out`` = (g, gt, ok, res), in place, together with the
+    sample check's energies (:func:`sample_positions` of the energies to be continued, chosen beforehand):
+    one homotopy batch instead of two (2D: its stages share their LUs with the lane start's; 1D: one
+    batched Newton sequence). Returns (indices, g, gt, ok) of the sample's homotopy solutions, or None."""
     free = order[~pre[order]]  # the energies to be continued, in sweep order
     sample = np.zeros(0, int)
-    if _sparse(prob) and free.size >= 2 * SWEEP_SAMPLE:
-        sample = free[sample_positions(free.size, sparse=True)]
+    if free.size >= 2 * SWEEP_SAMPLE:
+        sample = free[sample_positions(free.size, sparse=_sparse(prob))]
     first = np.concatenate([np.nonzero(pre)[0], sample])
     if first.size == 0:
         return None
