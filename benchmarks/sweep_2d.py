@@ -10,8 +10,8 @@
    with the eta-homotopy's (``method="homotopy"``) at every node: max |N_sweep - N_homotopy|.
 2. Mesh for a DOS error <= 1e-3 at the centre (x = 1/2) with square cells (y resolved as finely as x):
    P1 strips of nx x nx/4 cells (and the 400 x 50 one) against the converged 1D value (P1, 6400 elements, extrapolated from
-   3200 by Richardson: the strip is translation invariant, so its exact DOS is the 1D one); 2D
-   meshes offer P1 only (higher orders are 1D, ``usadel.highorder``).
+   3200 by Richardson: the strip is translation invariant, so its exact DOS is the 1D one). P1 only
+   here; P2 triangles (``order=2``) reach 1e-3 on 16 x 4 cells: ``benchmarks/work_precision_2d.py``.
 3. The shipped cross-shaped device ``meshes/cross_spin_valve.msh`` (628 nodes: S channel of gap 1
    between S reservoirs at phases -+0.5, two N arms ending in tunnel contacts to N reservoirs) at 225
    energies of ``energy_grid`` (graded at the gap edge and the arm's potential; the issue's goal: 223
@@ -132,7 +132,7 @@ def mesh_benchmark():
         say(f"  {nx:>4} x {ny:<3} {dev.operators.n:6d} {err:16.2e} {cpu:12.2f}")
         if err <= 1e-3 and nx == 4 * ny and best is None:
             best = (nx, ny, dev.operators.n)
-    say(f"  recommended for <= 1e-3 with square cells: P1, {best[0]} x {best[1]} cells ({best[2]} nodes), h = "
+    say(f"  P1 mesh for <= 1e-3 with square cells: {best[0]} x {best[1]} cells ({best[2]} nodes), h = "
         f"1/{best[0]}" if best else "  no square-cell mesh above reached 1e-3")
 
 
