@@ -21,7 +21,8 @@ survive silently.
 
 Lanes never cross a reservoir's gap edge (:func:`reservoir_edges`), where the boundary
 values are singular, and no step longer than ``SWEEP_MAX_STEP`` Thouless energies is continued
-(solutions change on that scale): both let a continued solution change branch unnoticed
+unless it is also short next to |E| and to the distance to the nearest gap edge (:func:`max_steps`;
+solutions change on those scales): both let a continued solution change branch unnoticed
 (measured: a step of 13 E_Th below a reservoir edge landed on a solution with DOS 1.010 for 0.994
 that passed every local check). Such energies start afresh from the homotopy.
 
@@ -43,7 +44,7 @@ from .bulk import on_retarded_branch
 from .linsolve import solver_slot
 
 __all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER",
-           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "SWEEP_SAMPLES_SPARSE", "PREDICT_MAX_WEIGHT", "SWEEP_MAX_STEP",
+           "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "SWEEP_SAMPLES_SPARSE", "PREDICT_MAX_WEIGHT", "SWEEP_MAX_STEP", "SWEEP_REL_STEP", "max_steps",
            "reservoir_edges", "reservoirs", "sample_positions"]
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ SWEEP_JUMP = 0.1  #: a Newton correction above this (max norm of gamma, gamma~) 
 SWEEP_MAXITER = 8  #: Newton iterations from a prediction before the homotopy takes over
 SWEEP_ORDER = 3  #: previous solutions used by the predictor (3: quadratic in E)
 SWEEP_MAX_STEP = 1.0  #: longest continued step in energy, in Thouless energies (solutions vary on that scale)
+SWEEP_REL_STEP = 0.05  #: ... or this fraction of |E| and of the distance to the nearest gap edge (:func:`max_steps`)
 PREDICT_MAX_WEIGHT = 10.0  #: larger Lagrange weights (a step far beyond the spacing) use the nearest solution
 SWEEP_SAMPLE = 16  #: every this many energies of a batch one is compared with the homotopy
 SWEEP_SAMPLE_TOL = 1e-6  #: largest accepted difference (gamma, gamma~; max norm) of a sampled energy
@@ -98,7 +100,6 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     banded = not _sparse(prob)  # no solver (order > 1): condensed 1D chains
     nl = 1 if not banded else max(1, min(SWEEP_LANES, n // SWEEP_MIN_LANE))
     lanes = _lanes(order, eps, nl, reservoir_edges(prob))
-    max_step = SWEEP_MAX_STEP * prob.ops.thouless_energy  # longer steps start afresh from the homotopy
     g = np.zeros((n, prob.state_size), complex)
     gt = np.zeros_like(g)
     ok = np.zeros(n, bool)
@@ -109,7 +110,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     pre = np.zeros(n, bool)
     for lane in lanes:
         pre[lane[0]] = True
-        pre[lane[1:][np.abs(np.diff(eps[lane])) > max_step]] = True
+        pre[lane[1:][np.abs(np.diff(eps[lane])) > max_steps(prob, eps[lane[:-1]], eps[lane[1:]])]] = True
     reference = _first_batch(prob, eps, order, pre, start, tol, maxiter, (g, gt, ok, res))
     redone = 0
     continued = np.zeros(n, bool)  # energies accepted from a prediction (the ones the sample check samples)
@@ -161,6 +162,25 @@ def _first_batch(prob, eps, order, pre, start, tol, maxiter, out):
     for arr, x in zip(out, sol):
         arr[first[:k]] = x[:k]
     return (sample, sol[0][k:], sol[1][k:], sol[2][k:]) if sample.size else None
+
+
+def max_steps(prob, e1, e2):
+    """Longest step from energies ``e1`` to ``e2`` (arrays) that the sweep continues; longer ones start afresh.
+
+    Solutions vary in energy on the device's Thouless energy E_Th, on the energy itself (where E >> E_Th
+    the coherence length sqrt(D/E) changes by dE/2E) and on the distance to the nearest gap edge (the
+    reservoirs' |Delta|, |Delta| -+ |h|, where the boundary values are singular, and the device's own
+    gap scale). So a step is continued if it is at most ``SWEEP_MAX_STEP`` E_Th, or at most
+    ``SWEEP_REL_STEP`` times the smaller of |E| and that distance at both ends. (E_Th alone is the
+    bounding box's: ~1e-6 on a long superconducting wire such as the seed device, where every energy
+    then went to the homotopy.)
+    """
+    edges = np.r_[reservoir_edges(prob), prob.energy_scale] if prob.energy_scale > 0 else reservoir_edges(prob)
+    a1, a2 = np.abs(np.real(e1)), np.abs(np.real(e2))
+    dist = np.min(np.abs(np.r_[a1, a2][:, None] - edges[None, :]), axis=1, initial=np.inf) if edges.size else \
+        np.full(2 * a1.size, np.inf)
+    local = np.minimum(np.minimum(a1, a2), np.minimum(dist[:a1.size], dist[a1.size:]))
+    return np.maximum(SWEEP_MAX_STEP * prob.ops.thouless_energy, SWEEP_REL_STEP * local)
 
 
 def reservoirs(prob):
