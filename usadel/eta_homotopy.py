@@ -8,13 +8,18 @@ energies from converged neighbours. Both drive any problem with the ``RetardedPr
 """
 
 import itertools
+import logging
 
 import numpy as np
 
+from .bulk import on_retarded_branch
+from .errors import ConvergenceError
 from .linsolve import solver_slot
 from .sweep import reservoirs
 
-__all__ = ["homotopy", "continuation", "HOMOTOPY_START", "HOMOTOPY_FACTOR", "HOMOTOPY_SKIP", "HOMOTOPY_END",
+log = logging.getLogger(__name__)
+
+__all__ = ["homotopy", "continuation", "warm_start", "finish", "HOMOTOPY_START", "HOMOTOPY_FACTOR", "HOMOTOPY_SKIP", "HOMOTOPY_END",
            "HOMOTOPY_TOL", "HOMOTOPY_GMRES_ACCEPT", "HOMOTOPY_GMRES_XTOL", "HOMOTOPY_GMRES_REFRESH", "CONTINUATION_ROUNDS", "CONTINUATION_STEPS"]
 
 HOMOTOPY_START = 2.0  #: first stage's Im E in units of max(|E|, device gap + pair breaking, E_Th, reservoir gap + |h|)
@@ -90,3 +95,29 @@ def continuation(prob, eps, g, gt, ok, res, tol, maxiter):
                     g[i], gt[i], ok[i], res[i] = ga[0], gta[0], True, ri[0]
                     break
     return g, gt, ok, res
+
+
+def warm_start(prob, eps, g, gt, tol, maxiter):
+    """Newton from a given start (a warm start, or the local bulk guess of ``method="direct"``); energies
+    that fail or leave the retarded branch (:func:`usadel.bulk.on_retarded_branch`) are redone by the
+    homotopy. Returns (g, gt, ok, res)."""
+    g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
+    redo = np.nonzero(~(ok & on_retarded_branch(g, gt)))[0]
+    if redo.size:
+        log.debug("spectral: %d energies via eta-homotopy", redo.size)
+        g[redo], gt[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
+    return g, gt, ok, res
+
+
+def finish(prob, E, eps, g, gt, ok, res, tol, maxiter, what="spectral"):
+    """Retry failed energies from converged neighbours (:func:`continuation`); raise ConvergenceError naming
+    the energies ``E`` and residuals of any that still failed or are not finite. Returns (g, gt, res)."""
+    if not ok.all():
+        g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, tol, maxiter)
+    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
+    bad = np.nonzero(~ok)[0]
+    if bad.size:
+        raise ConvergenceError(f"{what}: Newton did not converge at {bad.size} of {E.size} energies, e.g. E = "
+                               f"{E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}", energies=E[bad],
+                               residuals=res[bad])
+    return g, gt, res

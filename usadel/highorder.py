@@ -33,21 +33,17 @@ elements (normal elements carry none, where P1's lumping gives a normal node nex
 superconductor its full nodal value).
 """
 
-import logging
-
 import numpy as np
 
-from .bulk import bulk_gamma, on_retarded_branch, riccati_barrier
+from .bulk import bulk_gamma, riccati_barrier
 from .chain_dofs import ChainDofs
-from .errors import ConvergenceError
 from .newton import newton
 from . import kernels
 from .condense import StaticCondensation
-from .retarded import continuation, homotopy
+from .eta_homotopy import finish, homotopy, warm_start
+from .order import DofFields
 
 __all__ = ["HighOrderProblem", "solve_chunk", "MAX_ELEMENT_ENTRIES"]
-
-log = logging.getLogger(__name__)
 
 #: element-Jacobian entries per batch of energies (n_E x n_el x (2p+2)^2 complex; 4e6 is 64 MB per array)
 MAX_ELEMENT_ENTRIES = 4e6
@@ -74,7 +70,7 @@ def _delta_fields(device, delta, dofs):
     return (np.repeat(per_el[:, None], el.xq.size, axis=1), np.repeat(per_el[:, None], el.p + 1, axis=1))
 
 
-class HighOrderProblem:
+class HighOrderProblem(DofFields):
     """Residual, Jacobian and damped Newton of the Riccati equations on order-p elements (batched).
 
     Interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``,
@@ -152,12 +148,6 @@ class HighOrderProblem:
             eps = eps + self.spin * res.h
         return bulk_gamma(eps, res.delta * np.exp(1j * res.phase))
 
-    def initial(self, eps):
-        """Local bulk guess at every dof with reservoir values imposed."""
-        e = eps[:, None] + 1j * self.gamma_dof[None, :] + self.h_dof[None, :]
-        g, gt = bulk_gamma(e, self.delta_dof[None, :])
-        return self.impose(eps, g, gt)
-
     def impose(self, eps, g, gt):
         """Set the clean-contact vertex dofs to their reservoirs' bulk values, in place."""
         for d, res in self.dirichlet:
@@ -165,16 +155,6 @@ class HighOrderProblem:
             g[:, d] = gr[:, None]
             gt[:, d] = gtr[:, None]
         return g, gt
-
-    def nodes(self, u):
-        """Dof fields ``u`` (b, n) as arrays over the order-p device's nodes (b, n)."""
-        out = np.empty_like(u)
-        out[:, self.node] = u
-        return out
-
-    def from_nodes(self, u):
-        """Dof fields of arrays ``u`` (b, n) over the order-p device's nodes."""
-        return np.asarray(u, complex)[:, self.node]
 
     def residual(self, eps, g, gt, jac=False):
         """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian (A, vb).
@@ -290,14 +270,7 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
         g0 = None if guess is None else (guess[0][i:i + per], guess[1][i:i + per])
         parts.append(_solve_batch(prob, eps[i:i + per], tol, maxiter, method, g0))
     g, gt, ok, res = (np.concatenate(x) for x in zip(*parts))
-    if not ok.all():
-        g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, tol, maxiter)
-    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
-    bad = np.nonzero(~ok)[0]
-    if bad.size:
-        raise ConvergenceError(f"spectral (order {device.order}): Newton did not converge at {bad.size} of {E.size} "
-                               f"energies, e.g. E = {E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}",
-                               energies=E[bad], residuals=res[bad])
+    g, gt, res = finish(prob, E, eps, g, gt, ok, res, tol, maxiter, what=f"spectral (order {device.order})")
     return prob.nodes(g), prob.nodes(gt), res
 
 
@@ -310,10 +283,5 @@ def _solve_batch(prob, eps, tol, maxiter, method, guess):
             g, gt = prob.initial(eps)
         else:
             g, gt = prob.impose(eps, prob.from_nodes(guess[0]), prob.from_nodes(guess[1]))
-        g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
-        redo = np.nonzero(~(ok & on_retarded_branch(g, gt)))[0]
-        if redo.size:
-            log.debug("spectral (high order): %d energies via eta-homotopy", redo.size)
-            g[redo], gt[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
-        return g, gt, ok, res
+        return warm_start(prob, eps, g, gt, tol, maxiter)
     return homotopy(prob, eps, tol, maxiter)

@@ -32,10 +32,12 @@ import scipy.sparse as sps
 import skfem
 from scipy.spatial import cKDTree
 
-from .bulk import bulk_gamma, riccati_barrier
-from .errors import ConvergenceError, UsadelError
+from .bulk import riccati_barrier
+from .errors import UsadelError
+from .eta_homotopy import finish, homotopy, warm_start
 from .linsolve import BlockSolver
-from .retarded import RetardedProblem, continuation, homotopy
+from .order import DofFields
+from .retarded import RetardedProblem
 from .sweep import sweep
 
 __all__ = ["TriP2Problem", "solve_chunk", "dof_nodes", "point_operators", "current_flux"]
@@ -103,7 +105,7 @@ def current_flux(device, tag):
     return flux
 
 
-class TriP2Problem(RetardedProblem):
+class TriP2Problem(DofFields, RetardedProblem):
     """Residual and Jacobian of the Riccati equations on P2 triangles (batched over energies).
 
     The interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``, ``residual``,
@@ -194,7 +196,7 @@ class TriP2Problem(RetardedProblem):
 
     def _boundary(self, device):
         """Clean contacts: every dof on their facets; tunnel contacts: dofs with Simpson weights."""
-        mesh, basis = device.coarse.mesh, self.basis
+        mesh = device.coarse.mesh
         nv = mesh.p.shape[1]
         self.dirichlet, self.tunnel = [], []
         for tag, res in device.contacts.items():
@@ -221,22 +223,6 @@ class TriP2Problem(RetardedProblem):
         """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device."""
         return float(np.max(np.abs(self.delta_q), initial=0.0) + np.max(self.G, initial=0.0)
                      + np.max(np.abs(self.H), initial=0.0))
-
-    def initial(self, eps):
-        """Local bulk guess at every dof, reservoir values imposed."""
-        e = eps[:, None] + 1j * self.gamma_dof[None, :] + self.h_dof[None, :]
-        g, gt = bulk_gamma(e, self.delta_dof[None, :])
-        return self.impose(eps, g, gt)
-
-    def nodes(self, u):
-        """Dof fields (b, n) as arrays over the order-2 device's nodes."""
-        out = np.empty_like(u)
-        out[:, self.node] = u
-        return out
-
-    def from_nodes(self, u):
-        """Dof fields of arrays (b, n) over the order-2 device's nodes."""
-        return np.asarray(u, complex)[:, self.node]
 
     def _at_q(self, u):
         """Values and gradients (x, y) of dof fields u (b, n) at the quadrature points, each (b, Q)."""
@@ -315,29 +301,11 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
         if guess is not None or method == "direct":
             g, gt = prob.initial(e) if guess is None else prob.impose(e, prob.from_nodes(guess[0][i:i + per]),
                                                                       prob.from_nodes(guess[1][i:i + per]))
-            parts.append(_direct(prob, e, g, gt, tol, maxiter))
+            parts.append(warm_start(prob, e, g, gt, tol, maxiter))
         elif method == "sweep":
             parts.append(sweep(prob, e, tol, maxiter, start=homotopy))
         else:
             parts.append(homotopy(prob, e, tol, maxiter))
     g, gt, ok, res = (np.concatenate(x) for x in zip(*parts))
-    if not ok.all():
-        g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, tol, maxiter)
-    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
-    bad = np.nonzero(~ok)[0]
-    if bad.size:
-        raise ConvergenceError(f"spectral (order 2, triangles): Newton did not converge at {bad.size} of {E.size} "
-                               f"energies, e.g. E = {E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}",
-                               energies=E[bad], residuals=res[bad])
+    g, gt, res = finish(prob, E, eps, g, gt, ok, res, tol, maxiter, what="spectral (order 2, triangles)")
     return prob.nodes(g), prob.nodes(gt), res
-
-
-def _direct(prob, eps, g, gt, tol, maxiter):
-    """Newton from a start (warm or local bulk); energies that fail or leave the branch by the homotopy."""
-    from .bulk import on_retarded_branch
-
-    g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
-    redo = np.nonzero(~(ok & on_retarded_branch(g, gt)))[0]
-    if redo.size:
-        g[redo], gt[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
-    return g, gt, ok, res

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["ORDERS", "DEFAULT_ORDER", "check_order", "require_order1", "order_topology"]
+__all__ = ["ORDERS", "DEFAULT_ORDER", "check_order", "require_order1", "order_topology", "DofFields"]
 
 #: element orders that are built
 ORDERS = (1, 2, 3)
@@ -106,3 +106,27 @@ def order_topology(mesh, materials, contacts, interfaces, order):
     r = type(r)(r.p, np.sort(r.t, axis=0), dict(r.boundaries or {}), dict(r.subdomains))
     fine = Device(r, materials, contacts, order=1)
     return coarse, fine.topology, dof_nodes(p2_basis(mesh), fine.topology.p)
+
+
+class DofFields:
+    """What the order-p retarded problems (``usadel.highorder``, ``usadel.highorder_tri``) share: the map of
+    their dofs onto the order-p device's nodes (``self.node``), and the local bulk start at every dof from
+    the per-dof ``gamma_dof`` (pair breaking), ``h_dof`` (exchange field) and ``delta_dof`` (gap)."""
+
+    def nodes(self, u):
+        """Dof fields ``u`` (b, n) as arrays over the order-p device's nodes (b, n)."""
+        out = np.empty_like(u)
+        out[:, self.node] = u
+        return out
+
+    def from_nodes(self, u):
+        """Dof fields of arrays ``u`` (b, n) over the order-p device's nodes."""
+        return np.asarray(u, complex)[:, self.node]
+
+    def initial(self, eps):
+        """Local bulk guess at every dof with reservoir values imposed."""
+        from .bulk import bulk_gamma
+
+        e = eps[:, None] + 1j * self.gamma_dof[None, :] + self.h_dof[None, :]
+        g, gt = bulk_gamma(e, self.delta_dof[None, :])
+        return self.impose(eps, g, gt)

@@ -42,11 +42,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .bulk import bulk_gamma, check_gap_edges, on_retarded_branch, riccati_barrier
+from .bulk import bulk_gamma, check_gap_edges, riccati_barrier
 from .device import Device
-from .errors import ConvergenceError, UsadelError
+from .errors import UsadelError
 from .exchange import SPINS, exchange_weights, interleave, spin_mixing, spin_split
-from .eta_homotopy import continuation, homotopy
+from .eta_homotopy import continuation, finish, homotopy, warm_start
 from .fem import delta_nodes, delta_weights, real_product
 from .spectral_result import SpectralResult
 from .sweep import sweep
@@ -447,10 +447,11 @@ def _map_chunks(executor, chunk, E, guess, *args, spin=0):
 
 def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
     """Solve one chunk of energies (picklable for process pools) in spin block ``spin``; (gamma, gamma~, residuals)."""
-    if getattr(device, "order", 1) > 1:  # order-2/3 Lagrange elements on a 1D wire (usadel.highorder)
-        from .highorder import solve_chunk
-        if device.mesh.p.shape[0] == 2:  # P2 triangles (usadel.highorder_tri)
+    if getattr(device, "order", 1) > 1:  # Lagrange elements: P2 triangles (usadel.highorder_tri) or 1D P2/P3
+        if device.mesh.p.shape[0] == 2:
             from .highorder_tri import solve_chunk
+        else:
+            from .highorder import solve_chunk
         return solve_chunk(device, E, delta, eta, tol, maxiter, method, guess, spin)
     if spin == "mixed":
         from .spin_mixing import SpinMixedProblem  # imports this module
@@ -460,23 +461,12 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
     eps = E.astype(complex) + 1j * eta
     if method == "direct" or guess is not None:
         g, gt = prob.initial(eps) if guess is None else prob.impose(eps, guess[0].copy(), guess[1].copy())
-        g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
-        redo = ~(ok & on_retarded_branch(g, gt))
-        if redo.any():
-            idx = np.nonzero(redo)[0]
-            log.debug("spectral: %d energies via eta-homotopy", idx.size)
-            g[idx], gt[idx], ok[idx], res[idx] = homotopy(prob, eps[idx], tol, maxiter)
+        g, gt, ok, res = warm_start(prob, eps, g, gt, tol, maxiter)
     elif method == "sweep":
         g, gt, ok, res = sweep(prob, eps, tol, maxiter, start=_homotopy_batches)
     else:
         g, gt, ok, res = homotopy(prob, eps, tol, maxiter)
-    if not ok.all():
-        g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, tol, maxiter)
-    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
-    bad = np.nonzero(~ok)[0]
-    if bad.size:
-        raise ConvergenceError(f"spectral: Newton did not converge at {bad.size} of {E.size} energies, e.g. E = "
-                               f"{E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}", energies=E[bad], residuals=res[bad])
+    g, gt, res = finish(prob, E, eps, g, gt, ok, res, tol, maxiter)
     if not prob.solver.banded:  # sparse LU: the memory this chunk held (BlockSolver.memory)
         mem = prob.solver.memory()
         log.info("spectral: chunk of %d energies, %d unknowns: LU factors %.0f MB (at most %.0f MB held, %d slots; "
