@@ -23,10 +23,14 @@ the end of a superconducting region (rather than a normal one) keeps fixing
 hL too: see :func:`released_modes`.
 """
 
+import logging
+
 import numpy as np
 
 from .coefficients import MODES, N_MODES
 from .spin_kinetics import MODE_SPIN
+
+log = logging.getLogger(__name__)
 
 __all__ = ["released_modes", "solve_modes", "ANDREEV_MODES", "ANDREEV_SPINS"]
 
@@ -98,13 +102,17 @@ def solve_modes(ops, blocks, rhs, h_fixed, released):
         sel = np.nonzero(np.all(key == pattern, axis=1))[0]
         fixed = {t: (nodes, hres[sel], np.nonzero(pattern[k * N_MODES:(k + 1) * N_MODES])[0])
                  for k, (t, (nodes, hres)) in enumerate(h_fixed.items())}
-        x[sel] = _solve_group(ops, blocks[sel], rhs[sel], fixed)
+        x[sel] = _solve_group(ops, blocks, sel, rhs[sel], fixed)
     return x
 
 
-def _solve_group(ops, blocks, rhs, fixed):
+def _solve_group(ops, blocks, sel, rhs, fixed):
+    """Solve the energies ``sel`` of ``blocks`` (their right-hand sides ``rhs``), which share their fixed rows:
+    by block elimination along a chain (1D wires in node order, ``usadel.block_chain``; ``blocks`` is not
+    copied), with banded LAPACK or SuperLU otherwise and for any energy whose elimination fails its check."""
+    from .block_chain import block_positions, chain_positions, solve_chain  # loads numba: at the first solve
+
     nE, n = rhs.shape[:2]
-    solver = ops.solver(N_MODES)
     rows = []
     u0 = np.zeros((nE, n, N_MODES))
     for nodes, hres, free in fixed.values():
@@ -112,6 +120,28 @@ def _solve_group(ops, blocks, rhs, fixed):
         u0[:, nodes[:, None], modes[None, :]] = hres[:, None, modes]
         rows.append((N_MODES * nodes[:, None] + modes[None, :]).ravel())
     rows = np.concatenate(rows) if rows else np.zeros(0, int)
+    chain = chain_positions(ops.indptr, ops.indices, n) if not np.iscomplexobj(blocks) else None
+    if chain is None:
+        return _solve_sparse(ops, blocks[sel], rhs, u0, rows)
+    mask = np.zeros(n * N_MODES, bool)
+    mask[rows] = True
+    f = rhs.reshape(nE, -1).copy()
+    f[:, mask] = u0.reshape(nE, -1)[:, mask]  # identity rows: x = u0 there
+    pos = block_positions(chain, N_MODES, blocks.shape[-1])
+    x, ok = solve_chain(blocks.reshape(blocks.shape[0], -1), f.reshape(nE, n, N_MODES), mask.reshape(n, N_MODES), pos,
+                        members=sel)
+    if not ok.all():
+        log.debug("kinetic: block elimination failed its check at %d of %d energies; banded LAPACK there",
+                  int(np.sum(~ok)), nE)
+        x[~ok] = _solve_sparse(ops, blocks[sel[~ok]], rhs[~ok], u0[~ok], rows)
+    return x
+
+
+def _solve_sparse(ops, blocks, rhs, u0, rows):
+    """The batched ``usadel.linsolve.BlockSolver`` solve (banded LAPACK in 1D, SuperLU otherwise): the known
+    values move to the right-hand side, then identity rows."""
+    nE, n = rhs.shape[:2]
+    solver = ops.solver(N_MODES)
     full = rhs.reshape(nE, -1).copy()
     x = np.empty((nE, N_MODES * n))
     chunk = max(1, int(BANDED_BATCH_ENTRIES // ((2 * solver.bw + 1) * solver.N + N_MODES ** 2 * ops.nnz)))

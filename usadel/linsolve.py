@@ -128,6 +128,8 @@ class BlockSolver:
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.fr, minlength=self.N))]).astype(np.int32)
         self.bw = int(np.max(np.abs(self.fr - self.fc)))
         self.banded = self.bw <= MAX_BANDED
+        # a chain in node order (1D wires): block elimination along it (usadel.block_chain), LAPACK as fallback
+        self.chain = _chain_positions(self.fr, self.fc, ncomp, n) if self.banded else None
         # CSC layout of the full pattern (SuperLU's input): data[:, csc_perm] with csc_indices, csc_indptr
         order_csc = np.lexsort((self.fr, self.fc))
         self.csc_perm = order_csc
@@ -251,19 +253,34 @@ class BlockSolver:
     def _solve(self, data, rhs):
         b = data.shape[0]
         with threadpool_limits(limits=1, user_api="blas"):
+            if self.chain is not None:  # block elimination; energies failing its residual check by LAPACK
+                from .block_chain import solve_chain
+
+                x, ok = solve_chain(data, rhs.reshape(b, self.n, self.c), None, self.chain)
+                x = x.reshape(b, self.N)
+                if not ok.all():
+                    log.debug("BlockSolver: block elimination failed its check at %d of %d members; banded LAPACK",
+                              int(np.sum(~ok)), b)
+                    x[~ok] = self._solve_banded(data[~ok], rhs[~ok])
+                return x
             if self.banded:
-                bw, N = self.bw, self.N
-                ab = np.zeros((2 * bw + 1, b * N), dtype=np.result_type(data, rhs))
-                col = (np.arange(b)[:, None] * N + self.fc[None, :])
-                ab[(bw + self.fr - self.fc)[None, :], col] = data
-                x = scipy.linalg.solve_banded((bw, bw), ab, rhs.reshape(-1), overwrite_ab=True,
-                                              overwrite_b=False, check_finite=False)
-                return x.reshape(b, N)
+                return self._solve_banded(data, rhs)
             out = np.empty_like(rhs, dtype=np.result_type(data, rhs))
             for k in range(b):
                 A = sps.csc_matrix((data[k][self.csc_perm], self.csc_indices, self.csc_indptr), shape=(self.N, self.N))
                 out[k] = self._sparse_solve(A, rhs[k])
             return out
+
+    def _solve_banded(self, data, rhs):
+        """The batch as one banded LAPACK solve (gbsv on the block-diagonal band)."""
+        b, bw, N = data.shape[0], self.bw, self.N
+        with threadpool_limits(limits=1, user_api="blas"):
+            ab = np.zeros((2 * bw + 1, b * N), dtype=np.result_type(data, rhs))
+            col = (np.arange(b)[:, None] * N + self.fc[None, :])
+            ab[(bw + self.fr - self.fc)[None, :], col] = data
+            x = scipy.linalg.solve_banded((bw, bw), ab, rhs.reshape(-1), overwrite_ab=True,
+                                          overwrite_b=False, check_finite=False)
+            return x.reshape(b, N)
 
     def factorize(self, data):
         """Factorise every matrix of the batch once; returns ``solve(rhs)`` for (b, N) right-hand sides.
@@ -326,6 +343,13 @@ class BlockSolver:
         self.stats["lu"] += 1
         self._store(name, lu, A.dtype)
         return lu.solve(rhs)
+
+
+def _chain_positions(fr, fc, c, n):
+    """:func:`usadel.block_chain.full_positions` (imported here lazily: it loads numba)."""
+    from .block_chain import full_positions
+
+    return full_positions(fr, fc, c, n)
 
 
 def solver_slot(problem, slot, accept=None, xtol=0.0, refresh=None):
