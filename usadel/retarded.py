@@ -103,6 +103,9 @@ class RetardedProblem:
         self.solver = ops.solver(2, symmetric_pivoting=True)
         #: Newton also stops on quadratic contraction (:meth:`newton`): sparse (2D) solves only
         self.contraction_stop = not self.solver.banded
+        from . import kernels, p1_kernels  # numba: loaded at the first solve, not by ``import usadel``
+        #: the bulk rows compiled (``usadel.p1_kernels``); None: the numpy path of :meth:`_bulk`
+        self.compiled = p1_kernels.P1Bulk(self) if kernels.AVAILABLE else None
 
     @property
     def state_size(self):
@@ -163,6 +166,8 @@ class RetardedProblem:
 
     def _bulk(self, eps, g, gt, jac):
         """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
+        if self.compiled is not None:
+            return self.compiled(eps, g, gt, jac)
         ops = self.ops
         epsc = eps[:, None]
         Fg = real_product(ops.K, g.T).T
