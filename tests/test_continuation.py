@@ -201,27 +201,30 @@ def test_sweep_sample_check_redoes_a_batch_with_a_wrong_energy(caplog):
     assert np.max(np.abs(redone[0] - g)) < 1e-8
 
 
-@pytest.mark.parametrize("max_step", [None, np.inf])
-def test_sweep_does_not_continue_long_steps(monkeypatch, max_step):
+@pytest.mark.parametrize("max_step, edge_step", [(None, None), (np.inf, None), (np.inf, np.inf)])
+def test_sweep_does_not_continue_long_steps(monkeypatch, max_step, edge_step):
     # Found by refine_energies on the long SNS junction (reservoir gaps 100, phase 0.64 pi): a lane
     # started just below the reservoirs' gap edge and continued over a step of 13 E_Th landed on
     # another solution (DOS 1.010 for 0.994 at E = 32) that passed every local check. Steps longer
-    # than SWEEP_MAX_STEP Thouless energies now start from the homotopy; with the sample check off
-    # the sweep must still equal the homotopy (1e-8). With the rule off (inf) it must not, which
-    # shows the case is the one found.
+    # than SWEEP_MAX_STEP Thouless energies now start from the homotopy, and so do steps longer than
+    # SWEEP_EDGE_STEP times the distance to a reservoir's gap edge; with the sample check off the sweep
+    # must still equal the homotopy (1e-8), with either bound alone too. With both off (inf) it must
+    # not, which shows the case is the one found.
     from usadel import sweep as sw
 
     monkeypatch.setattr(sw, "SWEEP_SAMPLE", 10**9)
     if max_step is not None:
         monkeypatch.setattr(sw, "SWEEP_MAX_STEP", max_step)
+    if edge_step is not None:
+        monkeypatch.setattr(sw, "SWEEP_EDGE_STEP", edge_step)
     dev = sns_device(100.0, 0.63855 * np.pi, 200)
     E = np.r_[114.13, 111.01, 108.39, 106.22, 104.47, 103.08, 100.02, 99.986, 86.72, 83.40, 77.69, 61.88, 57.95,
               56.72, 44.52, 41.61, 41.02, 32.90, 32.20, 29.69, 25.52, 25.06, 24.60, 24.13]
     a = usadel.spectral(dev, E, method="homotopy")
     b = usadel.spectral(dev, E, method="sweep", chunk=E.size)
     wrong = np.max(np.abs(a.gamma - b.gamma)) > 1e-2
-    assert wrong == (max_step is not None)
-    if max_step is None:
+    assert wrong == (edge_step is not None)
+    if edge_step is None:
         assert np.max(np.abs(a.gamma - b.gamma)) < 1e-8
 
 
@@ -245,3 +248,22 @@ def test_sweep_continues_on_a_long_superconducting_wire():
     a = usadel.spectral(dev, E, delta=d, method="homotopy")
     b = usadel.spectral(dev, E, delta=d)
     assert np.max(np.abs(a.gamma - b.gamma)) < 1e-10
+
+
+def test_sweep_does_not_continue_from_a_reservoir_gap_edge(monkeypatch):
+    # An SNS wire between gap-5 reservoirs (E_Th = 1, phase pi/2) on 121 energies in [0, 12]: the lane below
+    # the edge began at E = 5.0, on the edge, and a step of 0.1 E_Th (admitted by the E_Th bound) landed on
+    # another solution from 4.9 down to 3.4 (DOS 1.48 at the centre for 1.28: positive, residual at rounding;
+    # a careful eta-continuation at 4.3, 4.9 and 3.4 agrees with the homotopy to 6e-15). Only the sample check
+    # caught it. Steps are now bounded by half the distance to a reservoir edge (sweep.max_steps): with the
+    # sample check switched off the sweep must equal the homotopy (1e-8; measured 6e-15).
+    from usadel import sweep as sw
+
+    dev = usadel.Device(usadel.meshes.interval(1.0, 80), {"wire": usadel.Material(D=1.0)},
+                        contacts={"left": usadel.Reservoir(delta=5.0), "right": usadel.Reservoir(delta=5.0,
+                                                                                                 phase=np.pi / 2)})
+    monkeypatch.setattr(sw, "_sample_check", lambda prob, eps, g, gt, ok, res, *a, **k: (g, gt, ok, res))
+    E = np.linspace(0.0, 12.0, 121)
+    a = usadel.spectral(dev, E, method="homotopy")
+    b = usadel.spectral(dev, E)
+    assert np.max(np.abs(a.gamma - b.gamma)) < 1e-8
