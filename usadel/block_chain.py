@@ -20,9 +20,15 @@ banded LAPACK. The result is then as good as the LAPACK one everywhere.
 
 import numpy as np
 
-from .kernels import numba
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency; callers keep a numpy/LAPACK path
+    numba = None
 
-__all__ = ["chain_positions", "block_positions", "full_positions", "solve_chain", "CHECK_TOL"]
+__all__ = ["AVAILABLE", "chain_positions", "block_positions", "full_positions", "solve_chain", "CHECK_TOL"]
+
+#: True where the compiled elimination can be used (without numba the callers keep banded LAPACK)
+AVAILABLE = numba is not None
 
 #: largest accepted relative residual max|f - A x| / (max|A| max|x| + max|f|) of a block-elimination solve
 CHECK_TOL = 1e-12

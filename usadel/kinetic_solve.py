@@ -110,7 +110,7 @@ def _solve_group(ops, blocks, sel, rhs, fixed):
     """Solve the energies ``sel`` of ``blocks`` (their right-hand sides ``rhs``), which share their fixed rows:
     by block elimination along a chain (1D wires in node order, ``usadel.block_chain``; ``blocks`` is not
     copied), with banded LAPACK or SuperLU otherwise and for any energy whose elimination fails its check."""
-    from .block_chain import block_positions, chain_positions, solve_chain  # loads numba: at the first solve
+    from .block_chain import AVAILABLE, block_positions, chain_positions, solve_chain  # numba: at the first solve
 
     nE, n = rhs.shape[:2]
     rows = []
@@ -120,7 +120,7 @@ def _solve_group(ops, blocks, sel, rhs, fixed):
         u0[:, nodes[:, None], modes[None, :]] = hres[:, None, modes]
         rows.append((N_MODES * nodes[:, None] + modes[None, :]).ravel())
     rows = np.concatenate(rows) if rows else np.zeros(0, int)
-    chain = chain_positions(ops.indptr, ops.indices, n) if not np.iscomplexobj(blocks) else None
+    chain = chain_positions(ops.indptr, ops.indices, n) if AVAILABLE and not np.iscomplexobj(blocks) else None
     if chain is None:
         return _solve_sparse(ops, blocks[sel], rhs, u0, rows)
     mask = np.zeros(n * N_MODES, bool)

@@ -347,9 +347,9 @@ class BlockSolver:
 
 def _chain_positions(fr, fc, c, n):
     """:func:`usadel.block_chain.full_positions` (imported here lazily: it loads numba)."""
-    from .block_chain import full_positions
+    from .block_chain import AVAILABLE, full_positions
 
-    return full_positions(fr, fc, c, n)
+    return full_positions(fr, fc, c, n) if AVAILABLE else None
 
 
 def solver_slot(problem, slot, accept=None, xtol=0.0, refresh=None):

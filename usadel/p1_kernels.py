@@ -14,7 +14,10 @@ and diagonal entries, term by term as the numpy path; they agree to rounding
 
 import numpy as np
 
-from .kernels import numba
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency; callers keep a numpy/LAPACK path
+    numba = None
 
 __all__ = ["AVAILABLE", "P1Bulk"]
 
