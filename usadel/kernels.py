@@ -37,8 +37,9 @@ AVAILABLE = numba is not None
 def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl):
     b, n_el, p1 = eps.shape[0], L.shape[0], L.shape[1]
     nq = phi.shape[0]
+    cf = np.empty((6, nq), dtype=np.complex128)  # an element's Jacobian coefficients at its points
     for w in range(b):
-        for el in range(n_el):  # (A and rl arrive zeroed; A is only written with jac)
+        for el in range(n_el):  # (rl arrives zeroed; A is only written with jac)
             for q in range(nq):
                 gq = 0j
                 dg = 0j
@@ -57,49 +58,61 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A
                 D, G = Dq[el, q], Gq[el, q]
                 Dc = np.conj(D)
                 pp = gq * tq
-                den = 1.0 + pp
+                iden = 1.0 / (1.0 + pp)  # one complex division per point (a division costs ~10 products)
                 sg, st = dg * dg, dt * dt
-                frac = (1.0 - pp) / den
-                vg = s * 2.0 * tq * sg / den + mm * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
-                vt = s * 2.0 * gq * st / den + mm * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
+                frac = (1.0 - pp) * iden
+                vg = s * 2.0 * tq * sg * iden + mm * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
+                vt = s * 2.0 * gq * st * iden + mm * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
                 fg, ft = s * dg * jinv[el], s * dt * jinv[el]
                 for k in range(p1):
                     rl[w, el, 2 * k] += vg * phi[q, k] + fg * dphi[q, k]
                     rl[w, el, 2 * k + 1] += vt * phi[q, k] + ft * dphi[q, k]
                 if not jac:
                     continue
-                den2 = den * den
-                hp = 2.0 * frac - 4.0 * pp / den2
-                a_pp = s * (-2.0 * tq * tq * sg / den2) + mm * (-2j * e - 2j * Dc * gq + G * hp)
-                d_pp = s * (-2.0 * gq * gq * st / den2) + mm * (-2j * e + 2j * D * tq + G * hp)
-                b_pp = s * 2.0 * sg / den2 + mm * (-4.0 * G * gq * gq / den2)
-                c_pp = s * 2.0 * st / den2 + mm * (-4.0 * G * tq * tq / den2)
-                a_pd = s * 4.0 * tq * dg * jinv[el] / den
-                d_pd = s * 4.0 * gq * dt * jinv[el] / den
-                for k in range(p1):
-                    for m in range(p1):
-                        pkm = phi[q, k] * phi[q, m]
-                        pdk = phi[q, k] * dphi[q, m]
-                        A[w, el, 2 * k, 2 * m] += a_pp * pkm + a_pd * pdk
-                        A[w, el, 2 * k, 2 * m + 1] += b_pp * pkm
-                        A[w, el, 2 * k + 1, 2 * m] += c_pp * pkm
-                        A[w, el, 2 * k + 1, 2 * m + 1] += d_pp * pkm + d_pd * pdk
+                iden2 = iden * iden
+                hp = 2.0 * frac - 4.0 * pp * iden2
+                cf[0, q] = s * (-2.0 * tq * tq * sg * iden2) + mm * (-2j * e - 2j * Dc * gq + G * hp)  # a
+                cf[3, q] = s * (-2.0 * gq * gq * st * iden2) + mm * (-2j * e + 2j * D * tq + G * hp)  # d
+                cf[1, q] = s * 2.0 * sg * iden2 + mm * (-4.0 * G * gq * gq * iden2)  # b
+                cf[2, q] = s * 2.0 * st * iden2 + mm * (-4.0 * G * tq * tq * iden2)  # c
+                cf[4, q] = s * 4.0 * tq * dg * jinv[el] * iden  # a, phi_k phi_m' part
+                cf[5, q] = s * 4.0 * gq * dt * jinv[el] * iden  # d, phi_k phi_m' part
             for k in range(p1):
                 Fg[w, L[el, k]] += rl[w, el, 2 * k]
                 Ft[w, L[el, k]] += rl[w, el, 2 * k + 1]
-            if not jac:
-                continue
-            for k in range(p1):
-                for m in range(p1):
-                    A[w, el, 2 * k, 2 * m] += Kloc[el, k, m]
-                    A[w, el, 2 * k + 1, 2 * m + 1] += Kloc[el, k, m]
+            if jac:
+                _element_jacobian(cf, phi, dphi, Kloc[el], A[w, el])
 
 
-def _condense(A, rl, Sc, corr, X, y):
-    """Schur complements of every element: A_II^-1 [A_IV | r_I] by LU with partial pivoting (as gesv)."""
+def _element_jacobian(cf, phi, dphi, K, A):
+    """A (2(p+1), 2(p+1)) = sum over the points q of the 2x2 blocks cf[:4, q] phi_k phi_m (a, b; c, d) and
+    cf[4:, q] phi_k phi_m' on the diagonal, plus the stiffness K: the sums of the numpy path, term by
+    term in the same order, in scalar accumulators (products by the real phi written as two)"""
+    p1, nq = phi.shape[1], phi.shape[0]
+    for k in range(p1):
+        for m in range(p1):
+            ar = ai = br = bi = cr = ci = dr = di = 0.0
+            for q in range(nq):
+                pkm = phi[q, k] * phi[q, m]
+                pdk = phi[q, k] * dphi[q, m]
+                ar += cf[0, q].real * pkm + cf[4, q].real * pdk
+                ai += cf[0, q].imag * pkm + cf[4, q].imag * pdk
+                br += cf[1, q].real * pkm
+                bi += cf[1, q].imag * pkm
+                cr += cf[2, q].real * pkm
+                ci += cf[2, q].imag * pkm
+                dr += cf[3, q].real * pkm + cf[5, q].real * pdk
+                di += cf[3, q].imag * pkm + cf[5, q].imag * pdk
+            A[2 * k, 2 * m] = complex(ar + K[k, m], ai)
+            A[2 * k, 2 * m + 1] = complex(br, bi)
+            A[2 * k + 1, 2 * m] = complex(cr, ci)
+            A[2 * k + 1, 2 * m + 1] = complex(dr + K[k, m], di)
+
+
+def _condense(A, rl, Sc, corr, X, y, B, AII):
+    """Schur complements of every element: A_II^-1 [A_IV | r_I] by LU with partial pivoting, the pivot the
+    largest |Re| + |Im| (as gesv: LAPACK's izamax); B (n_i, 5), AII (n_i, n_i) are work arrays."""
     b, n_el, ni = A.shape[0], A.shape[1], A.shape[2] - 4
-    B = np.zeros((ni, 5), dtype=np.complex128)
-    AII = np.zeros((ni, ni), dtype=np.complex128)
     for w in range(b):
         for el in range(n_el):
             for i in range(ni):
@@ -109,10 +122,10 @@ def _condense(A, rl, Sc, corr, X, y):
                     B[i, j] = A[w, el, 4 + i, j]
                 B[i, 4] = rl[w, el, 4 + i]
             for c in range(ni):
-                piv, big = c, abs(AII[c, c])
+                piv, big = c, _abs1(AII[c, c])
                 for r in range(c + 1, ni):
-                    if abs(AII[r, c]) > big:
-                        piv, big = r, abs(AII[r, c])
+                    if _abs1(AII[r, c]) > big:
+                        piv, big = r, _abs1(AII[r, c])
                 if piv != c:
                     for j in range(ni):
                         AII[c, j], AII[piv, j] = AII[piv, j], AII[c, j]
@@ -147,14 +160,12 @@ def _condense(A, rl, Sc, corr, X, y):
                     Sc[w, el, i, j] = v
 
 
-def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx):
+def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx, T, r):
     """Vertex system of a chain (block tridiagonal, 2x2 blocks in node order) assembled and solved by
-    block elimination, then the interior unknowns by back-substitution; dx = -J^-1 F."""
+    block elimination, then the interior unknowns by back-substitution; dx = -J^-1 F. Work arrays: the blocks
+    of row i T (n_v, 3, 2, 2) (T[i, 0] couples to node i - 1, T[i, 1] to i, T[i, 2] to i + 1), r (n_v, 2)."""
     b, n_el, ni = Sc.shape[0], Sc.shape[1], X.shape[2]
     nv = vdof.shape[0] // 2
-    # blocks of row i: T[i, 0] couples to node i - 1, T[i, 1] to i, T[i, 2] to i + 1
-    T = np.zeros((nv, 3, 2, 2), dtype=np.complex128)
-    r = np.zeros((nv, 2), dtype=np.complex128)
     for w in range(b):
         T[:] = 0.0
         for i in range(nv):
@@ -222,71 +233,105 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx)
                 dx[w, loc[el, 4 + k]] = v
 
 
+def _abs1(z):
+    """|Re z| + |Im z| (LAPACK's cabs1)."""
+    return abs(z.real) + abs(z.imag)
+
+
+def _workspace(n, n_el, p1, nv):
+    """Work arrays of :func:`_newton1` for one energy: n dofs, n_el elements of p1 nodes, nv vertices."""
+    ni = 2 * (p1 - 2)
+    c = np.complex128
+    return (np.zeros((1, n), c), np.zeros((1, n), c), np.zeros((1, n_el, 2 * p1, 2 * p1), c),
+            np.zeros((1, n_el, 2 * p1), c), np.zeros((1, n_el, 4, 4), c), np.zeros((1, n_el, 4), c),
+            np.zeros((1, n_el, ni, 4), c), np.zeros((1, n_el, ni), c), np.zeros((1, 2, 2, 0), c),
+            np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, n), c),
+            np.zeros((1, n), c), np.zeros((ni, 5), c), np.zeros((ni, ni), c), np.zeros((nv, 3, 2, 2), c),
+            np.zeros((nv, 2), c))
+
+
 def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F):
     """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled."""
     Fg[:] = 0.0
     Ft[:] = 0.0
     rl[:] = 0.0
-    if jac:
-        A[:] = 0.0
     L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc = tables
     _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
     for d in dir_dofs:
         Fg[0, d] = 0.0
         Ft[0, d] = 0.0
     for i in range(Fg.shape[1]):
-        F[2 * i] = Fg[0, i]
-        F[2 * i + 1] = Ft[0, i]
+        F[0, 2 * i] = Fg[0, i]
+        F[0, 2 * i + 1] = Ft[0, i]
+
+
+def _norms(F):
+    """(2-norm, max norm, all finite) of the row F (1, m), the max norm via the largest square (no complex
+    abs, a hypot call, per entry); a NaN entry makes both norms NaN."""
+    s2, m2, fin = 0.0, 0.0, True
+    for i in range(F.shape[1]):
+        re, im = F[0, i].real, F[0, i].imag
+        a = re * re + im * im
+        s2 += a
+        if a > m2 or a != a:
+            m2 = a
+        fin = fin and np.isfinite(re) and np.isfinite(im)
+    return np.sqrt(s2), np.sqrt(m2), fin
 
 
 def _newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
     """:func:`usadel.newton.newton` energy by energy (they are independent there too), for a chain without
     barriers; ``consts`` = (LINE_SEARCH_HALVINGS, ARMIJO, ROUNDING, STALL)."""
+    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    for w in range(eps.shape[0]):
+        ok[w], res[w] = _newton1(eps[w:w + 1], g[w:w + 1], gt[w:w + 1], tol, maxiter, scale[w], tables, chain,
+                                 dir_dofs, consts, wk)
+
+
+def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, wk):
+    """Newton for one energy e (1,) from gw, gtw (1, n), updated in place; returns (converged, residual)."""
     halvings, armijo, rounding, stall = int(consts[0]), consts[1], consts[2], consts[3]
     vrow, vcol, t0, t1, vdof, loc, dirm = chain
-    n, n_el, p1 = g.shape[1], tables[0].shape[0], tables[0].shape[1]
-    ni = 2 * (p1 - 2)
-    Fg, Ft = np.zeros((1, n), np.complex128), np.zeros((1, n), np.complex128)
-    A, rl = np.zeros((1, n_el, 2 * p1, 2 * p1), np.complex128), np.zeros((1, n_el, 2 * p1), np.complex128)
-    Sc, corr = np.zeros((1, n_el, 4, 4), np.complex128), np.zeros((1, n_el, 4), np.complex128)
-    X, y = np.zeros((1, n_el, ni, 4), np.complex128), np.zeros((1, n_el, ni), np.complex128)
-    vb = np.zeros((1, 2, 2, 0), np.complex128)
-    F, F1, dx = np.zeros(2 * n, np.complex128), np.zeros(2 * n, np.complex128), np.zeros((1, 2 * n), np.complex128)
-    gn, gtn = np.zeros((1, n), np.complex128), np.zeros((1, n), np.complex128)
-    for w in range(eps.shape[0]):
-        e = eps[w:w + 1]
-        gw, gtw = g[w:w + 1], gt[w:w + 1]
-        for _ in range(maxiter):
-            floor = rounding * scale[w] * max(1.0, np.max(np.abs(gw)), np.max(np.abs(gtw)))
-            _residual1(e, gw, gtw, tables, True, dir_dofs, Fg, Ft, A, rl, F)
-            f0, fm0 = np.sqrt(np.sum(np.abs(F) ** 2)), np.max(np.abs(F))
-            _condense(A, rl, Sc, corr, X, y)
-            _chain_solve(Sc, corr, X, y, vb, vrow[:0], vcol[:0], F.reshape(1, -1), t0, t1, vdof, loc, dirm, dx)
-            bad = not np.all(np.isfinite(dx))
-            if bad:
-                dx[:] = 0.0
-            lam = 1.0
-            for _h in range(halvings):
-                for i in range(n):
-                    gn[0, i] = gw[0, i] + lam * dx[0, 2 * i]
-                    gtn[0, i] = gtw[0, i] + lam * dx[0, 2 * i + 1]
-                _residual1(e, gn, gtn, tables, False, dir_dofs, Fg, Ft, A, rl, F1)
-                f1 = np.sqrt(np.sum(np.abs(F1) ** 2))
-                if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
-                    break
-                lam = 0.5 * lam
-            gw[:] = gn
-            gtw[:] = gtn
-            res[w] = f1
-            stalled = (fm0 <= floor) and (np.max(np.abs(F1)) <= floor) and (f1 >= stall * f0)
-            if ((np.max(np.abs(dx)) < tol) or stalled) and np.isfinite(f1) and not bad:
-                ok[w] = True
+    Fg, Ft, A, rl, Sc, corr, X, y, vb, F, F1, dx, gn, gtn, B, AII, T, r = wk
+    n = gw.shape[1]
+    f1, fm1, ok = np.inf, np.inf, False
+    for _ in range(maxiter):
+        floor = rounding * scale * max(1.0, _norms(gw)[1], _norms(gtw)[1])
+        _residual1(e, gw, gtw, tables, True, dir_dofs, Fg, Ft, A, rl, F)
+        f0, fm0, _ = _norms(F)
+        _condense(A, rl, Sc, corr, X, y, B, AII)
+        _chain_solve(Sc, corr, X, y, vb, vrow[:0], vcol[:0], F, t0, t1, vdof, loc, dirm, dx, T, r)
+        _, step, fin = _norms(dx)
+        bad = not fin
+        if bad:
+            dx[:] = 0.0
+        lam = 1.0
+        for _h in range(halvings):
+            for i in range(n):
+                gn[0, i] = gw[0, i] + lam * dx[0, 2 * i]
+                gtn[0, i] = gtw[0, i] + lam * dx[0, 2 * i + 1]
+            _residual1(e, gn, gtn, tables, False, dir_dofs, Fg, Ft, A, rl, F1)
+            f1, fm1, _ = _norms(F1)
+            if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
                 break
-            if not np.isfinite(f1):
-                break
+            lam = 0.5 * lam
+        gw[:] = gn
+        gtw[:] = gtn
+        stalled = (fm0 <= floor) and (fm1 <= floor) and (f1 >= stall * f0)
+        if ((step < tol) or stalled) and np.isfinite(f1) and not bad:
+            ok = True
+            break
+        if not np.isfinite(f1):
+            break
+    return ok, f1
 
 
 if AVAILABLE:
+    _element_jacobian = numba.njit(cache=True)(_element_jacobian)
+    _abs1 = numba.njit(cache=True)(_abs1)
+    _norms = numba.njit(cache=True)(_norms)
+    _workspace = numba.njit(cache=True)(_workspace)
+    _newton1 = numba.njit(cache=True)(_newton1)
     _condense = numba.njit(cache=True)(_condense)
     _bulk = numba.njit(cache=True)(_bulk)
     _chain_solve = numba.njit(cache=True)(_chain_solve)
@@ -300,7 +345,9 @@ def chain_solve(Sc, corr, X, y, vb, F, chain):
     elimination in node order. ``chain``: (vrow, vcol, t0, t1, vdof, loc, dirm) of
     :class:`usadel.condense.StaticCondensation` (its pattern has node bandwidth 1)."""
     dx = np.empty_like(F)
-    _chain_solve(Sc, corr, X, y, np.ascontiguousarray(vb), *chain[:2], np.ascontiguousarray(F), *chain[2:], dx)
+    nv = chain[4].shape[0] // 2
+    _chain_solve(Sc, corr, X, y, np.ascontiguousarray(vb), *chain[:2], np.ascontiguousarray(F), *chain[2:], dx,
+                 np.zeros((nv, 3, 2, 2), complex), np.zeros((nv, 2), complex))
     return dx
 
 
@@ -325,7 +372,7 @@ def bulk(eps, g, gt, tables, jac):
         return Fg, Ft, None
     Sc, corr = np.empty((b, n_el, 4, 4), complex), np.empty((b, n_el, 4), complex)
     X, y = np.empty((b, n_el, ni, 4), complex), np.empty((b, n_el, ni), complex)
-    _condense(A, rl, Sc, corr, X, y)
+    _condense(A, rl, Sc, corr, X, y, np.zeros((ni, 5), complex), np.zeros((ni, ni), complex))
     return Fg, Ft, (Sc, corr, X, y)
 
 
