@@ -216,6 +216,12 @@ class HighOrderProblem(DofFields):
         A = loc.reshape(b, 2, 2, dofs.n_el, p1, p1).transpose(0, 3, 4, 1, 5, 2).reshape(b, dofs.n_el, 2 * p1, 2 * p1)
         return Fg, Ft, A
 
+    @property
+    def compiled_newton(self):
+        """Whether :meth:`newton` runs compiled (:func:`usadel.kernels.newton`: a chain with clean contacts only;
+        the energy sweep's steps then run compiled too, :mod:`usadel.sweep_chain`)."""
+        return self.compiled and self.condensation.chain is not None and not (self.tunnel or self.links)
+
     def operator_scale(self, eps):
         """Largest Jacobian diagonal per energy (b,): stiffness plus mass times 1 + |E| + the device's energy
         scale, the scale of the rounding floor of :func:`usadel.newton.newton`."""
@@ -229,7 +235,7 @@ class HighOrderProblem(DofFields):
         the residual stagnated at rounding level) with the condensed step
         (:meth:`usadel.condense.StaticCondensation.step`).
         """
-        if self.compiled and self.condensation.chain is not None and not (self.tunnel or self.links):
+        if self.compiled_newton:
             return kernels.newton(eps, g, gt, tol, maxiter, self.operator_scale(eps), self.tables,
                                   self.condensation.chain, self.dir_dofs)  # the same loop, compiled
         return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps))

@@ -1,29 +1,26 @@
-r"""Compiled (numba) element kernels of the order-p Riccati equations on 1D chains.
+r"""Compiled (numba) kernels of the order-p Riccati equations on 1D chains.
 
-:func:`bulk` computes what :meth:`usadel.highorder.HighOrderProblem._bulk` and the
-element part of :meth:`usadel.condense.StaticCondensation.step` compute with numpy,
-in two passes over energies and elements (no calls inside them: a compiled call per element
-costs array reference counting, measured 10x on the vertex solve): the bulk
-residual (Fg, Ft) assembled on the dofs and, with the Jacobian, each element's
-condensed data: the Schur complement on its four vertex unknowns, the correction
-A_VI A_II^-1 r_I of the vertex residual, and A_II^-1 A_IV, A_II^-1 r_I for the
-back-substitution. The element-interior rows of the residual are the element's own
-(barriers and clean contacts act on vertices only), so the condensation can use the
-bulk residual. The same formulas as the numpy path, term by term, and the same
-dense solve (LU with partial pivoting, as LAPACK's gesv): the results agree to
-rounding (``tests/test_kernels.py``). Small problems are where numpy's per-call
-overhead dominates (issue 16: a P3 sweep at ~50 unknowns).
+:func:`bulk` computes what :meth:`usadel.highorder.HighOrderProblem._bulk` and the element part
+of :meth:`usadel.condense.StaticCondensation.step` compute with numpy, in passes over energies and
+elements: the bulk residual (Fg, Ft) on the dofs and, with the Jacobian, each element's condensed
+data: the Schur complement on its four vertex unknowns, the correction A_VI A_II^-1 r_I of the vertex
+residual, and A_II^-1 A_IV, A_II^-1 r_I for the back-substitution (the element-interior rows are the
+element's own: barriers and clean contacts act on vertices only). The same formulas as the numpy
+path and the same dense solve (LU with partial pivoting, as LAPACK's gesv): the results agree to
+rounding (``tests/test_kernels.py``). :func:`newton` runs the whole damped Newton loop, energy by
+energy, without allocations; :func:`run_lanes` the continued steps of the energy sweep
+(:mod:`usadel.sweep_chain`). Small problems are where numpy's per-call overhead dominates (issue 16:
+a P3 sweep at ~50 unknowns). Every compiled function is in this file: numba's disk cache notices
+changes in a cached function's own file only.
 
 numba is imported with this module (by ``usadel.highorder``, at the first order > 1 solve;
 ``import usadel`` does not load it); :data:`AVAILABLE` is False without it and the numpy path is
-used. Kernels are compiled on first use and cached on disk (``cache=True``): measured 3.7 s cpu
-for the first compilation, 0.36 s for the first solve of a later process (numba's import and
-the cache), then nothing.
+used. Kernels are compiled on first use and cached on disk (``cache=True``).
 """
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "bulk", "chain_solve", "newton"]
+__all__ = ["AVAILABLE", "bulk", "chain_solve", "newton", "run_lanes"]
 
 try:
     import numba
@@ -122,10 +119,11 @@ def _condense(A, rl, Sc, corr, X, y, B, AII):
                     B[i, j] = A[w, el, 4 + i, j]
                 B[i, 4] = rl[w, el, 4 + i]
             for c in range(ni):
-                piv, big = c, _abs1(AII[c, c])
+                piv, big = c, abs(AII[c, c].real) + abs(AII[c, c].imag)
                 for r in range(c + 1, ni):
-                    if _abs1(AII[r, c]) > big:
-                        piv, big = r, _abs1(AII[r, c])
+                    a = abs(AII[r, c].real) + abs(AII[r, c].imag)
+                    if a > big:
+                        piv, big = r, a
                 if piv != c:
                     for j in range(ni):
                         AII[c, j], AII[piv, j] = AII[piv, j], AII[c, j]
@@ -233,11 +231,6 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx,
                 dx[w, loc[el, 4 + k]] = v
 
 
-def _abs1(z):
-    """|Re z| + |Im z| (LAPACK's cabs1)."""
-    return abs(z.real) + abs(z.imag)
-
-
 def _workspace(n, n_el, p1, nv):
     """Work arrays of :func:`_newton1` for one energy: n dofs, n_el elements of p1 nodes, nv vertices."""
     ni = 2 * (p1 - 2)
@@ -326,9 +319,117 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
     return ok, f1
 
 
+def _predict(eps, hist, hc, g, i, maxw, out, wts):
+    """:func:`usadel.sweep.predict` of row ``i`` from the rows hist[:hc] of ``g`` into out (1, n)."""
+    e = eps[i]
+    rep = -1
+    for k in range(hc):
+        if eps[hist[k]] == e:
+            rep = k  # the last copy, as predict
+    if rep >= 0:
+        out[0, :] = g[hist[rep]]
+        return
+    fine = True
+    for k in range(hc):
+        w = 1.0 + 0j
+        for j in range(hc):
+            if j != k:
+                den = eps[hist[k]] - eps[hist[j]]
+                if den == 0:
+                    fine = False
+                    break
+                w = w * ((e - eps[hist[j]]) / den)
+        wts[k] = w
+        if not (np.isfinite(w.real) and np.isfinite(w.imag)) or abs(w) > maxw:
+            fine = False
+    if not fine:  # far beyond the spacing: the nearest solution (the first, as argmin)
+        near, dmin = 0, np.inf
+        for k in range(hc):
+            d = abs(eps[hist[k]] - e)
+            if d < dmin:
+                near, dmin = k, d
+        out[0, :] = g[hist[near]]
+        return
+    for m in range(out.shape[1]):
+        v = wts[0] * g[hist[0], m]
+        for k in range(1, hc):
+            v = v + wts[k] * g[hist[k], m]
+        out[0, m] = v
+
+
+def _checked_solve(i, e, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale, tables, chain, consts, checks, wk):
+    """Newton at energy row i from the prediction (pg, pt) with the contact values imposed, into g[i], gt[i];
+    returns (converged, residual, good): good also requires the branch and jump checks of the sweep."""
+    jump_max, slack = checks[0], checks[1]
+    for d in dir_dofs:
+        pg[0, d] = bg[i, d]
+        pt[0, d] = bgt[i, d]
+    g[i] = pg[0]
+    gt[i] = pt[0]
+    ok, res = _newton1(e[i:i + 1], g[i:i + 1], gt[i:i + 1], tol, maxiter, scale[i], tables, chain,
+                                 dir_dofs, consts, wk)
+    jump, branch = 0.0, True
+    for m in range(g.shape[1]):
+        jump = max(jump, abs(g[i, m] - pg[0, m]), abs(gt[i, m] - pt[0, m]))
+        p = g[i, m] * gt[i, m]
+        dos = ((1.0 - p) / (1.0 + p)).real
+        branch = branch and abs(g[i, m]) <= 1 + slack and abs(gt[i, m]) <= 1 + slack and dos >= -slack \
+            and np.isfinite(p.real) and np.isfinite(p.imag)
+    return ok, res, ok and branch and jump <= jump_max
+
+
+def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_dofs, tol, maxiter, scale, tables,
+         chain, consts, checks, order, continued, need):
+    """:func:`run_lanes`: the sweep's loop from ``step0`` until a step where some lane needs the homotopy
+    (``need``) or the end; returns (that step or the number of steps, energies redone)."""
+    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    pg, pt = np.zeros((1, g.shape[1]), np.complex128), np.zeros((1, g.shape[1]), np.complex128)
+    wts = np.zeros(hist.shape[1], np.complex128)
+    redone = 0
+    for step in range(step0, lanes.shape[1]):
+        stop = False
+        for k in range(lanes.shape[0]):
+            if step >= sizes[k]:
+                continue
+            i = lanes[k, step]
+            if pre[i]:
+                hc[k] = 0
+                if ok[i]:
+                    hist[k, 0], hc[k] = i, 1
+                continue
+            if hc[k] == 0:
+                need[k], stop = True, True
+                continue
+            _predict(eps, hist[k], hc[k], g, i, checks[2], pg, wts)
+            _predict(eps, hist[k], hc[k], gt, i, checks[2], pt, wts)
+            ok[i], res[i], good = _checked_solve(i, eps, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale,
+                                                 tables, chain, consts, checks, wk)
+            if not good:
+                need[k], stop = True, True
+                redone += 1
+                continue
+            continued[i] = True
+            m = 0  # the history without copies of this energy, then it; the last ``order`` entries
+            for j in range(hc[k]):
+                if eps[hist[k, j]] != eps[i]:
+                    hist[k, m] = hist[k, j]
+                    m += 1
+            hist[k, m] = i
+            m += 1
+            if m > order:
+                hist[k, :order] = hist[k, m - order:m].copy()
+                m = order
+            hc[k] = m
+        if stop:
+            return step, redone
+    return lanes.shape[1], redone
+
+
 if AVAILABLE:
     _element_jacobian = numba.njit(cache=True)(_element_jacobian)
-    _abs1 = numba.njit(cache=True)(_abs1)
+    _predict = numba.njit(cache=True)(_predict)
+    _checked_solve = numba.njit(cache=True)(_checked_solve)
+    _run = numba.njit(cache=True)(_run)
     _norms = numba.njit(cache=True)(_norms)
     _workspace = numba.njit(cache=True)(_workspace)
     _newton1 = numba.njit(cache=True)(_newton1)
@@ -390,3 +491,9 @@ def newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs):
             ok, res)
     g[...], gt[...] = g2, gt2
     return g, gt, ok, res
+
+
+def run_lanes(*args):
+    """The continued steps of :func:`usadel.sweep.sweep` on a chain (:class:`usadel.sweep_chain.Lanes`
+    passes the arguments): prediction (:func:`usadel.sweep.predict`), Newton (as :func:`newton`) and checks."""
+    return _run(*args)
