@@ -233,12 +233,14 @@ class HighOrderProblem(DofFields):
         :func:`usadel.newton.newton` (the loop and stopping rule of
         :meth:`usadel.retarded.RetardedProblem.newton`: the full update below ``tol`` in max norm, or
         the residual stagnated at rounding level) with the condensed step
-        (:meth:`usadel.condense.StaticCondensation.step`).
+        (:meth:`usadel.condense.StaticCondensation.step`); on chains with clean contacts only (the problems
+        of the compiled loop, :func:`usadel.kernels.newton`) with its contraction stop and chord steps.
         """
         if self.compiled_newton:
             return kernels.newton(eps, g, gt, tol, maxiter, self.operator_scale(eps), self.tables,
                                   self.condensation.chain, self.dir_dofs)  # the same loop, compiled
-        return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps))
+        chain = self.condensation.chain is not None and not (self.tunnel or self.links)  # (kernels.newton's problems)
+        return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps), contraction=chain)
 
     def step(self, J, F):
         """Newton update dx (b, 2 n) solving J dx = -F, J = (A, vb) from :meth:`residual` (condensed solve)."""

@@ -10,8 +10,7 @@ path and the same dense solve (LU with partial pivoting, as LAPACK's gesv): the 
 rounding (``tests/test_kernels.py``). :func:`newton` runs the whole damped Newton loop, energy by
 energy, without allocations; :func:`run_lanes` the continued steps of the energy sweep
 (:mod:`usadel.sweep_chain`). Small problems are where numpy's per-call overhead dominates (issue 16:
-a P3 sweep at ~50 unknowns). Every compiled function is in this file: numba's disk cache notices
-changes in a cached function's own file only.
+a P3 sweep at ~50 unknowns). The compiled functions are in :mod:`usadel.kernels_jit`.
 
 numba is imported with this module (by ``usadel.highorder``, at the first order > 1 solve;
 ``import usadel`` does not load it); :data:`AVAILABLE` is False without it and the numpy path is
@@ -20,424 +19,9 @@ used. Kernels are compiled on first use and cached on disk (``cache=True``).
 
 import numpy as np
 
+from .kernels_jit import AVAILABLE, bulk_kernel, chain_kernel, condense_kernel, lanes_kernel, newton_kernel
+
 __all__ = ["AVAILABLE", "bulk", "chain_solve", "newton", "run_lanes"]
-
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is a dependency; the numpy path stays complete
-    numba = None
-
-#: True where the compiled kernels can be used
-AVAILABLE = numba is not None
-
-
-def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl):
-    b, n_el, p1 = eps.shape[0], L.shape[0], L.shape[1]
-    nq = phi.shape[0]
-    cf = np.empty((6, nq), dtype=np.complex128)  # an element's Jacobian coefficients at its points
-    for w in range(b):
-        for el in range(n_el):  # (rl arrives zeroed; A is only written with jac)
-            for q in range(nq):
-                gq = 0j
-                dg = 0j
-                tq = 0j
-                dt = 0j
-                for k in range(p1):
-                    u, v = g[w, L[el, k]], gt[w, L[el, k]]
-                    gq += u * phi[q, k]
-                    tq += v * phi[q, k]
-                    dg += u * dphi[q, k]
-                    dt += v * dphi[q, k]
-                dg *= jinv[el]
-                dt *= jinv[el]
-                s, mm = S[el, q], M[el, q]
-                e = eps[w] + hq[el, q]
-                D, G = Dq[el, q], Gq[el, q]
-                Dc = np.conj(D)
-                pp = gq * tq
-                iden = 1.0 / (1.0 + pp)  # one complex division per point (a division costs ~10 products)
-                sg, st = dg * dg, dt * dt
-                frac = (1.0 - pp) * iden
-                vg = s * 2.0 * tq * sg * iden + mm * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
-                vt = s * 2.0 * gq * st * iden + mm * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
-                fg, ft = s * dg * jinv[el], s * dt * jinv[el]
-                for k in range(p1):
-                    rl[w, el, 2 * k] += vg * phi[q, k] + fg * dphi[q, k]
-                    rl[w, el, 2 * k + 1] += vt * phi[q, k] + ft * dphi[q, k]
-                if not jac:
-                    continue
-                iden2 = iden * iden
-                hp = 2.0 * frac - 4.0 * pp * iden2
-                cf[0, q] = s * (-2.0 * tq * tq * sg * iden2) + mm * (-2j * e - 2j * Dc * gq + G * hp)  # a
-                cf[3, q] = s * (-2.0 * gq * gq * st * iden2) + mm * (-2j * e + 2j * D * tq + G * hp)  # d
-                cf[1, q] = s * 2.0 * sg * iden2 + mm * (-4.0 * G * gq * gq * iden2)  # b
-                cf[2, q] = s * 2.0 * st * iden2 + mm * (-4.0 * G * tq * tq * iden2)  # c
-                cf[4, q] = s * 4.0 * tq * dg * jinv[el] * iden  # a, phi_k phi_m' part
-                cf[5, q] = s * 4.0 * gq * dt * jinv[el] * iden  # d, phi_k phi_m' part
-            for k in range(p1):
-                Fg[w, L[el, k]] += rl[w, el, 2 * k]
-                Ft[w, L[el, k]] += rl[w, el, 2 * k + 1]
-            if jac:
-                _element_jacobian(cf, phi, dphi, Kloc[el], A[w, el])
-
-
-def _element_jacobian(cf, phi, dphi, K, A):
-    """A (2(p+1), 2(p+1)) = sum over the points q of the 2x2 blocks cf[:4, q] phi_k phi_m (a, b; c, d) and
-    cf[4:, q] phi_k phi_m' on the diagonal, plus the stiffness K: the sums of the numpy path, term by
-    term in the same order, in scalar accumulators (products by the real phi written as two)"""
-    p1, nq = phi.shape[1], phi.shape[0]
-    for k in range(p1):
-        for m in range(p1):
-            ar = ai = br = bi = cr = ci = dr = di = 0.0
-            for q in range(nq):
-                pkm = phi[q, k] * phi[q, m]
-                pdk = phi[q, k] * dphi[q, m]
-                ar += cf[0, q].real * pkm + cf[4, q].real * pdk
-                ai += cf[0, q].imag * pkm + cf[4, q].imag * pdk
-                br += cf[1, q].real * pkm
-                bi += cf[1, q].imag * pkm
-                cr += cf[2, q].real * pkm
-                ci += cf[2, q].imag * pkm
-                dr += cf[3, q].real * pkm + cf[5, q].real * pdk
-                di += cf[3, q].imag * pkm + cf[5, q].imag * pdk
-            A[2 * k, 2 * m] = complex(ar + K[k, m], ai)
-            A[2 * k, 2 * m + 1] = complex(br, bi)
-            A[2 * k + 1, 2 * m] = complex(cr, ci)
-            A[2 * k + 1, 2 * m + 1] = complex(dr + K[k, m], di)
-
-
-def _condense(A, rl, Sc, corr, X, y, B, AII):
-    """Schur complements of every element: A_II^-1 [A_IV | r_I] by LU with partial pivoting, the pivot the
-    largest |Re| + |Im| (as gesv: LAPACK's izamax); B (n_i, 5), AII (n_i, n_i) are work arrays."""
-    b, n_el, ni = A.shape[0], A.shape[1], A.shape[2] - 4
-    for w in range(b):
-        for el in range(n_el):
-            for i in range(ni):
-                for j in range(ni):
-                    AII[i, j] = A[w, el, 4 + i, 4 + j]
-                for j in range(4):
-                    B[i, j] = A[w, el, 4 + i, j]
-                B[i, 4] = rl[w, el, 4 + i]
-            for c in range(ni):
-                piv, big = c, abs(AII[c, c].real) + abs(AII[c, c].imag)
-                for r in range(c + 1, ni):
-                    a = abs(AII[r, c].real) + abs(AII[r, c].imag)
-                    if a > big:
-                        piv, big = r, a
-                if piv != c:
-                    for j in range(ni):
-                        AII[c, j], AII[piv, j] = AII[piv, j], AII[c, j]
-                    for j in range(5):
-                        B[c, j], B[piv, j] = B[piv, j], B[c, j]
-                for r in range(c + 1, ni):
-                    f = AII[r, c] / AII[c, c]
-                    AII[r, c] = f
-                    for j in range(c + 1, ni):
-                        AII[r, j] -= f * AII[c, j]
-                    for j in range(5):
-                        B[r, j] -= f * B[c, j]
-            for c in range(ni - 1, -1, -1):
-                for j in range(5):
-                    v = B[c, j]
-                    for r in range(c + 1, ni):
-                        v -= AII[c, r] * B[r, j]
-                    B[c, j] = v / AII[c, c]
-            for i in range(ni):
-                for j in range(4):
-                    X[w, el, i, j] = B[i, j]
-                y[w, el, i] = B[i, 4]
-            for i in range(4):
-                v = 0j
-                for k in range(ni):
-                    v += A[w, el, i, 4 + k] * B[k, 4]
-                corr[w, el, i] = v
-                for j in range(4):
-                    v = A[w, el, i, j]
-                    for k in range(ni):
-                        v -= A[w, el, i, 4 + k] * B[k, j]
-                    Sc[w, el, i, j] = v
-
-
-def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx, T, r):
-    """Vertex system of a chain (block tridiagonal, 2x2 blocks in node order) assembled and solved by
-    block elimination, then the interior unknowns by back-substitution; dx = -J^-1 F. Work arrays: the blocks
-    of row i T (n_v, 3, 2, 2) (T[i, 0] couples to node i - 1, T[i, 1] to i, T[i, 2] to i + 1), r (n_v, 2)."""
-    b, n_el, ni = Sc.shape[0], Sc.shape[1], X.shape[2]
-    nv = vdof.shape[0] // 2
-    for w in range(b):
-        T[:] = 0.0
-        for i in range(nv):
-            for c in range(2):
-                r[i, c] = -F[w, vdof[2 * i + c]]
-        for el in range(n_el):
-            for e1 in range(2):
-                i = t0[el] if e1 == 0 else t1[el]
-                for e2 in range(2):
-                    s = 1 + (t0[el] if e2 == 0 else t1[el]) - i
-                    for c in range(2):
-                        for c2 in range(2):
-                            T[i, s, c, c2] += Sc[w, el, 2 * e1 + c, 2 * e2 + c2]
-                for c in range(2):
-                    r[i, c] += corr[w, el, 2 * e1 + c]
-        for k in range(vrow.shape[0]):
-            s = 1 + vcol[k] - vrow[k]
-            for c in range(2):
-                for c2 in range(2):
-                    v = vb[w, c, c2, k]
-                    if v != 0.0:
-                        T[vrow[k], s, c, c2] += v
-        for i in range(nv):
-            for c in range(2):
-                if dirm[i, c]:
-                    for s in range(3):
-                        for c2 in range(2):
-                            T[i, s, c, c2] = 0.0
-                    T[i, 1, c, c] = 1.0
-                    r[i, c] = 0.0
-        for i in range(1, nv):  # forward elimination: row i -= T[i, 0] D_{i-1}^-1 row i-1
-            a00, a01, a10, a11 = T[i - 1, 1, 0, 0], T[i - 1, 1, 0, 1], T[i - 1, 1, 1, 0], T[i - 1, 1, 1, 1]
-            det = a00 * a11 - a01 * a10
-            i00, i01, i10, i11 = a11 / det, -a01 / det, -a10 / det, a00 / det
-            l00, l01, l10, l11 = T[i, 0, 0, 0], T[i, 0, 0, 1], T[i, 0, 1, 0], T[i, 0, 1, 1]
-            m00 = l00 * i00 + l01 * i10
-            m01 = l00 * i01 + l01 * i11
-            m10 = l10 * i00 + l11 * i10
-            m11 = l10 * i01 + l11 * i11
-            for c2 in range(2):
-                u0, u1 = T[i - 1, 2, 0, c2], T[i - 1, 2, 1, c2]
-                T[i, 1, 0, c2] -= m00 * u0 + m01 * u1
-                T[i, 1, 1, c2] -= m10 * u0 + m11 * u1
-            r0, r1 = r[i - 1, 0], r[i - 1, 1]
-            r[i, 0] -= m00 * r0 + m01 * r1
-            r[i, 1] -= m10 * r0 + m11 * r1
-        for i in range(nv - 1, -1, -1):  # back substitution, the vertex solution into r
-            v0, v1 = r[i, 0], r[i, 1]
-            if i < nv - 1:
-                v0 -= T[i, 2, 0, 0] * r[i + 1, 0] + T[i, 2, 0, 1] * r[i + 1, 1]
-                v1 -= T[i, 2, 1, 0] * r[i + 1, 0] + T[i, 2, 1, 1] * r[i + 1, 1]
-            a00, a01, a10, a11 = T[i, 1, 0, 0], T[i, 1, 0, 1], T[i, 1, 1, 0], T[i, 1, 1, 1]
-            det = a00 * a11 - a01 * a10
-            r[i, 0] = (a11 * v0 - a01 * v1) / det
-            r[i, 1] = (a00 * v1 - a10 * v0) / det
-        for i in range(nv):
-            for c in range(2):
-                dx[w, vdof[2 * i + c]] = r[i, c]
-        for el in range(n_el):
-            for k in range(ni):
-                v = -y[w, el, k]
-                for e in range(2):
-                    i = t0[el] if e == 0 else t1[el]
-                    v -= X[w, el, k, 2 * e] * r[i, 0] + X[w, el, k, 2 * e + 1] * r[i, 1]
-                dx[w, loc[el, 4 + k]] = v
-
-
-def _workspace(n, n_el, p1, nv):
-    """Work arrays of :func:`_newton1` for one energy: n dofs, n_el elements of p1 nodes, nv vertices."""
-    ni = 2 * (p1 - 2)
-    c = np.complex128
-    return (np.zeros((1, n), c), np.zeros((1, n), c), np.zeros((1, n_el, 2 * p1, 2 * p1), c),
-            np.zeros((1, n_el, 2 * p1), c), np.zeros((1, n_el, 4, 4), c), np.zeros((1, n_el, 4), c),
-            np.zeros((1, n_el, ni, 4), c), np.zeros((1, n_el, ni), c), np.zeros((1, 2, 2, 0), c),
-            np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, n), c),
-            np.zeros((1, n), c), np.zeros((ni, 5), c), np.zeros((ni, ni), c), np.zeros((nv, 3, 2, 2), c),
-            np.zeros((nv, 2), c))
-
-
-def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F):
-    """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled."""
-    Fg[:] = 0.0
-    Ft[:] = 0.0
-    rl[:] = 0.0
-    L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc = tables
-    _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
-    for d in dir_dofs:
-        Fg[0, d] = 0.0
-        Ft[0, d] = 0.0
-    for i in range(Fg.shape[1]):
-        F[0, 2 * i] = Fg[0, i]
-        F[0, 2 * i + 1] = Ft[0, i]
-
-
-def _norms(F):
-    """(2-norm, max norm, all finite) of the row F (1, m), the max norm via the largest square (no complex
-    abs, a hypot call, per entry); a NaN entry makes both norms NaN."""
-    s2, m2, fin = 0.0, 0.0, True
-    for i in range(F.shape[1]):
-        re, im = F[0, i].real, F[0, i].imag
-        a = re * re + im * im
-        s2 += a
-        if a > m2 or a != a:
-            m2 = a
-        fin = fin and np.isfinite(re) and np.isfinite(im)
-    return np.sqrt(s2), np.sqrt(m2), fin
-
-
-def _newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
-    """:func:`usadel.newton.newton` energy by energy (they are independent there too), for a chain without
-    barriers; ``consts`` = (LINE_SEARCH_HALVINGS, ARMIJO, ROUNDING, STALL)."""
-    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
-    for w in range(eps.shape[0]):
-        ok[w], res[w] = _newton1(eps[w:w + 1], g[w:w + 1], gt[w:w + 1], tol, maxiter, scale[w], tables, chain,
-                                 dir_dofs, consts, wk)
-
-
-def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, wk):
-    """Newton for one energy e (1,) from gw, gtw (1, n), updated in place; returns (converged, residual)."""
-    halvings, armijo, rounding, stall = int(consts[0]), consts[1], consts[2], consts[3]
-    vrow, vcol, t0, t1, vdof, loc, dirm = chain
-    Fg, Ft, A, rl, Sc, corr, X, y, vb, F, F1, dx, gn, gtn, B, AII, T, r = wk
-    n = gw.shape[1]
-    f1, fm1, ok = np.inf, np.inf, False
-    for _ in range(maxiter):
-        floor = rounding * scale * max(1.0, _norms(gw)[1], _norms(gtw)[1])
-        _residual1(e, gw, gtw, tables, True, dir_dofs, Fg, Ft, A, rl, F)
-        f0, fm0, _ = _norms(F)
-        _condense(A, rl, Sc, corr, X, y, B, AII)
-        _chain_solve(Sc, corr, X, y, vb, vrow[:0], vcol[:0], F, t0, t1, vdof, loc, dirm, dx, T, r)
-        _, step, fin = _norms(dx)
-        bad = not fin
-        if bad:
-            dx[:] = 0.0
-        lam = 1.0
-        for _h in range(halvings):
-            for i in range(n):
-                gn[0, i] = gw[0, i] + lam * dx[0, 2 * i]
-                gtn[0, i] = gtw[0, i] + lam * dx[0, 2 * i + 1]
-            _residual1(e, gn, gtn, tables, False, dir_dofs, Fg, Ft, A, rl, F1)
-            f1, fm1, _ = _norms(F1)
-            if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
-                break
-            lam = 0.5 * lam
-        gw[:] = gn
-        gtw[:] = gtn
-        stalled = (fm0 <= floor) and (fm1 <= floor) and (f1 >= stall * f0)
-        if ((step < tol) or stalled) and np.isfinite(f1) and not bad:
-            ok = True
-            break
-        if not np.isfinite(f1):
-            break
-    return ok, f1
-
-
-def _predict(eps, hist, hc, g, i, maxw, out, wts):
-    """:func:`usadel.sweep.predict` of row ``i`` from the rows hist[:hc] of ``g`` into out (1, n)."""
-    e = eps[i]
-    rep = -1
-    for k in range(hc):
-        if eps[hist[k]] == e:
-            rep = k  # the last copy, as predict
-    if rep >= 0:
-        out[0, :] = g[hist[rep]]
-        return
-    fine = True
-    for k in range(hc):
-        w = 1.0 + 0j
-        for j in range(hc):
-            if j != k:
-                den = eps[hist[k]] - eps[hist[j]]
-                if den == 0:
-                    fine = False
-                    break
-                w = w * ((e - eps[hist[j]]) / den)
-        wts[k] = w
-        if not (np.isfinite(w.real) and np.isfinite(w.imag)) or abs(w) > maxw:
-            fine = False
-    if not fine:  # far beyond the spacing: the nearest solution (the first, as argmin)
-        near, dmin = 0, np.inf
-        for k in range(hc):
-            d = abs(eps[hist[k]] - e)
-            if d < dmin:
-                near, dmin = k, d
-        out[0, :] = g[hist[near]]
-        return
-    for m in range(out.shape[1]):
-        v = wts[0] * g[hist[0], m]
-        for k in range(1, hc):
-            v = v + wts[k] * g[hist[k], m]
-        out[0, m] = v
-
-
-def _checked_solve(i, e, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale, tables, chain, consts, checks, wk):
-    """Newton at energy row i from the prediction (pg, pt) with the contact values imposed, into g[i], gt[i];
-    returns (converged, residual, good): good also requires the branch and jump checks of the sweep."""
-    jump_max, slack = checks[0], checks[1]
-    for d in dir_dofs:
-        pg[0, d] = bg[i, d]
-        pt[0, d] = bgt[i, d]
-    g[i] = pg[0]
-    gt[i] = pt[0]
-    ok, res = _newton1(e[i:i + 1], g[i:i + 1], gt[i:i + 1], tol, maxiter, scale[i], tables, chain,
-                                 dir_dofs, consts, wk)
-    jump, branch = 0.0, True
-    for m in range(g.shape[1]):
-        jump = max(jump, abs(g[i, m] - pg[0, m]), abs(gt[i, m] - pt[0, m]))
-        p = g[i, m] * gt[i, m]
-        dos = ((1.0 - p) / (1.0 + p)).real
-        branch = branch and abs(g[i, m]) <= 1 + slack and abs(gt[i, m]) <= 1 + slack and dos >= -slack \
-            and np.isfinite(p.real) and np.isfinite(p.imag)
-    return ok, res, ok and branch and jump <= jump_max
-
-
-def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_dofs, tol, maxiter, scale, tables,
-         chain, consts, checks, order, continued, need):
-    """:func:`run_lanes`: the sweep's loop from ``step0`` until a step where some lane needs the homotopy
-    (``need``) or the end; returns (that step or the number of steps, energies redone)."""
-    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
-    pg, pt = np.zeros((1, g.shape[1]), np.complex128), np.zeros((1, g.shape[1]), np.complex128)
-    wts = np.zeros(hist.shape[1], np.complex128)
-    redone = 0
-    for step in range(step0, lanes.shape[1]):
-        stop = False
-        for k in range(lanes.shape[0]):
-            if step >= sizes[k]:
-                continue
-            i = lanes[k, step]
-            if pre[i]:
-                hc[k] = 0
-                if ok[i]:
-                    hist[k, 0], hc[k] = i, 1
-                continue
-            if hc[k] == 0:
-                need[k], stop = True, True
-                continue
-            _predict(eps, hist[k], hc[k], g, i, checks[2], pg, wts)
-            _predict(eps, hist[k], hc[k], gt, i, checks[2], pt, wts)
-            ok[i], res[i], good = _checked_solve(i, eps, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale,
-                                                 tables, chain, consts, checks, wk)
-            if not good:
-                need[k], stop = True, True
-                redone += 1
-                continue
-            continued[i] = True
-            m = 0  # the history without copies of this energy, then it; the last ``order`` entries
-            for j in range(hc[k]):
-                if eps[hist[k, j]] != eps[i]:
-                    hist[k, m] = hist[k, j]
-                    m += 1
-            hist[k, m] = i
-            m += 1
-            if m > order:
-                hist[k, :order] = hist[k, m - order:m].copy()
-                m = order
-            hc[k] = m
-        if stop:
-            return step, redone
-    return lanes.shape[1], redone
-
-
-if AVAILABLE:
-    _element_jacobian = numba.njit(cache=True)(_element_jacobian)
-    _predict = numba.njit(cache=True)(_predict)
-    _checked_solve = numba.njit(cache=True)(_checked_solve)
-    _run = numba.njit(cache=True)(_run)
-    _norms = numba.njit(cache=True)(_norms)
-    _workspace = numba.njit(cache=True)(_workspace)
-    _newton1 = numba.njit(cache=True)(_newton1)
-    _condense = numba.njit(cache=True)(_condense)
-    _bulk = numba.njit(cache=True)(_bulk)
-    _chain_solve = numba.njit(cache=True)(_chain_solve)
-    _residual1 = numba.njit(cache=True)(_residual1)
-    _newton = numba.njit(cache=True)(_newton)
 
 
 def chain_solve(Sc, corr, X, y, vb, F, chain):
@@ -447,7 +31,7 @@ def chain_solve(Sc, corr, X, y, vb, F, chain):
     :class:`usadel.condense.StaticCondensation` (its pattern has node bandwidth 1)."""
     dx = np.empty_like(F)
     nv = chain[4].shape[0] // 2
-    _chain_solve(Sc, corr, X, y, np.ascontiguousarray(vb), *chain[:2], np.ascontiguousarray(F), *chain[2:], dx,
+    chain_kernel(Sc, corr, X, y, np.ascontiguousarray(vb), *chain[:2], np.ascontiguousarray(F), *chain[2:], dx,
                  np.zeros((nv, 3, 2, 2), complex), np.zeros((nv, 2), complex))
     return dx
 
@@ -467,33 +51,32 @@ def bulk(eps, g, gt, tables, jac):
     Ft = np.zeros((b, n), complex)
     shape = (b, n_el) if jac else (0, n_el)  # without the Jacobian A is not touched
     A, rl = np.zeros(shape + (2 * p1, 2 * p1), complex), np.zeros((b, n_el, 2 * p1), complex)
-    _bulk(np.ascontiguousarray(eps, complex), np.ascontiguousarray(g), np.ascontiguousarray(gt), *tables, jac,
+    bulk_kernel(np.ascontiguousarray(eps, complex), np.ascontiguousarray(g), np.ascontiguousarray(gt), *tables, jac,
           Fg, Ft, A, rl)
     if not jac:
         return Fg, Ft, None
     Sc, corr = np.empty((b, n_el, 4, 4), complex), np.empty((b, n_el, 4), complex)
     X, y = np.empty((b, n_el, ni, 4), complex), np.empty((b, n_el, ni), complex)
-    _condense(A, rl, Sc, corr, X, y, np.zeros((ni, 5), complex), np.zeros((ni, ni), complex))
+    condense_kernel(A, rl, Sc, corr, X, y, np.zeros((ni, 5), complex), np.zeros((b, n_el, ni, ni), complex),
+              np.zeros((b, n_el, ni), np.int64))
     return Fg, Ft, (Sc, corr, X, y)
 
 
 def newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs):
     """The damped Newton of :func:`usadel.newton.newton`, compiled, for an order-p chain without barriers
     (clean contacts only; ``chain``: :attr:`usadel.condense.StaticCondensation.chain`, ``dir_dofs`` their
-    dofs). Same steps, line search and stopping rule, energy by energy; returns (g, gt, ok, res), g and gt
-    updated in place."""
-    from .newton import ARMIJO, LINE_SEARCH_HALVINGS, ROUNDING, STALL
+    dofs). Same steps, line search and stopping rule (with ``contraction=True``: its contraction stop and chord
+    steps), energy by energy; returns (g, gt, ok, res), g and gt updated in place."""
+    from .newton import CONSTANTS
 
     ok, res = np.zeros(eps.size, bool), np.full(eps.size, np.inf)
     g2, gt2 = np.ascontiguousarray(g), np.ascontiguousarray(gt)
-    _newton(np.ascontiguousarray(eps, complex), g2, gt2, float(tol), int(maxiter), np.asarray(scale, float),
-            tables, chain, np.asarray(dir_dofs, np.int64), np.array([LINE_SEARCH_HALVINGS, ARMIJO, ROUNDING, STALL]),
-            ok, res)
+    newton_kernel(np.ascontiguousarray(eps, complex), g2, gt2, float(tol), int(maxiter), np.asarray(scale, float),
+            tables, chain, np.asarray(dir_dofs, np.int64), np.array(CONSTANTS), ok, res)
     g[...], gt[...] = g2, gt2
     return g, gt, ok, res
 
 
 def run_lanes(*args):
-    """The continued steps of :func:`usadel.sweep.sweep` on a chain (:class:`usadel.sweep_chain.Lanes`
-    passes the arguments): prediction (:func:`usadel.sweep.predict`), Newton (as :func:`newton`) and checks."""
-    return _run(*args)
+    """The continued steps of :func:`usadel.sweep.sweep` (arguments: :class:`usadel.sweep_chain.Lanes`)."""
+    return lanes_kernel(*args)

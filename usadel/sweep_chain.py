@@ -26,7 +26,7 @@ class Lanes:
     ``out`` = (g, gt, ok, res), filled in place; ``lanes``: index arrays, ``pre``: energies solved beforehand."""
 
     def __init__(self, prob, eps, lanes, pre, out, tol, maxiter, constants):
-        from .newton import ARMIJO, LINE_SEARCH_HALVINGS, ROUNDING, STALL
+        from .newton import CONSTANTS
 
         order, jump, max_weight = constants  # SWEEP_ORDER, SWEEP_JUMP, PREDICT_MAX_WEIGHT
         self.prob, self.eps, self.out, self.pre, self.order = prob, eps, out, pre, order
@@ -38,7 +38,7 @@ class Lanes:
         z = np.zeros_like(out[0])
         self.bg, self.bgt = prob.impose(eps, z, z.copy())  # the contact values at every energy
         self.args = (np.asarray(prob.dir_dofs, np.int64), float(tol), int(maxiter), prob.operator_scale(eps),
-                     prob.tables, prob.condensation.chain, np.array([LINE_SEARCH_HALVINGS, ARMIJO, ROUNDING, STALL]),
+                     prob.tables, prob.condensation.chain, np.array(CONSTANTS),
                      np.array([jump, PHYSICAL_SLACK, max_weight]), int(order))
         self.continued = np.zeros(eps.size, bool)
 
@@ -47,8 +47,8 @@ class Lanes:
         redone). At the end: step = the number of steps and no lanes."""
         need = np.zeros(self.sizes.size, bool)
         g, gt, ok, res = self.out
-        step, redone = kernels.run_lanes(step0, self.lanes, self.sizes, self.pre, self.hist, self.hc, self.eps, g, gt, ok, res,
-                            self.bg, self.bgt, *self.args, self.continued, need)
+        step, redone = kernels.run_lanes(step0, self.lanes, self.sizes, self.pre, self.hist, self.hc, self.eps, g, gt,
+                                         ok, res, self.bg, self.bgt, *self.args, self.continued, need)
         return step, np.nonzero(need)[0], redone
 
     def restart(self, k, i):
