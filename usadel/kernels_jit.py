@@ -17,6 +17,12 @@ except ImportError:  # pragma: no cover - numba is a dependency; the numpy path 
 AVAILABLE = numba is not None
 
 
+def _inv(z):
+    """1/z by one real division (z: pivots, 2x2 determinants, 1 + gamma gamma~; far from over- and underflow)."""
+    s = 1.0 / (z.real * z.real + z.imag * z.imag)
+    return complex(z.real * s, -z.imag * s)
+
+
 def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl):
     b, n_el, p1 = eps.shape[0], L.shape[0], L.shape[1]
     nq = phi.shape[0]
@@ -37,7 +43,7 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A
                 D, G = Dq[el, q], Gq[el, q]
                 Dc = np.conj(D)
                 pp = gq * tq
-                iden = 1.0 / (1.0 + pp)  # one complex division per point (a division costs ~10 products)
+                iden = _inv(1.0 + pp)  # one reciprocal per point (numba's complex division costs ~10 products)
                 sg, st = dg * dg, dt * dt
                 frac = (1.0 - pp) * iden
                 vg = s * 2.0 * tq * sg * iden + mm * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
@@ -113,19 +119,21 @@ def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
                         LU[w, el, c, j], LU[w, el, piv, j] = LU[w, el, piv, j], LU[w, el, c, j]
                     for j in range(5):
                         B[c, j], B[piv, j] = B[piv, j], B[c, j]
+                ip = _inv(LU[w, el, c, c])  # (gesv scales the column by the pivot's reciprocal too)
                 for r in range(c + 1, ni):
-                    f = LU[w, el, r, c] / LU[w, el, c, c]
+                    f = LU[w, el, r, c] * ip
                     LU[w, el, r, c] = f
                     for j in range(c + 1, ni):
                         LU[w, el, r, j] -= f * LU[w, el, c, j]
                     for j in range(5):
                         B[r, j] -= f * B[c, j]
             for c in range(ni - 1, -1, -1):
+                ip = _inv(LU[w, el, c, c])
                 for j in range(5):
                     v = B[c, j]
                     for r in range(c + 1, ni):
                         v -= LU[w, el, c, r] * B[r, j]
-                    B[c, j] = v / LU[w, el, c, c]
+                    B[c, j] = v * ip
             for i in range(ni):
                 for j in range(4):
                     X[w, el, i, j] = B[i, j]
@@ -168,7 +176,7 @@ def _condense_rhs(A, rl, corr, y, B, LU, pv):
                 v = B[c, 4]
                 for r in range(c + 1, ni):
                     v -= LU[w, el, c, r] * B[r, 4]
-                B[c, 4] = v / LU[w, el, c, c]
+                B[c, 4] = v * _inv(LU[w, el, c, c])
             _corr(A, B, w, el, corr, y)
 
 
@@ -210,8 +218,8 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx,
                     r[i, c] = 0.0
         for i in range(1, nv):  # forward elimination: row i -= T[i, 0] D_{i-1}^-1 row i-1
             a00, a01, a10, a11 = T[i - 1, 1, 0, 0], T[i - 1, 1, 0, 1], T[i - 1, 1, 1, 0], T[i - 1, 1, 1, 1]
-            det = a00 * a11 - a01 * a10
-            i00, i01, i10, i11 = a11 / det, -a01 / det, -a10 / det, a00 / det
+            idet = _inv(a00 * a11 - a01 * a10)
+            i00, i01, i10, i11 = a11 * idet, -a01 * idet, -a10 * idet, a00 * idet
             l00, l01, l10, l11 = T[i, 0, 0, 0], T[i, 0, 0, 1], T[i, 0, 1, 0], T[i, 0, 1, 1]
             m00 = l00 * i00 + l01 * i10
             m01 = l00 * i01 + l01 * i11
@@ -230,9 +238,9 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx,
                 v0 -= T[i, 2, 0, 0] * r[i + 1, 0] + T[i, 2, 0, 1] * r[i + 1, 1]
                 v1 -= T[i, 2, 1, 0] * r[i + 1, 0] + T[i, 2, 1, 1] * r[i + 1, 1]
             a00, a01, a10, a11 = T[i, 1, 0, 0], T[i, 1, 0, 1], T[i, 1, 1, 0], T[i, 1, 1, 1]
-            det = a00 * a11 - a01 * a10
-            r[i, 0] = (a11 * v0 - a01 * v1) / det
-            r[i, 1] = (a00 * v1 - a10 * v0) / det
+            idet = _inv(a00 * a11 - a01 * a10)
+            r[i, 0] = (a11 * v0 - a01 * v1) * idet
+            r[i, 1] = (a00 * v1 - a10 * v0) * idet
         for i in range(nv):
             for c in range(2):
                 dx[w, vdof[2 * i + c]] = r[i, c]
@@ -392,14 +400,17 @@ def _checked_solve(i, e, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale, 
     gt[i] = pt[0]
     ok, res = _newton1(e[i:i + 1], g[i:i + 1], gt[i:i + 1], tol, maxiter, scale[i], tables, chain,
                                  dir_dofs, consts, wk)
-    jump, branch = 0.0, True
+    jump2, branch, lim2 = 0.0, True, (1.0 + slack) ** 2  # (squares: no complex abs, a hypot call, per entry)
     for m in range(g.shape[1]):
-        jump = max(jump, abs(g[i, m] - pg[0, m]), abs(gt[i, m] - pt[0, m]))
-        p = g[i, m] * gt[i, m]
-        dos = ((1.0 - p) / (1.0 + p)).real
-        branch = branch and abs(g[i, m]) <= 1 + slack and abs(gt[i, m]) <= 1 + slack and dos >= -slack \
+        a, b = g[i, m], gt[i, m]
+        da, db = a - pg[0, m], b - pt[0, m]
+        jump2 = max(jump2, da.real * da.real + da.imag * da.imag, db.real * db.real + db.imag * db.imag)
+        p = a * b
+        q = 1.0 + p  # DOS = Re (1 - p) / q >= -slack, times |q|^2
+        branch = branch and a.real * a.real + a.imag * a.imag <= lim2 and b.real * b.real + b.imag * b.imag <= lim2 \
+            and ((1.0 - p) * q.conjugate()).real >= -slack * (q.real * q.real + q.imag * q.imag) \
             and np.isfinite(p.real) and np.isfinite(p.imag)
-    return ok, res, ok and branch and jump <= jump_max
+    return ok, res, ok and branch and jump2 <= jump_max * jump_max
 
 
 def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_dofs, tol, maxiter, scale, tables,
@@ -448,6 +459,7 @@ def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_d
 
 
 if AVAILABLE:
+    _inv = numba.njit(cache=True)(_inv)
     _element_jacobian = numba.njit(cache=True)(_element_jacobian)
     _predict = numba.njit(cache=True)(_predict)
     _checked_solve = numba.njit(cache=True)(_checked_solve)
