@@ -71,27 +71,37 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A
 
 def _element_jacobian(cf, phi, dphi, K, A):
     """A (2(p+1), 2(p+1)) = sum over the points q of the 2x2 blocks cf[:4, q] phi_k phi_m (a, b; c, d) and
-    cf[4:, q] phi_k phi_m' on the diagonal, plus the stiffness K: the sums of the numpy path, term by
-    term in the same order, in scalar accumulators (products by the real phi written as two)"""
+    cf[4:, q] phi_k phi_m' on the diagonal, plus the stiffness K, in scalar accumulators (products by the
+    real phi written as two); the phi_k phi_m sums, symmetric in (k, m), once for both (k, m) and (m, k)."""
     p1, nq = phi.shape[1], phi.shape[0]
     for k in range(p1):
-        for m in range(p1):
+        for m in range(k, p1):
             ar = ai = br = bi = cr = ci = dr = di = 0.0
+            ekr = eki = fkr = fki = emr = emi = fmr = fmi = 0.0  # phi_k phi_m' (e: in a, f: in d), phi_m phi_k'
             for q in range(nq):
-                pkm = phi[q, k] * phi[q, m]
-                pdk = phi[q, k] * dphi[q, m]
-                ar += cf[0, q].real * pkm + cf[4, q].real * pdk
-                ai += cf[0, q].imag * pkm + cf[4, q].imag * pdk
-                br += cf[1, q].real * pkm
-                bi += cf[1, q].imag * pkm
-                cr += cf[2, q].real * pkm
-                ci += cf[2, q].imag * pkm
-                dr += cf[3, q].real * pkm + cf[5, q].real * pdk
-                di += cf[3, q].imag * pkm + cf[5, q].imag * pdk
-            A[2 * k, 2 * m] = complex(ar + K[k, m], ai)
-            A[2 * k, 2 * m + 1] = complex(br, bi)
-            A[2 * k + 1, 2 * m] = complex(cr, ci)
-            A[2 * k + 1, 2 * m + 1] = complex(dr + K[k, m], di)
+                pkm, pkd, pmd = phi[q, k] * phi[q, m], phi[q, k] * dphi[q, m], phi[q, m] * dphi[q, k]
+                c0, c1, c2, c3, c4, c5 = cf[0, q], cf[1, q], cf[2, q], cf[3, q], cf[4, q], cf[5, q]
+                ar += c0.real * pkm
+                ai += c0.imag * pkm
+                br += c1.real * pkm
+                bi += c1.imag * pkm
+                cr += c2.real * pkm
+                ci += c2.imag * pkm
+                dr += c3.real * pkm
+                di += c3.imag * pkm
+                ekr += c4.real * pkd
+                eki += c4.imag * pkd
+                fkr += c5.real * pkd
+                fki += c5.imag * pkd
+                emr += c4.real * pmd
+                emi += c4.imag * pmd
+                fmr += c5.real * pmd
+                fmi += c5.imag * pmd
+            for s, t, er, ei, fr, fi in ((k, m, ekr, eki, fkr, fki), (m, k, emr, emi, fmr, fmi)):
+                A[2 * s, 2 * t] = complex(ar + er + K[s, t], ai + ei)
+                A[2 * s, 2 * t + 1] = complex(br, bi)
+                A[2 * s + 1, 2 * t] = complex(cr, ci)
+                A[2 * s + 1, 2 * t + 1] = complex(dr + fr + K[s, t], di + fi)
 
 
 def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
