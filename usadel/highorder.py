@@ -33,6 +33,8 @@ elements (normal elements carry none, where P1's lumping gives a normal node nex
 superconductor its full nodal value).
 """
 
+import functools
+
 import numpy as np
 
 from .bulk import bulk_gamma, riccati_barrier
@@ -123,6 +125,7 @@ class HighOrderProblem(DofFields):
         self.condensation = StaticCondensation(device, dofs)
         p1 = el.p + 1
         self.mass_diag = dofs.assemble_vector((self.M @ self.PP).reshape(-1, p1, p1).diagonal(axis1=1, axis2=2)[None])[0]
+        self.mass_max = np.max(self.mass_diag)
         #: bulk terms and element condensation by the compiled kernels (usadel.kernels; None: where numba is there)
         self.compiled = kernels.AVAILABLE if compiled is None else bool(compiled)
         self.tables = tuple(np.ascontiguousarray(a) for a in (
@@ -136,9 +139,10 @@ class HighOrderProblem(DofFields):
         """Length of one energy's state arrays: one value per dof."""
         return self.dofs.n
 
-    @property
+    @functools.cached_property
     def energy_scale(self):
-        """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device."""
+        """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device (fixed fields:
+        computed once; the homotopy, the sweep and every Newton call read it)."""
         return (np.max(np.abs(self.delta_q), initial=0.0) + np.max(self.gamma_q, initial=0.0)
                 + np.max(np.abs(self.h_q), initial=0.0))
 
@@ -149,9 +153,14 @@ class HighOrderProblem(DofFields):
         return bulk_gamma(eps, res.delta * np.exp(1j * res.phase))
 
     def impose(self, eps, g, gt):
-        """Set the clean-contact vertex dofs to their reservoirs' bulk values, in place."""
+        """Set the clean-contact vertex dofs to their reservoirs' bulk values, in place (contacts to equal
+        reservoirs share one evaluation)."""
+        done = {}
         for d, res in self.dirichlet:
-            gr, gtr = self.reservoir_gamma(res, eps)
+            key = (res.delta, res.phase, res.h)
+            if key not in done:
+                done[key] = self.reservoir_gamma(res, eps)
+            gr, gtr = done[key]
             g[:, d] = gr[:, None]
             gt[:, d] = gtr[:, None]
         return g, gt
@@ -225,7 +234,7 @@ class HighOrderProblem(DofFields):
     def operator_scale(self, eps):
         """Largest Jacobian diagonal per energy (b,): stiffness plus mass times 1 + |E| + the device's energy
         scale, the scale of the rounding floor of :func:`usadel.newton.newton`."""
-        return self.stiffness_max + np.max(self.mass_diag) * (1.0 + np.abs(eps) + self.energy_scale)
+        return self.stiffness_max + self.mass_max * (1.0 + np.abs(eps) + self.energy_scale)
 
     def newton(self, eps, g, gt, tol, maxiter):
         """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
