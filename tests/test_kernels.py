@@ -143,3 +143,18 @@ def test_compiled_sweep_lanes_equal_the_python_loop(monkeypatch, descending, lan
     assert len(sa) >= 2  # the lane starts with the sample, then energies redone (measured: one, at E ~ 2.4-2.6)
     assert np.array_equal(a[2], b[2]) and a[2].all()
     assert np.max(np.abs(a[0] - b[0])) < 1e-13 and np.max(np.abs(a[1] - b[1])) < 1e-13
+
+
+def test_compiled_homotopy_stages_equal_the_python_loop():
+    # HighOrderProblem.solve_stages: every stage of the eta-homotopy in one compiled call (contact values imposed,
+    # Newton to the stage's tolerance, energy by energy): the stage loop's numbers, across the minigap edge
+    from usadel.eta_homotopy import homotopy
+
+    prob = HighOrderProblem(clean_wire(3, h=0.6), 0.0, 1e-6, spin=1)
+    assert prob.compiled_newton
+    eps = np.r_[np.linspace(0.0, 10.0, 41), 150.0] + 1e-6j
+    a, b = homotopy(prob, eps, 1e-10, 40), homotopy(PythonLoop(prob), eps, 1e-10, 40)
+    assert a[2].all() and np.array_equal(a[2], b[2])
+    for x, y in zip(a[:2], b[:2]):
+        assert np.max(np.abs(x - y)) < 1e-13
+    assert np.max(np.abs(a[3] - b[3])) <= 1e-13 * np.max(np.abs(b[3]))

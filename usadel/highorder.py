@@ -251,6 +251,18 @@ class HighOrderProblem(DofFields):
         chain = self.condensation.chain is not None and not (self.tunnel or self.links)  # (kernels.newton's problems)
         return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps), contraction=chain)
 
+    def solve_stages(self, E, tols, g, gt, maxiter):
+        """The eta-homotopy's stages (:func:`usadel.eta_homotopy.homotopy`: energies E (K, b), tolerances tols
+        (K,)) from g, gt (b, n) in one compiled call (:func:`usadel.kernels.homotopy`; ``compiled_newton``
+        problems): the contact values imposed and Newton to each stage's tolerance, energy by energy, as the
+        stage loop there. Returns (g, gt, ok, res): ok where every stage converged, res of the last."""
+        K, b = E.shape
+        z = np.zeros((K * b, g.shape[1]), complex)
+        bg, bgt = self.impose(E.ravel(), z, z.copy())
+        g, gt = np.ascontiguousarray(g, complex), np.ascontiguousarray(gt, complex)
+        return kernels.homotopy(E, tols, bg.reshape(K, b, -1), bgt.reshape(K, b, -1), g, gt, maxiter,
+                                self.operator_scale(E), self.tables, self.condensation.chain, self.dir_dofs)
+
     def step(self, J, F):
         """Newton update dx (b, 2 n) solving J dx = -F, J = (A, vb) from :meth:`residual` (condensed solve)."""
         A, vb = J

@@ -8,8 +8,8 @@ residual, and A_II^-1 A_IV, A_II^-1 r_I for the back-substitution (the element-i
 element's own: barriers and clean contacts act on vertices only). The same formulas as the numpy
 path and the same dense solve (LU with partial pivoting, as LAPACK's gesv): the results agree to
 rounding (``tests/test_kernels.py``). :func:`newton` runs the whole damped Newton loop, energy by
-energy, without allocations; :func:`run_lanes` the continued steps of the energy sweep
-(:mod:`usadel.sweep_chain`). Small problems are where numpy's per-call overhead dominates (issue 16:
+energy, without allocations; :func:`homotopy` the eta-homotopy's stages, :func:`run_lanes` the
+continued steps of the energy sweep (:mod:`usadel.sweep_chain`). Small problems are where numpy's per-call overhead dominates (issue 16:
 a P3 sweep at ~50 unknowns). The compiled functions are in :mod:`usadel.kernels_jit`.
 
 numba is imported with this module (by ``usadel.highorder``, at the first order > 1 solve;
@@ -19,9 +19,10 @@ used. Kernels are compiled on first use and cached on disk (``cache=True``).
 
 import numpy as np
 
-from .kernels_jit import AVAILABLE, bulk_kernel, chain_kernel, condense_kernel, lanes_kernel, newton_kernel
+from .kernels_jit import AVAILABLE, bulk_kernel, chain_kernel, condense_kernel, homotopy_kernel, lanes_kernel, \
+    newton_kernel
 
-__all__ = ["AVAILABLE", "bulk", "chain_solve", "newton", "run_lanes"]
+__all__ = ["AVAILABLE", "bulk", "chain_solve", "newton", "run_lanes", "homotopy"]
 
 
 def chain_solve(Sc, corr, X, y, vb, F, chain):
@@ -80,3 +81,16 @@ def newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs):
 def run_lanes(*args):
     """The continued steps of :func:`usadel.sweep.sweep` (arguments: :class:`usadel.sweep_chain.Lanes`)."""
     return lanes_kernel(*args)
+
+
+def homotopy(E, tols, bg, bgt, g, gt, maxiter, scale, tables, chain, dir_dofs):
+    """The stages of :func:`usadel.eta_homotopy.homotopy` (energies E (K, b), Newton tolerances tols (K,)) from
+    g, gt (b, n), updated in place, energy by energy as :func:`newton`; bg, bgt (K, b, n): the clean-contact values
+    at every stage (dofs ``dir_dofs``), ``scale`` (K, b) the operator scale. Returns (g, gt, ok, res)."""
+    from .newton import CONSTANTS
+
+    ok, res = np.zeros(g.shape[0], bool), np.full(g.shape[0], np.inf)
+    homotopy_kernel(np.ascontiguousarray(E, complex), np.asarray(tols, float), bg, bgt, g, gt, int(maxiter),
+                    np.ascontiguousarray(scale, float), tables, chain, np.asarray(dir_dofs, np.int64),
+                    np.array(CONSTANTS), ok, res)
+    return g, gt, ok, res

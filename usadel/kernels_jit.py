@@ -1,12 +1,10 @@
-"""The compiled (numba) functions behind :mod:`usadel.kernels` (its wrappers are the interface).
-
-Every compiled function is in this one file: numba's disk cache (``cache=True``) notices changes in a
-cached function's own file only, and a compiled caller includes its callees' code.
-"""
+"""The compiled (numba) functions behind :mod:`usadel.kernels`, all in this one file: numba's disk cache
+notices changes in a cached function's own file only, and a compiled caller includes its callees' code."""
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "bulk_kernel", "condense_kernel", "chain_kernel", "newton_kernel", "lanes_kernel"]
+__all__ = ["AVAILABLE", "bulk_kernel", "condense_kernel", "chain_kernel", "newton_kernel", "lanes_kernel",
+           "homotopy_kernel"]
 
 try:
     import numba
@@ -277,14 +275,11 @@ def _workspace(n, n_el, p1, nv):
 
 def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F):
     """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled."""
-    Fg[:] = 0.0
-    Ft[:] = 0.0
-    rl[:] = 0.0
+    Fg[:], Ft[:], rl[:] = 0.0, 0.0, 0.0
     L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc = tables
     _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
     for d in dir_dofs:
-        Fg[0, d] = 0.0
-        Ft[0, d] = 0.0
+        Fg[0, d], Ft[0, d] = 0.0, 0.0
     for i in range(Fg.shape[1]):
         F[0, 2 * i] = Fg[0, i]
         F[0, 2 * i + 1] = Ft[0, i]
@@ -345,8 +340,7 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
             if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
                 break
             lam = 0.5 * lam
-        gw[:] = gn
-        gtw[:] = gtn
+        gw[:], gtw[:] = gn, gtn
         stalled = (fm0 <= floor) and (fm1 <= floor) and (f1 >= stall * f0)
         theta = step / prev  # 0 after a first full step (prev inf): not counted
         done = (step < tol) or stalled or (lam == 1.0 and 0.0 < theta <= contraction
@@ -359,6 +353,20 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
         prev = step if lam == 1.0 else np.inf
         chord = lam == 1.0 and step <= chord_step and not bad
     return ok, f1
+
+
+def _homotopy(E, tols, bg, bgt, g, gt, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
+    """The stages E (K, b) of :func:`usadel.eta_homotopy.homotopy` energy by energy: the contact values bg, bgt
+    (K, b, n) imposed, Newton to tols[k]; ok: every stage converged, res: the last stage's residual."""
+    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    for w in range(g.shape[0]):
+        ok[w] = True
+        for s in range(E.shape[0]):
+            for d in dir_dofs:
+                g[w, d], gt[w, d] = bg[s, w, d], bgt[s, w, d]
+            oks, res[w] = _newton1(E[s, w:w + 1], g[w:w + 1], gt[w:w + 1], tols[s], maxiter, scale[s, w], tables,
+                                   chain, dir_dofs, consts, wk)
+            ok[w] = ok[w] and oks
 
 
 def _predict(eps, hist, hc, g, i, maxw, out, wts):
@@ -404,10 +412,8 @@ def _checked_solve(i, e, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale, 
     returns (converged, residual, good): good also requires the branch and jump checks of the sweep."""
     jump_max, slack = checks[0], checks[1]
     for d in dir_dofs:
-        pg[0, d] = bg[i, d]
-        pt[0, d] = bgt[i, d]
-    g[i] = pg[0]
-    gt[i] = pt[0]
+        pg[0, d], pt[0, d] = bg[i, d], bgt[i, d]
+    g[i], gt[i] = pg[0], pt[0]
     ok, res = _newton1(e[i:i + 1], g[i:i + 1], gt[i:i + 1], tol, maxiter, scale[i], tables, chain,
                                  dir_dofs, consts, wk)
     jump2, branch, lim2 = 0.0, True, (1.0 + slack) ** 2  # (squares: no complex abs, a hypot call, per entry)
@@ -474,6 +480,7 @@ if AVAILABLE:
     _predict = numba.njit(cache=True)(_predict)
     _checked_solve = numba.njit(cache=True)(_checked_solve)
     _run = numba.njit(cache=True)(_run)
+    _homotopy = numba.njit(cache=True)(_homotopy)
     _norms = numba.njit(cache=True)(_norms)
     _workspace = numba.njit(cache=True)(_workspace)
     _newton1 = numba.njit(cache=True)(_newton1)
@@ -488,3 +495,4 @@ if AVAILABLE:
 
 #: the entry points (compiled where numba is there)
 bulk_kernel, condense_kernel, chain_kernel, newton_kernel, lanes_kernel = _bulk, _condense, _chain_solve, _newton, _run
+homotopy_kernel = _homotopy
