@@ -22,20 +22,23 @@ def _inv(z):
 
 
 def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl):
-    b, n_el, p1 = eps.shape[0], L.shape[0], L.shape[1]
-    nq = phi.shape[0]
+    b, n_el, p1, nq = eps.shape[0], L.shape[0], L.shape[1], phi.shape[0]
     cf = np.empty((6, nq), dtype=np.complex128)  # an element's Jacobian coefficients at its points
+    nod, at = np.empty((4, p1)), np.empty(8)  # an element's nodal Re, Im of gamma, gamma~ (real phi products)
     for w in range(b):
         for el in range(n_el):  # (rl arrives zeroed; A is only written with jac)
+            for k in range(p1):
+                nod[0, k], nod[1, k] = g[w, L[el, k]].real, g[w, L[el, k]].imag
+                nod[2, k], nod[3, k] = gt[w, L[el, k]].real, gt[w, L[el, k]].imag
             for q in range(nq):
-                gq = dg = tq = dt = 0j
-                for k in range(p1):
-                    u, v = g[w, L[el, k]], gt[w, L[el, k]]
-                    gq += u * phi[q, k]
-                    tq += v * phi[q, k]
-                    dg += u * dphi[q, k]
-                    dt += v * dphi[q, k]
-                dg, dt = dg * jinv[el], dt * jinv[el]
+                for c in range(4):  # values and derivatives at the point
+                    x = y = 0.0
+                    for k in range(p1):
+                        x += nod[c, k] * phi[q, k]
+                        y += nod[c, k] * dphi[q, k]
+                    at[c], at[4 + c] = x, y
+                gq, tq = complex(at[0], at[1]), complex(at[2], at[3])
+                dg, dt = complex(at[4], at[5]) * jinv[el], complex(at[6], at[7]) * jinv[el]
                 s, mm = S[el, q], M[el, q]
                 e = eps[w] + hq[el, q]
                 D, G = Dq[el, q], Gq[el, q]
@@ -48,8 +51,9 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A
                 vt = s * 2.0 * gq * st * iden + mm * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
                 fg, ft = s * dg * jinv[el], s * dt * jinv[el]
                 for k in range(p1):
-                    rl[w, el, 2 * k] += vg * phi[q, k] + fg * dphi[q, k]
-                    rl[w, el, 2 * k + 1] += vt * phi[q, k] + ft * dphi[q, k]
+                    ph, dp = phi[q, k], dphi[q, k]
+                    rl[w, el, 2 * k] += complex(vg.real * ph + fg.real * dp, vg.imag * ph + fg.imag * dp)
+                    rl[w, el, 2 * k + 1] += complex(vt.real * ph + ft.real * dp, vt.imag * ph + ft.imag * dp)
                 if not jac:
                     continue
                 iden2 = iden * iden
@@ -371,8 +375,7 @@ def _homotopy(E, tols, bg, bgt, g, gt, maxiter, scale, tables, chain, dir_dofs, 
 
 def _predict(eps, hist, hc, g, i, maxw, out, wts):
     """:func:`usadel.sweep.predict` of row ``i`` from the rows hist[:hc] of ``g`` into out (1, n)."""
-    e = eps[i]
-    rep = -1
+    e, rep = eps[i], -1
     for k in range(hc):
         if eps[hist[k]] == e:
             rep = k  # the last copy, as predict
@@ -395,9 +398,8 @@ def _predict(eps, hist, hc, g, i, maxw, out, wts):
     if not fine:  # far beyond the spacing: the nearest solution (the first, as argmin)
         near, dmin = 0, np.inf
         for k in range(hc):
-            d = abs(eps[hist[k]] - e)
-            if d < dmin:
-                near, dmin = k, d
+            if abs(eps[hist[k]] - e) < dmin:
+                near, dmin = k, abs(eps[hist[k]] - e)
         out[0, :] = g[hist[near]]
         return
     for m in range(out.shape[1]):
