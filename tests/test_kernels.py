@@ -100,3 +100,61 @@ def test_compiled_newton_loop_equals_the_numpy_loop(order, spin):
     ga, _, oka, _ = a.newton(eps, g.copy(), gt.copy(), 1e-10, 2)
     gb, _, okb, _ = b.newton(eps, g.copy(), gt.copy(), 1e-10, 2)
     assert np.array_equal(oka, okb) and np.max(np.abs(ga - gb)) < 1e-10
+
+
+class PythonLoop:
+    """A compiled chain problem whose sweep takes the Python loop (the Newton solves stay compiled)."""
+    compiled_newton = False
+
+    def __init__(self, prob):
+        self.prob = prob
+
+    def __getattr__(self, name):
+        return getattr(self.prob, name)
+
+
+def recording(started):
+    from usadel.eta_homotopy import homotopy
+
+    def start(p, e, tol, maxiter):  # the homotopy, recording where it is called
+        started.append(np.sort(e.real))
+        return homotopy(p, e, tol, maxiter)
+    return start
+
+
+@pytest.mark.parametrize("descending, lanes", [(True, None), (False, 1)])
+def test_compiled_sweep_lanes_equal_the_python_loop(monkeypatch, descending, lanes):
+    # usadel.sweep_chain: the continued steps compiled. Upward with one lane the sweep meets the mirror
+    # branch above the minigap (issue 16) and the checks send energies to the homotopy: the compiled lanes
+    # must redo the same energies, in the same batches, and give the same solutions (to rounding)
+    from usadel import sweep as sw
+
+    if lanes:
+        monkeypatch.setattr(sw, "SWEEP_LANES", lanes)
+    prob = HighOrderProblem(clean_wire(3), 0.0, 1e-6)
+    assert prob.compiled_newton
+    eps = np.r_[np.linspace(0.0, 10.0, 150), 4.0, 4.0, 7.5] + 1e-6j  # repeated energies: predict's copies
+    runs = []
+    for p in (prob, PythonLoop(prob)):
+        started = []
+        runs.append((sw.sweep(p, eps, 1e-10, 40, recording(started), descending=descending), started))
+    (a, sa), (b, sb) = runs
+    assert len(sa) == len(sb) and all(np.array_equal(x, y) for x, y in zip(sa, sb))
+    assert len(sa) >= 2  # the lane starts with the sample, then energies redone (measured: one, at E ~ 2.4-2.6)
+    assert np.array_equal(a[2], b[2]) and a[2].all()
+    assert np.max(np.abs(a[0] - b[0])) < 1e-13 and np.max(np.abs(a[1] - b[1])) < 1e-13
+
+
+def test_compiled_homotopy_stages_equal_the_python_loop():
+    # HighOrderProblem.solve_stages: every stage of the eta-homotopy in one compiled call (contact values imposed,
+    # Newton to the stage's tolerance, energy by energy): the stage loop's numbers, across the minigap edge
+    from usadel.eta_homotopy import homotopy
+
+    prob = HighOrderProblem(clean_wire(3, h=0.6), 0.0, 1e-6, spin=1)
+    assert prob.compiled_newton
+    eps = np.r_[np.linspace(0.0, 10.0, 41), 150.0] + 1e-6j
+    a, b = homotopy(prob, eps, 1e-10, 40), homotopy(PythonLoop(prob), eps, 1e-10, 40)
+    assert a[2].all() and np.array_equal(a[2], b[2])
+    for x, y in zip(a[:2], b[:2]):
+        assert np.max(np.abs(x - y)) < 1e-13
+    assert np.max(np.abs(a[3] - b[3])) <= 1e-13 * np.max(np.abs(b[3]))

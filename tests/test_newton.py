@@ -42,3 +42,36 @@ def test_order3_newton_stops_on_the_update_on_fine_meshes():
     a = usadel.spectral(dev, E, tol=1e-10, method="homotopy").dos()
     b = usadel.spectral(dev, E, tol=1e-13, method="homotopy").dos()
     assert np.max(np.abs(a - b)) < 1e-9
+
+
+def test_contraction_stop_and_chord_steps_keep_the_answer():
+    # issue 16: on order-p chains with clean contacts the loop (numpy here, compiled in usadel.kernels) keeps the
+    # Jacobian after short full steps and stops on quadratic contraction. From bulk starts and from slightly
+    # perturbed solutions (as the sweep's predictions): the plain rule's answer to 1e-12, in no more iterations
+    # (the numpy loop evaluates, and then replaces, the Jacobian of a chord step: the iterations are counted)
+    from usadel.highorder import HighOrderProblem
+
+    for name in ("CONTRACTION", "CHORD_STEP"):
+        assert getattr(nw, name) == getattr(retarded, name)
+    prob = HighOrderProblem(sns(9, 3, phase=1.0), 0.0, 1e-6, compiled=False)
+    eps = np.linspace(0.05, 9.0, 9) + 1e-6j
+    iterations = []
+
+    def residual(e, g, gt, jac=False):
+        iterations[-1] += e.size if jac else 0
+        return prob.residual(e, g, gt, jac)
+
+    g0, gt0 = prob.initial(eps)
+    ref = nw.newton(prob.residual, prob.step, eps, g0.copy(), gt0.copy(), 1e-10, 40, prob.operator_scale(eps))
+    rng = np.random.default_rng(3)
+    near = prob.impose(eps, ref[0] + 1e-6 * rng.random(g0.shape), ref[1] + 1e-6j * rng.random(g0.shape))
+    for start in ((g0, gt0), near):
+        out = []
+        for contraction in (False, True):
+            iterations.append(0)
+            out.append(nw.newton(residual, prob.step, eps, start[0].copy(), start[1].copy(), 1e-10, 40,
+                                 prob.operator_scale(eps), contraction=contraction))
+        (a, at, oka, _), (b, bt, okb, _) = out
+        assert oka.all() and okb.all()
+        assert np.max(np.abs(a - b)) < 1e-12 and np.max(np.abs(at - bt)) < 1e-12
+        assert iterations[-1] <= iterations[-2]

@@ -52,15 +52,14 @@ def homotopy(prob, eps, tol, maxiter):
     scale = max(prob.energy_scale, prob.ops.thouless_energy,
                 max((abs(r.delta) + abs(r.h) for r in reservoirs(prob)), default=0.0))
     omega0 = HOMOTOPY_START * np.maximum(np.abs(eps.real), scale)
-    eta = eps.imag
-    g, gt = prob.initial(eps.real + 1j * (eta + omega0))
+    g, gt = prob.initial(eps.real + 1j * (eps.imag + omega0))
+    if getattr(prob, "compiled_newton", False):  # the same stages, energy by energy in one compiled call
+        stages = list(_stages(eps, omega0))
+        return prob.solve_stages(np.array([e for e, _ in stages]),
+                                 np.array([tol if last else max(tol, HOMOTOPY_TOL) for _, last in stages]), g, gt,
+                                 maxiter)
     ok = np.ones(eps.size, bool)
-    for k in itertools.count():
-        om = omega0 * HOMOTOPY_FACTOR ** k
-        # stages small next to the energy's own Im part (Matsubara) change nothing
-        om = np.where(om < HOMOTOPY_SKIP * eta, 0.0, om)
-        last = bool(np.all((om < HOMOTOPY_END * omega0) | (om == 0)))
-        e = eps.real + 1j * (eta + np.where(last, 0.0, om))
+    for k, (e, last) in enumerate(_stages(eps, omega0)):
         g, gt = prob.impose(e, g, gt)
         # 2D: a stage's LU preconditions that stage at the batch's other energies (kept while GMRES converges);
         # linear solves to HOMOTOPY_GMRES_ACCEPT, or to an error far below the stage's Newton tolerance
@@ -72,6 +71,19 @@ def homotopy(prob, eps, tol, maxiter):
         ok &= oki
         if last:
             return g, gt, ok, res
+
+
+def _stages(eps, omega0):
+    """(energies, last) of the homotopy's stages; they do not depend on the solutions."""
+    eta = eps.imag
+    for k in itertools.count():
+        om = omega0 * HOMOTOPY_FACTOR ** k
+        # stages small next to the energy's own Im part (Matsubara) change nothing
+        om = np.where(om < HOMOTOPY_SKIP * eta, 0.0, om)
+        last = bool(np.all((om < HOMOTOPY_END * omega0) | (om == 0)))
+        yield eps.real + 1j * (eta + np.where(last, 0.0, om)), last
+        if last:
+            return
 
 
 def continuation(prob, eps, g, gt, ok, res, tol, maxiter):

@@ -33,6 +33,8 @@ elements (normal elements carry none, where P1's lumping gives a normal node nex
 superconductor its full nodal value).
 """
 
+import functools
+
 import numpy as np
 
 from .bulk import bulk_gamma, riccati_barrier
@@ -123,6 +125,7 @@ class HighOrderProblem(DofFields):
         self.condensation = StaticCondensation(device, dofs)
         p1 = el.p + 1
         self.mass_diag = dofs.assemble_vector((self.M @ self.PP).reshape(-1, p1, p1).diagonal(axis1=1, axis2=2)[None])[0]
+        self.mass_max = np.max(self.mass_diag)
         #: bulk terms and element condensation by the compiled kernels (usadel.kernels; None: where numba is there)
         self.compiled = kernels.AVAILABLE if compiled is None else bool(compiled)
         self.tables = tuple(np.ascontiguousarray(a) for a in (
@@ -136,9 +139,10 @@ class HighOrderProblem(DofFields):
         """Length of one energy's state arrays: one value per dof."""
         return self.dofs.n
 
-    @property
+    @functools.cached_property
     def energy_scale(self):
-        """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device."""
+        """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device (fixed fields:
+        computed once; the homotopy, the sweep and every Newton call read it)."""
         return (np.max(np.abs(self.delta_q), initial=0.0) + np.max(self.gamma_q, initial=0.0)
                 + np.max(np.abs(self.h_q), initial=0.0))
 
@@ -149,9 +153,14 @@ class HighOrderProblem(DofFields):
         return bulk_gamma(eps, res.delta * np.exp(1j * res.phase))
 
     def impose(self, eps, g, gt):
-        """Set the clean-contact vertex dofs to their reservoirs' bulk values, in place."""
+        """Set the clean-contact vertex dofs to their reservoirs' bulk values, in place (contacts to equal
+        reservoirs share one evaluation)."""
+        done = {}
         for d, res in self.dirichlet:
-            gr, gtr = self.reservoir_gamma(res, eps)
+            key = (res.delta, res.phase, res.h)
+            if key not in done:
+                done[key] = self.reservoir_gamma(res, eps)
+            gr, gtr = done[key]
             g[:, d] = gr[:, None]
             gt[:, d] = gtr[:, None]
         return g, gt
@@ -216,10 +225,16 @@ class HighOrderProblem(DofFields):
         A = loc.reshape(b, 2, 2, dofs.n_el, p1, p1).transpose(0, 3, 4, 1, 5, 2).reshape(b, dofs.n_el, 2 * p1, 2 * p1)
         return Fg, Ft, A
 
+    @property
+    def compiled_newton(self):
+        """Whether :meth:`newton` runs compiled (:func:`usadel.kernels.newton`: a chain with clean contacts only;
+        the energy sweep's steps then run compiled too, :mod:`usadel.sweep_chain`)."""
+        return self.compiled and self.condensation.chain is not None and not (self.tunnel or self.links)
+
     def operator_scale(self, eps):
         """Largest Jacobian diagonal per energy (b,): stiffness plus mass times 1 + |E| + the device's energy
         scale, the scale of the rounding floor of :func:`usadel.newton.newton`."""
-        return self.stiffness_max + np.max(self.mass_diag) * (1.0 + np.abs(eps) + self.energy_scale)
+        return self.stiffness_max + self.mass_max * (1.0 + np.abs(eps) + self.energy_scale)
 
     def newton(self, eps, g, gt, tol, maxiter):
         """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
@@ -227,12 +242,26 @@ class HighOrderProblem(DofFields):
         :func:`usadel.newton.newton` (the loop and stopping rule of
         :meth:`usadel.retarded.RetardedProblem.newton`: the full update below ``tol`` in max norm, or
         the residual stagnated at rounding level) with the condensed step
-        (:meth:`usadel.condense.StaticCondensation.step`).
+        (:meth:`usadel.condense.StaticCondensation.step`); on chains with clean contacts only (the problems
+        of the compiled loop, :func:`usadel.kernels.newton`) with its contraction stop and chord steps.
         """
-        if self.compiled and self.condensation.chain is not None and not (self.tunnel or self.links):
+        if self.compiled_newton:
             return kernels.newton(eps, g, gt, tol, maxiter, self.operator_scale(eps), self.tables,
                                   self.condensation.chain, self.dir_dofs)  # the same loop, compiled
-        return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps))
+        chain = self.condensation.chain is not None and not (self.tunnel or self.links)  # (kernels.newton's problems)
+        return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps), contraction=chain)
+
+    def solve_stages(self, E, tols, g, gt, maxiter):
+        """The eta-homotopy's stages (:func:`usadel.eta_homotopy.homotopy`: energies E (K, b), tolerances tols
+        (K,)) from g, gt (b, n) in one compiled call (:func:`usadel.kernels.homotopy`; ``compiled_newton``
+        problems): the contact values imposed and Newton to each stage's tolerance, energy by energy, as the
+        stage loop there. Returns (g, gt, ok, res): ok where every stage converged, res of the last."""
+        K, b = E.shape
+        z = np.zeros((K * b, g.shape[1]), complex)
+        bg, bgt = self.impose(E.ravel(), z, z.copy())
+        g, gt = np.ascontiguousarray(g, complex), np.ascontiguousarray(gt, complex)
+        return kernels.homotopy(E, tols, bg.reshape(K, b, -1), bgt.reshape(K, b, -1), g, gt, maxiter,
+                                self.operator_scale(E), self.tables, self.condensation.chain, self.dir_dofs)
 
     def step(self, J, F):
         """Newton update dx (b, 2 n) solving J dx = -F, J = (A, vb) from :meth:`residual` (condensed solve)."""

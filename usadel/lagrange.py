@@ -6,6 +6,7 @@ Lagrange field are its values at the mesh vertices); the basis is the
 Lagrange polynomials on them, tabulated with their derivatives at Gauss-Legendre points.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,13 +57,21 @@ def line_element(p, nq=None):
 
     The bilinear terms (stiffness, energy, gap, pair breaking) have degree <= 2p
     and are integrated exactly; the rational terms of the Riccati equations to
-    the rule's order, well above the element's.
+    the rule's order, well above the element's. Built once per (p, nq), with read-only tables
+    (every order-p device and problem asks for it; ~0.3 ms each, issue 16).
     """
-    nq = p + 2 if nq is None else int(nq)
+    return _line_element(int(p), p + 2 if nq is None else int(nq))
+
+
+@functools.lru_cache(maxsize=None)
+def _line_element(p, nq):
     nodes = gll_nodes(p)
     xq, wq = legendre.leggauss(nq)
     C = _coefficients(nodes)
     V = polynomial.polyvander(xq, p)
     dV = np.zeros_like(V)
     dV[:, 1:] = V[:, :-1] * np.arange(1, p + 1)
-    return LineElement(p=p, nodes=nodes, xq=xq, wq=wq, phi=V @ C, dphi=dV @ C)
+    tables = dict(nodes=nodes, xq=xq, wq=wq, phi=V @ C, dphi=dV @ C)
+    for a in tables.values():
+        a.setflags(write=False)
+    return LineElement(p=p, **tables)

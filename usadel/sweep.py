@@ -116,7 +116,10 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     reference = _first_batch(prob, eps, order, pre, start, tol, maxiter, (g, gt, ok, res))
     redone = 0
     continued = np.zeros(n, bool)  # energies accepted from a prediction (the ones the sample check samples)
-    for step in range(max(lane.size for lane in lanes)):
+    steps = max(lane.size for lane in lanes)
+    if getattr(prob, "compiled_newton", False):  # the same steps, compiled (usadel.sweep_chain)
+        redone, continued, steps = *_compiled_lanes(prob, eps, lanes, pre, (g, gt, ok, res), tol, maxiter, start), 0
+    for step in range(steps):
         live = [k for k, lane in enumerate(lanes) if step < lane.size]
         idx = np.array([lanes[k][step] for k in live])
         cont = np.array([bool(hist[k]) and not pre[i] for k, i in zip(live, idx)])
@@ -145,6 +148,27 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     if redone:
         log.debug("sweep: %d of %d energies redone by the homotopy", redone, n)
     return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued, reference)
+
+
+def _compiled_lanes(prob, eps, lanes, pre, out, tol, maxiter, start):
+    """The loop of :func:`sweep` by :class:`usadel.sweep_chain.Lanes`: compiled steps, and the energies that need
+    the homotopy solved together after each step where some do, as there. Returns (redone, continued)."""
+    from .sweep_chain import Lanes
+
+    run = Lanes(prob, eps, lanes, pre, out, tol, min(maxiter, SWEEP_MAXITER), (SWEEP_ORDER, SWEEP_JUMP,
+                                                                              PREDICT_MAX_WEIGHT))
+    g, gt, ok, res = out
+    step, redone = 0, 0
+    while True:
+        step, need, r = run.run(step)
+        redone += r
+        if not need.size:
+            return redone, run.continued
+        fresh = run.lanes[need, step]
+        g[fresh], gt[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
+        for k, i in zip(need, fresh):
+            run.restart(k, i)
+        step += 1
 
 
 def _first_batch(prob, eps, order, pre, start, tol, maxiter, out):

@@ -1,0 +1,500 @@
+"""The compiled (numba) functions behind :mod:`usadel.kernels`, all in this one file: numba's disk cache
+notices changes in a cached function's own file only, and a compiled caller includes its callees' code."""
+
+import numpy as np
+
+__all__ = ["AVAILABLE", "bulk_kernel", "condense_kernel", "chain_kernel", "newton_kernel", "lanes_kernel",
+           "homotopy_kernel"]
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency; the numpy path stays complete
+    numba = None
+
+#: True where the compiled kernels can be used
+AVAILABLE = numba is not None
+
+
+def _inv(z):
+    """1/z by one real division (z: pivots, 2x2 determinants, 1 + gamma gamma~; far from over- and underflow)."""
+    s = 1.0 / (z.real * z.real + z.imag * z.imag)
+    return complex(z.real * s, -z.imag * s)
+
+
+def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl):
+    b, n_el, p1, nq = eps.shape[0], L.shape[0], L.shape[1], phi.shape[0]
+    cf = np.empty((6, nq), dtype=np.complex128)  # an element's Jacobian coefficients at its points
+    nod, at = np.empty((4, p1)), np.empty(8)  # an element's nodal Re, Im of gamma, gamma~ (real phi products)
+    for w in range(b):
+        for el in range(n_el):  # (rl arrives zeroed; A is only written with jac)
+            for k in range(p1):
+                nod[0, k], nod[1, k] = g[w, L[el, k]].real, g[w, L[el, k]].imag
+                nod[2, k], nod[3, k] = gt[w, L[el, k]].real, gt[w, L[el, k]].imag
+            for q in range(nq):
+                for c in range(4):  # values and derivatives at the point
+                    x = y = 0.0
+                    for k in range(p1):
+                        x += nod[c, k] * phi[q, k]
+                        y += nod[c, k] * dphi[q, k]
+                    at[c], at[4 + c] = x, y
+                gq, tq = complex(at[0], at[1]), complex(at[2], at[3])
+                dg, dt = complex(at[4], at[5]) * jinv[el], complex(at[6], at[7]) * jinv[el]
+                s, mm = S[el, q], M[el, q]
+                e = eps[w] + hq[el, q]
+                D, G = Dq[el, q], Gq[el, q]
+                Dc = np.conj(D)
+                pp = gq * tq
+                iden = _inv(1.0 + pp)  # one reciprocal per point (numba's complex division costs ~10 products)
+                sg, st = dg * dg, dt * dt
+                frac = (1.0 - pp) * iden
+                vg = s * 2.0 * tq * sg * iden + mm * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
+                vt = s * 2.0 * gq * st * iden + mm * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
+                fg, ft = s * dg * jinv[el], s * dt * jinv[el]
+                for k in range(p1):
+                    ph, dp = phi[q, k], dphi[q, k]
+                    rl[w, el, 2 * k] += complex(vg.real * ph + fg.real * dp, vg.imag * ph + fg.imag * dp)
+                    rl[w, el, 2 * k + 1] += complex(vt.real * ph + ft.real * dp, vt.imag * ph + ft.imag * dp)
+                if not jac:
+                    continue
+                iden2 = iden * iden
+                hp = 2.0 * frac - 4.0 * pp * iden2
+                cf[0, q] = s * (-2.0 * tq * tq * sg * iden2) + mm * (-2j * e - 2j * Dc * gq + G * hp)  # a
+                cf[3, q] = s * (-2.0 * gq * gq * st * iden2) + mm * (-2j * e + 2j * D * tq + G * hp)  # d
+                cf[1, q] = s * 2.0 * sg * iden2 + mm * (-4.0 * G * gq * gq * iden2)  # b
+                cf[2, q] = s * 2.0 * st * iden2 + mm * (-4.0 * G * tq * tq * iden2)  # c
+                cf[4, q] = s * 4.0 * tq * dg * jinv[el] * iden  # a, phi_k phi_m' part
+                cf[5, q] = s * 4.0 * gq * dt * jinv[el] * iden  # d, phi_k phi_m' part
+            for k in range(p1):
+                Fg[w, L[el, k]] += rl[w, el, 2 * k]
+                Ft[w, L[el, k]] += rl[w, el, 2 * k + 1]
+            if jac:
+                _element_jacobian(cf, phi, dphi, Kloc[el], A[w, el])
+
+
+def _element_jacobian(cf, phi, dphi, K, A):
+    """A (2(p+1), 2(p+1)) = sum over the points q of the 2x2 blocks cf[:4, q] phi_k phi_m (a, b; c, d) and
+    cf[4:, q] phi_k phi_m' on the diagonal, plus the stiffness K, in scalar accumulators (products by the
+    real phi written as two); the phi_k phi_m sums, symmetric in (k, m), once for both (k, m) and (m, k)."""
+    p1, nq = phi.shape[1], phi.shape[0]
+    for k in range(p1):
+        for m in range(k, p1):
+            ar = ai = br = bi = cr = ci = dr = di = 0.0
+            ekr = eki = fkr = fki = emr = emi = fmr = fmi = 0.0  # phi_k phi_m' (e: in a, f: in d), phi_m phi_k'
+            for q in range(nq):
+                pkm, pkd, pmd = phi[q, k] * phi[q, m], phi[q, k] * dphi[q, m], phi[q, m] * dphi[q, k]
+                c0, c1, c2, c3, c4, c5 = cf[0, q], cf[1, q], cf[2, q], cf[3, q], cf[4, q], cf[5, q]
+                ar += c0.real * pkm
+                ai += c0.imag * pkm
+                br += c1.real * pkm
+                bi += c1.imag * pkm
+                cr += c2.real * pkm
+                ci += c2.imag * pkm
+                dr += c3.real * pkm
+                di += c3.imag * pkm
+                ekr += c4.real * pkd
+                eki += c4.imag * pkd
+                fkr += c5.real * pkd
+                fki += c5.imag * pkd
+                emr += c4.real * pmd
+                emi += c4.imag * pmd
+                fmr += c5.real * pmd
+                fmi += c5.imag * pmd
+            for s, t, er, ei, fr, fi in ((k, m, ekr, eki, fkr, fki), (m, k, emr, emi, fmr, fmi)):
+                A[2 * s, 2 * t] = complex(ar + er + K[s, t], ai + ei)
+                A[2 * s, 2 * t + 1] = complex(br, bi)
+                A[2 * s + 1, 2 * t] = complex(cr, ci)
+                A[2 * s + 1, 2 * t + 1] = complex(dr + fr + K[s, t], di + fi)
+
+
+def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
+    """Schur complements of every element: A_II^-1 [A_IV | r_I] by LU with partial pivoting, the pivot the
+    largest |Re| + |Im| (as gesv: LAPACK's izamax); B (n_i, 5) a work array; the factors LU (b, n_el, n_i, n_i)
+    and pivots pv (b, n_el, n_i) are kept for :func:`_condense_rhs`."""
+    b, n_el, ni = A.shape[0], A.shape[1], A.shape[2] - 4
+    for w in range(b):
+        for el in range(n_el):
+            for i in range(ni):
+                for j in range(ni):
+                    LU[w, el, i, j] = A[w, el, 4 + i, 4 + j]
+                for j in range(4):
+                    B[i, j] = A[w, el, 4 + i, j]
+                B[i, 4] = rl[w, el, 4 + i]
+            for c in range(ni):
+                piv, big = c, abs(LU[w, el, c, c].real) + abs(LU[w, el, c, c].imag)
+                for r in range(c + 1, ni):
+                    a = abs(LU[w, el, r, c].real) + abs(LU[w, el, r, c].imag)
+                    if a > big:
+                        piv, big = r, a
+                pv[w, el, c] = piv
+                if piv != c:
+                    for j in range(ni):
+                        LU[w, el, c, j], LU[w, el, piv, j] = LU[w, el, piv, j], LU[w, el, c, j]
+                    for j in range(5):
+                        B[c, j], B[piv, j] = B[piv, j], B[c, j]
+                ip = _inv(LU[w, el, c, c])  # (gesv scales the column by the pivot's reciprocal too)
+                for r in range(c + 1, ni):
+                    f = LU[w, el, r, c] * ip
+                    LU[w, el, r, c] = f
+                    for j in range(c + 1, ni):
+                        LU[w, el, r, j] -= f * LU[w, el, c, j]
+                    for j in range(5):
+                        B[r, j] -= f * B[c, j]
+            for c in range(ni - 1, -1, -1):
+                ip = _inv(LU[w, el, c, c])
+                for j in range(5):
+                    v = B[c, j]
+                    for r in range(c + 1, ni):
+                        v -= LU[w, el, c, r] * B[r, j]
+                    B[c, j] = v * ip
+            for i in range(ni):
+                for j in range(4):
+                    X[w, el, i, j] = B[i, j]
+            _corr(A, B, w, el, corr, y)
+            for i in range(4):
+                for j in range(4):
+                    v = A[w, el, i, j]
+                    for k in range(ni):
+                        v -= A[w, el, i, 4 + k] * B[k, j]
+                    Sc[w, el, i, j] = v
+
+
+def _corr(A, B, w, el, corr, y):
+    """y = A_II^-1 r_I (column 4 of B) and corr = A_VI y of element el."""
+    ni = B.shape[0]
+    for i in range(ni):
+        y[w, el, i] = B[i, 4]
+    for i in range(4):
+        v = 0j
+        for k in range(ni):
+            v += A[w, el, i, 4 + k] * B[k, 4]
+        corr[w, el, i] = v
+
+
+def _condense_rhs(A, rl, corr, y, B, LU, pv):
+    """:func:`_condense`'s y and corr for a new residual rl with the kept factors (a chord step): the pivots'
+    row swaps, then the two triangular solves; the same operations on r_I as there, in the same order."""
+    b, n_el, ni = A.shape[0], A.shape[1], A.shape[2] - 4
+    for w in range(b):
+        for el in range(n_el):
+            for i in range(ni):
+                B[i, 4] = rl[w, el, 4 + i]
+            for c in range(ni):
+                p = pv[w, el, c]
+                B[c, 4], B[p, 4] = B[p, 4], B[c, 4]
+            for c in range(ni):
+                for r in range(c + 1, ni):
+                    B[r, 4] -= LU[w, el, r, c] * B[c, 4]
+            for c in range(ni - 1, -1, -1):
+                v = B[c, 4]
+                for r in range(c + 1, ni):
+                    v -= LU[w, el, c, r] * B[r, 4]
+                B[c, 4] = v * _inv(LU[w, el, c, c])
+            _corr(A, B, w, el, corr, y)
+
+
+def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx, T, r):
+    """Vertex system of a chain (block tridiagonal, 2x2 blocks in node order) assembled and solved by
+    block elimination, then the interior unknowns by back-substitution; dx = -J^-1 F. Work arrays: the blocks
+    of row i T (n_v, 3, 2, 2) (T[i, 0] couples to node i - 1, T[i, 1] to i, T[i, 2] to i + 1), r (n_v, 2)."""
+    b, n_el, ni = Sc.shape[0], Sc.shape[1], X.shape[2]
+    nv = vdof.shape[0] // 2
+    for w in range(b):
+        T[:] = 0.0
+        for i in range(nv):
+            for c in range(2):
+                r[i, c] = -F[w, vdof[2 * i + c]]
+        for el in range(n_el):
+            for e1 in range(2):
+                i = t0[el] if e1 == 0 else t1[el]
+                for e2 in range(2):
+                    s = 1 + (t0[el] if e2 == 0 else t1[el]) - i
+                    for c in range(2):
+                        for c2 in range(2):
+                            T[i, s, c, c2] += Sc[w, el, 2 * e1 + c, 2 * e2 + c2]
+                for c in range(2):
+                    r[i, c] += corr[w, el, 2 * e1 + c]
+        for k in range(vrow.shape[0]):
+            s = 1 + vcol[k] - vrow[k]
+            for c in range(2):
+                for c2 in range(2):
+                    v = vb[w, c, c2, k]
+                    if v != 0.0:
+                        T[vrow[k], s, c, c2] += v
+        for i in range(nv):
+            for c in range(2):
+                if dirm[i, c]:
+                    for s in range(3):
+                        for c2 in range(2):
+                            T[i, s, c, c2] = 0.0
+                    T[i, 1, c, c] = 1.0
+                    r[i, c] = 0.0
+        for i in range(1, nv):  # forward elimination: row i -= T[i, 0] D_{i-1}^-1 row i-1
+            a00, a01, a10, a11 = T[i - 1, 1, 0, 0], T[i - 1, 1, 0, 1], T[i - 1, 1, 1, 0], T[i - 1, 1, 1, 1]
+            idet = _inv(a00 * a11 - a01 * a10)
+            i00, i01, i10, i11 = a11 * idet, -a01 * idet, -a10 * idet, a00 * idet
+            l00, l01, l10, l11 = T[i, 0, 0, 0], T[i, 0, 0, 1], T[i, 0, 1, 0], T[i, 0, 1, 1]
+            m00 = l00 * i00 + l01 * i10
+            m01 = l00 * i01 + l01 * i11
+            m10 = l10 * i00 + l11 * i10
+            m11 = l10 * i01 + l11 * i11
+            for c2 in range(2):
+                u0, u1 = T[i - 1, 2, 0, c2], T[i - 1, 2, 1, c2]
+                T[i, 1, 0, c2] -= m00 * u0 + m01 * u1
+                T[i, 1, 1, c2] -= m10 * u0 + m11 * u1
+            r0, r1 = r[i - 1, 0], r[i - 1, 1]
+            r[i, 0] -= m00 * r0 + m01 * r1
+            r[i, 1] -= m10 * r0 + m11 * r1
+        for i in range(nv - 1, -1, -1):  # back substitution, the vertex solution into r
+            v0, v1 = r[i, 0], r[i, 1]
+            if i < nv - 1:
+                v0 -= T[i, 2, 0, 0] * r[i + 1, 0] + T[i, 2, 0, 1] * r[i + 1, 1]
+                v1 -= T[i, 2, 1, 0] * r[i + 1, 0] + T[i, 2, 1, 1] * r[i + 1, 1]
+            a00, a01, a10, a11 = T[i, 1, 0, 0], T[i, 1, 0, 1], T[i, 1, 1, 0], T[i, 1, 1, 1]
+            idet = _inv(a00 * a11 - a01 * a10)
+            r[i, 0] = (a11 * v0 - a01 * v1) * idet
+            r[i, 1] = (a00 * v1 - a10 * v0) * idet
+        for i in range(nv):
+            for c in range(2):
+                dx[w, vdof[2 * i + c]] = r[i, c]
+        for el in range(n_el):
+            for k in range(ni):
+                v = -y[w, el, k]
+                for e in range(2):
+                    i = t0[el] if e == 0 else t1[el]
+                    v -= X[w, el, k, 2 * e] * r[i, 0] + X[w, el, k, 2 * e + 1] * r[i, 1]
+                dx[w, loc[el, 4 + k]] = v
+
+
+def _workspace(n, n_el, p1, nv):
+    """Work arrays of :func:`_newton1` for one energy: n dofs, n_el elements of p1 nodes, nv vertices."""
+    ni = 2 * (p1 - 2)
+    c = np.complex128
+    return (np.zeros((1, n), c), np.zeros((1, n), c), np.zeros((1, n_el, 2 * p1, 2 * p1), c),
+            np.zeros((1, n_el, 2 * p1), c), np.zeros((1, n_el, 4, 4), c), np.zeros((1, n_el, 4), c),
+            np.zeros((1, n_el, ni, 4), c), np.zeros((1, n_el, ni), c), np.zeros((1, 2, 2, 0), c),
+            np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, n), c),
+            np.zeros((1, n), c), np.zeros((ni, 5), c), np.zeros((1, n_el, ni, ni), c), np.zeros((nv, 3, 2, 2), c),
+            np.zeros((nv, 2), c), np.zeros((1, n_el, ni), np.int64))
+
+
+def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F):
+    """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled."""
+    Fg[:], Ft[:], rl[:] = 0.0, 0.0, 0.0
+    L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc = tables
+    _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
+    for d in dir_dofs:
+        Fg[0, d], Ft[0, d] = 0.0, 0.0
+    for i in range(Fg.shape[1]):
+        F[0, 2 * i] = Fg[0, i]
+        F[0, 2 * i + 1] = Ft[0, i]
+
+
+def _norms(F):
+    """(2-norm, max norm, all finite) of the row F (1, m), the max norm via the largest square (no complex
+    abs, a hypot call, per entry); a NaN entry makes both norms NaN."""
+    s2, m2, fin = 0.0, 0.0, True
+    for i in range(F.shape[1]):
+        re, im = F[0, i].real, F[0, i].imag
+        a = re * re + im * im
+        s2 += a
+        if a > m2 or a != a:
+            m2 = a
+        fin = fin and np.isfinite(re) and np.isfinite(im)
+    return np.sqrt(s2), np.sqrt(m2), fin
+
+
+def _newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
+    """:func:`usadel.newton.newton` energy by energy (independent there too), on a chain without barriers."""
+    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    for w in range(eps.shape[0]):
+        ok[w], res[w] = _newton1(eps[w:w + 1], g[w:w + 1], gt[w:w + 1], tol, maxiter, scale[w], tables, chain,
+                                 dir_dofs, consts, wk)
+
+
+def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, wk):
+    """Newton for one energy e (1,) from gw, gtw (1, n), updated in place; returns (converged, residual).
+    ``consts``: :data:`usadel.newton.CONSTANTS` (the contraction stop and chord steps of its ``contraction``)."""
+    halvings, armijo, rounding, stall = int(consts[0]), consts[1], consts[2], consts[3]
+    contraction, chord_step, safety = consts[4], consts[5], consts[6]
+    vrow, vcol, t0, t1, vdof, loc, dirm = chain
+    Fg, Ft, A, rl, Sc, corr, X, y, vb, F, F1, dx, gn, gtn, B, LU, T, r, pv = wk
+    n = gw.shape[1]
+    f1, fm1, ok, chord, prev = np.inf, np.inf, False, False, np.inf
+    for _ in range(maxiter):
+        floor = rounding * scale * max(1.0, _norms(gw)[1], _norms(gtw)[1])
+        if chord:  # the line search's residual here (F1, and rl) with the kept Jacobian (Sc, X, LU)
+            F[:] = F1
+            _condense_rhs(A, rl, corr, y, B, LU, pv)
+        else:
+            _residual1(e, gw, gtw, tables, True, dir_dofs, Fg, Ft, A, rl, F)
+            _condense(A, rl, Sc, corr, X, y, B, LU, pv)
+        f0, fm0, _ = _norms(F)
+        _chain_solve(Sc, corr, X, y, vb, vrow[:0], vcol[:0], F, t0, t1, vdof, loc, dirm, dx, T, r)
+        _, step, fin = _norms(dx)
+        bad = not fin
+        if bad:
+            dx[:] = 0.0
+        lam = 1.0
+        for _h in range(halvings):
+            for i in range(n):
+                gn[0, i] = gw[0, i] + lam * dx[0, 2 * i]
+                gtn[0, i] = gtw[0, i] + lam * dx[0, 2 * i + 1]
+            _residual1(e, gn, gtn, tables, False, dir_dofs, Fg, Ft, A, rl, F1)
+            f1, fm1, _ = _norms(F1)
+            if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
+                break
+            lam = 0.5 * lam
+        gw[:], gtw[:] = gn, gtn
+        stalled = (fm0 <= floor) and (fm1 <= floor) and (f1 >= stall * f0)
+        theta = step / prev  # 0 after a first full step (prev inf): not counted
+        done = (step < tol) or stalled or (lam == 1.0 and 0.0 < theta <= contraction
+                                           and theta * step <= safety * tol * (1.0 - theta))
+        if done and np.isfinite(f1) and not bad:
+            ok = True
+            break
+        if not np.isfinite(f1):
+            break
+        prev = step if lam == 1.0 else np.inf
+        chord = lam == 1.0 and step <= chord_step and not bad
+    return ok, f1
+
+
+def _homotopy(E, tols, bg, bgt, g, gt, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
+    """The stages E (K, b) of :func:`usadel.eta_homotopy.homotopy` energy by energy: the contact values bg, bgt
+    (K, b, n) imposed, Newton to tols[k]; ok: every stage converged, res: the last stage's residual."""
+    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    for w in range(g.shape[0]):
+        ok[w] = True
+        for s in range(E.shape[0]):
+            for d in dir_dofs:
+                g[w, d], gt[w, d] = bg[s, w, d], bgt[s, w, d]
+            oks, res[w] = _newton1(E[s, w:w + 1], g[w:w + 1], gt[w:w + 1], tols[s], maxiter, scale[s, w], tables,
+                                   chain, dir_dofs, consts, wk)
+            ok[w] = ok[w] and oks
+
+
+def _predict(eps, hist, hc, g, i, maxw, out, wts):
+    """:func:`usadel.sweep.predict` of row ``i`` from the rows hist[:hc] of ``g`` into out (1, n)."""
+    e, rep = eps[i], -1
+    for k in range(hc):
+        if eps[hist[k]] == e:
+            rep = k  # the last copy, as predict
+    if rep >= 0:
+        out[0, :] = g[hist[rep]]
+        return
+    fine = True
+    for k in range(hc):
+        w = 1.0 + 0j
+        for j in range(hc):
+            if j != k:
+                den = eps[hist[k]] - eps[hist[j]]
+                if den == 0:
+                    fine = False
+                    break
+                w = w * ((e - eps[hist[j]]) / den)
+        wts[k] = w
+        if not (np.isfinite(w.real) and np.isfinite(w.imag)) or abs(w) > maxw:
+            fine = False
+    if not fine:  # far beyond the spacing: the nearest solution (the first, as argmin)
+        near, dmin = 0, np.inf
+        for k in range(hc):
+            if abs(eps[hist[k]] - e) < dmin:
+                near, dmin = k, abs(eps[hist[k]] - e)
+        out[0, :] = g[hist[near]]
+        return
+    for m in range(out.shape[1]):
+        v = wts[0] * g[hist[0], m]
+        for k in range(1, hc):
+            v = v + wts[k] * g[hist[k], m]
+        out[0, m] = v
+
+
+def _checked_solve(i, e, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale, tables, chain, consts, checks, wk):
+    """Newton at energy row i from the prediction (pg, pt) with the contact values imposed, into g[i], gt[i];
+    returns (converged, residual, good): good also requires the branch and jump checks of the sweep."""
+    jump_max, slack = checks[0], checks[1]
+    for d in dir_dofs:
+        pg[0, d], pt[0, d] = bg[i, d], bgt[i, d]
+    g[i], gt[i] = pg[0], pt[0]
+    ok, res = _newton1(e[i:i + 1], g[i:i + 1], gt[i:i + 1], tol, maxiter, scale[i], tables, chain,
+                                 dir_dofs, consts, wk)
+    jump2, branch, lim2 = 0.0, True, (1.0 + slack) ** 2  # (squares: no complex abs, a hypot call, per entry)
+    for m in range(g.shape[1]):
+        a, b = g[i, m], gt[i, m]
+        da, db = a - pg[0, m], b - pt[0, m]
+        jump2 = max(jump2, da.real * da.real + da.imag * da.imag, db.real * db.real + db.imag * db.imag)
+        p = a * b
+        q = 1.0 + p  # DOS = Re (1 - p) / q >= -slack, times |q|^2
+        branch = branch and a.real * a.real + a.imag * a.imag <= lim2 and b.real * b.real + b.imag * b.imag <= lim2 \
+            and ((1.0 - p) * q.conjugate()).real >= -slack * (q.real * q.real + q.imag * q.imag) \
+            and np.isfinite(p.real) and np.isfinite(p.imag)
+    return ok, res, ok and branch and jump2 <= jump_max * jump_max
+
+
+def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_dofs, tol, maxiter, scale, tables,
+         chain, consts, checks, order, continued, need):
+    """:func:`run_lanes`: the sweep's loop from ``step0`` until a step where some lane needs the homotopy
+    (``need``) or the end; returns (that step or the number of steps, energies redone)."""
+    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    pg, pt = np.zeros((1, g.shape[1]), np.complex128), np.zeros((1, g.shape[1]), np.complex128)
+    wts = np.zeros(hist.shape[1], np.complex128)
+    redone = 0
+    for step in range(step0, lanes.shape[1]):
+        stop = False
+        for k in range(lanes.shape[0]):
+            if step >= sizes[k]:
+                continue
+            i = lanes[k, step]
+            if pre[i]:  # solved beforehand: the lane restarts from it
+                hist[k, 0], hc[k] = i, 1 if ok[i] else 0
+                continue
+            if hc[k] == 0:
+                need[k], stop = True, True
+                continue
+            _predict(eps, hist[k], hc[k], g, i, checks[2], pg, wts)
+            _predict(eps, hist[k], hc[k], gt, i, checks[2], pt, wts)
+            ok[i], res[i], good = _checked_solve(i, eps, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale,
+                                                 tables, chain, consts, checks, wk)
+            if not good:
+                need[k], stop = True, True
+                redone += 1
+                continue
+            continued[i] = True
+            m = 0  # the history without copies of this energy, then it; the last ``order`` entries
+            for j in range(hc[k]):
+                if eps[hist[k, j]] != eps[i]:
+                    hist[k, m] = hist[k, j]
+                    m += 1
+            hist[k, m] = i
+            m += 1
+            if m > order:
+                hist[k, :order] = hist[k, m - order:m].copy()
+                m = order
+            hc[k] = m
+        if stop:
+            return step, redone
+    return lanes.shape[1], redone
+
+
+if AVAILABLE:
+    _inv = numba.njit(cache=True)(_inv)
+    _element_jacobian = numba.njit(cache=True)(_element_jacobian)
+    _predict = numba.njit(cache=True)(_predict)
+    _checked_solve = numba.njit(cache=True)(_checked_solve)
+    _run = numba.njit(cache=True)(_run)
+    _homotopy = numba.njit(cache=True)(_homotopy)
+    _norms = numba.njit(cache=True)(_norms)
+    _workspace = numba.njit(cache=True)(_workspace)
+    _newton1 = numba.njit(cache=True)(_newton1)
+    _condense = numba.njit(cache=True)(_condense)
+    _corr = numba.njit(cache=True)(_corr)
+    _condense_rhs = numba.njit(cache=True)(_condense_rhs)
+    _bulk = numba.njit(cache=True)(_bulk)
+    _chain_solve = numba.njit(cache=True)(_chain_solve)
+    _residual1 = numba.njit(cache=True)(_residual1)
+    _newton = numba.njit(cache=True)(_newton)
+
+
+#: the entry points (compiled where numba is there)
+bulk_kernel, condense_kernel, chain_kernel, newton_kernel, lanes_kernel = _bulk, _condense, _chain_solve, _newton, _run
+homotopy_kernel = _homotopy
