@@ -267,3 +267,29 @@ def test_sweep_does_not_continue_from_a_reservoir_gap_edge(monkeypatch):
     a = usadel.spectral(dev, E, method="homotopy")
     b = usadel.spectral(dev, E)
     assert np.max(np.abs(a.gamma - b.gamma)) < 1e-8
+
+
+def test_sweep_does_not_cross_the_local_gap_edges_of_a_varying_gap(monkeypatch):
+    # The seed device (T = 0.3 Tc, eV = 3 Delta0) during the nonequilibrium loop (benchmarks/seed_beyond.py,
+    # (ii)): Delta(x) collapsing from the S reservoir's 1.76 to 0.14 at the battery (tests/data: that Delta,
+    # rounded to 1e-6, and the loop's 416 co-moving energies). With the device's gap edges taken as its largest
+    # |Delta| alone, the sweep stepped from E = 1.485 across the local gap edge 1.474 to another solution at
+    # 1.471 (DOS 1.37 for 0.044 where the local gap is 1.474; a 600-stage eta continuation agrees with the
+    # homotopy to 2e-15), caught only by the sample check, which then redid all 416 energies. The local gap
+    # edges now fill the range of |Delta(x)| (sweep.max_steps): with the sample check off the sweep must equal
+    # the homotopy (1e-8; measured 7e-15), and with the old rule it must not (measured 6.9e-2).
+    import pathlib
+
+    from usadel import seed, sweep as sw
+    from usadel.retarded import RetardedProblem
+
+    data = np.load(pathlib.Path(__file__).parent / "data" / "seed_collapsing_gap.npz")
+    dev, _ = seed.seed_device_1d(0.3, 3 * 1.76, delta=1.7587420099151563, edge=0.1, n_edge=100, n=500)
+    E, delta, eta = data["energies"], data["delta"], 1.7588e-6
+    monkeypatch.setattr(sw, "_sample_check", lambda prob, eps, g, gt, ok, res, *a, **k: (g, gt, ok, res))
+    a = usadel.spectral(dev, E, delta=delta, eta=eta, method="homotopy")
+    b = usadel.spectral(dev, E, delta=delta, eta=eta)
+    assert np.max(np.abs(a.gamma - b.gamma)) < 1e-8
+    monkeypatch.setattr(RetardedProblem, "smallest_gap", property(lambda prob: prob.energy_scale))
+    c = usadel.spectral(dev, E, delta=delta, eta=eta)
+    assert np.max(np.abs(a.gamma - c.gamma)) > 1e-2

@@ -124,6 +124,16 @@ class RetardedProblem:
         scale = np.max(np.abs(self.delta_node), initial=0.0) + np.max(self.pair_breaking_node, initial=0.0)
         return scale if self.ch is None else scale + np.max(np.abs(self.h_node), initial=0.0)
 
+    @property
+    def smallest_gap(self):
+        """Smallest |Delta| (less |h| in a spin block) at nodes inside superconducting material: with
+        :attr:`energy_scale`, the range of the device's local gap edges (``usadel.sweep.max_steps``)."""
+        ops = self.ops
+        inside = ops.lump(ops.w_el * ~ops.sc_e) <= 0  # no normal-metal element at the node
+        d = np.abs(self.delta_node)[inside & (np.abs(self.delta_node) > 0)]
+        lo = np.min(d, initial=self.energy_scale)
+        return lo if self.ch is None else max(lo - np.max(np.abs(self.h_node), initial=0.0), 0.0)
+
     def initial(self, eps):
         """Local bulk guess with reservoir values imposed."""
         e = eps[:, None] + 1j * self.pair_breaking_node[None, :]
