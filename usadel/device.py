@@ -25,7 +25,6 @@ __all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
 log = logging.getLogger(__name__)
 
 
-
 def _coerce(obj, cls, **fields):
     """Replace each field of a frozen dataclass by its checked Python float (see usadel.validate.real).
 
@@ -381,16 +380,24 @@ class Device:
             raise UsadelError("Device: " + "; ".join(problems))
         self.interfaces = canon
         self.topology = _topology(mesh, regions, list(canon))
+        self._check_contacts()
+        #: the contacts and barrier links every solver reads (see usadel.boundary)
+        self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)
+        self._operators = None
         if self.order > 1:
             # the elements of the Lagrange solve: a P1 device on the mesh itself (usadel.highorder); this
             # device's nodes are its dofs (vertices and Gauss-Lobatto interior points), so every per-node
             # array and every solver downstream of the spectral solve sees one value per dof
             #: the P1 device on the mesh, and the node of this device of every dof (usadel.order.order_topology)
-            self.coarse, self.topology, self.dof_node = order_topology(mesh, materials, contacts, canon, self.order)
-        self._check_contacts()
-        #: the contacts and barrier links every solver reads (see usadel.boundary)
-        self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)
-        self._operators = None
+            self.coarse, self.topology, self.dof_node = order_topology(mesh, materials, contacts, canon, self.order,
+                                                                       coarse=self._order1())
+            self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)
+
+    def _order1(self):
+        """What ``Device(mesh, materials, contacts, interfaces, order=1)`` builds, without validating again."""
+        one = object.__new__(Device)
+        one.__dict__.update(self.__dict__, order=1, materials=dict(self.materials), contacts=dict(self.contacts))
+        return one
 
     def _check_contacts(self):
         """Contacts must lie on the outer boundary (clean contacts sharing nodes: usadel.boundary)."""

@@ -15,6 +15,7 @@ are lumped (nodal quadrature); terms quadratic in gradients use one-point
 All of these are second-order accurate for P1.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -129,9 +130,10 @@ class Operators:
         self._scatter_columns = None  # assemble_columns' product, built on first use
         self._centroid_maps = None  # element_values' product, built on first use
 
-    @property
+    @functools.cached_property
     def thouless_energy(self):
-        """E_Th = max D / L^2 with L the largest side of the bounding box: the device's own energy scale."""
+        """E_Th = max D / L^2 with L the largest side of the bounding box: the device's own energy scale
+        (fixed by the mesh and materials: computed once)."""
         return np.max(self.D_e) / np.ptp(self.p, axis=1).max() ** 2
 
     # ------------------------------------------------------------------ helpers
@@ -229,10 +231,14 @@ def delta_weights(device, delta):
     UsadelError
         For unknown regions, a gap on a normal metal or a wrongly shaped array.
     """
-    ops = device.operators
-    w = ops.w_el / ops.D_e * ops.sc_e
     names = device.region_names
     sc_names = [r for r in names if device.materials[r].superconducting]
+    if not isinstance(delta, dict) and np.ndim(delta) == 0 and _gap_value("delta", delta) == 0:
+        # no gap: zero weights (what ops.lump(w) * 0 gives), without assembling the operators (an order-p
+        # spectral solve never uses this device's P1 operators otherwise)
+        return np.zeros(device.topology.n_nodes, np.result_type(float, np.asarray(_gap_value("delta", delta))))
+    ops = device.operators
+    w = ops.w_el / ops.D_e * ops.sc_e
     if isinstance(delta, dict):
         delta = {r: _gap_value(f"delta[{r!r}]", v) for r, v in delta.items()}
         for r, v in delta.items():
@@ -269,9 +275,10 @@ def _gap_value(name, v):
 
 def delta_nodes(device, delta):
     """Effective Delta per node: :func:`delta_weights` divided by the node's sigma/D weight (0 where none)."""
-    ops = device.operators
-    c = ops.lump_sd
     cd = delta_weights(device, delta)
+    if not np.any(cd):  # no gap anywhere: 0 at every node (as below), without the operators
+        return np.zeros_like(cd)
+    c = device.operators.lump_sd
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, cd / np.where(c > 0, c, 1.0), 0.0)
 

@@ -84,8 +84,10 @@ def require_order1(where, device):
                           f"not: build the device with order=1 (usadel.Device(..., order=1))")
 
 
-def order_topology(mesh, materials, contacts, interfaces, order):
+def order_topology(mesh, materials, contacts, interfaces, order, coarse=None):
     """(coarse P1 device on ``mesh``, topology whose nodes are the order-``order`` dofs, node of every dof).
+
+    ``coarse``: that P1 device if built already (``Device(mesh, materials, contacts, interfaces, order=1)``).
 
     1D chains: :func:`usadel.chain_dofs.refine`. Triangles (order 2): the once uniformly refined mesh,
     whose nodes are scikit-fem's P2 dofs (:mod:`usadel.highorder_tri`); tunnel interfaces between
@@ -93,10 +95,11 @@ def order_topology(mesh, materials, contacts, interfaces, order):
     """
     from .device import Device  # the device module calls this one
 
-    coarse = Device(mesh, materials, contacts, interfaces, order=1)
+    if coarse is None:
+        coarse = Device(mesh, materials, contacts, interfaces, order=1)
     if np.asarray(mesh.p).shape[0] == 1:
-        from .chain_dofs import ChainDofs, refine
-        topology, node = refine(coarse.topology, ChainDofs(coarse, order), list(interfaces))
+        from .chain_dofs import chain_dofs, refine
+        topology, node = refine(coarse.topology, chain_dofs(coarse, order), list(interfaces))
         return coarse, topology, node
     if interfaces:
         raise UsadelError(f"Device: order = {order} on triangles with tunnel interfaces between regions "
