@@ -115,20 +115,37 @@ class Operators:
         self.nnz = keys.size
         self.indices = (keys % n).astype(np.int32)
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // n, minlength=n))]).astype(np.int32)
-        pos_el = np.searchsorted(keys, rows.astype(np.int64) * n + cols)
-        self.scatter = sps.csr_matrix((np.ones(pos_el.size), (pos_el, np.arange(pos_el.size))), shape=(self.nnz, pos_el.size))
+        self._pos_el = np.searchsorted(keys, rows.astype(np.int64) * n + cols)  # pattern position of each block entry
         self.diag = np.searchsorted(keys, np.arange(n, dtype=np.int64) * (n + 1))
         self.pair_pos = [
             (np.searchsorted(keys, pa.astype(np.int64) * n + pb), np.searchsorted(keys, pb.astype(np.int64) * n + pa))
             for pa, pb, _, _ in pairs
         ]
-        #: grad_i . grad_j of the P1 basis per element, (n_el, d+1, d+1)
-        self.grad_grad = np.einsum("eid,ejd->eij", self.grad, self.grad)
-        self.K_data = self.scatter @ self.local_stiffness(self.sigma_e * self.vol).ravel()
-        self.K = sps.csr_matrix((self.K_data, self.indices, self.indptr), shape=(n, n))
         self._solvers = {}
         self._scatter_columns = None  # assemble_columns' product, built on first use
         self._centroid_maps = None  # element_values' product, built on first use
+
+    # the pattern's scatter map and the stiffness matrix: built on first use (an order-p solve needs neither)
+    @functools.cached_property
+    def scatter(self):
+        """(nnz, n_el (d+1)^2) map summing element-local block entries onto the node pattern."""
+        pos = self._pos_el
+        return sps.csr_matrix((np.ones(pos.size), (pos, np.arange(pos.size))), shape=(self.nnz, pos.size))
+
+    @functools.cached_property
+    def grad_grad(self):
+        """grad_i . grad_j of the P1 basis per element, (n_el, d+1, d+1)."""
+        return np.einsum("eid,ejd->eij", self.grad, self.grad)
+
+    @functools.cached_property
+    def K_data(self):
+        """Values of the sigma-weighted stiffness matrix on the node pattern, (nnz,)."""
+        return self.scatter @ self.local_stiffness(self.sigma_e * self.vol).ravel()
+
+    @functools.cached_property
+    def K(self):
+        """The sigma-weighted stiffness matrix (CSR on the node pattern)."""
+        return sps.csr_matrix((self.K_data, self.indices, self.indptr), shape=(self.n, self.n))
 
     @functools.cached_property
     def thouless_energy(self):
