@@ -298,7 +298,7 @@ class Device:
         Tunnel interfaces between regions; unlisted region pairs that touch
         are clean interfaces (continuous th, sigma-weighted flux continuous).
     order : int or None
-        Lagrange element order of the spectral solve: 1, or 2 and 3 on 1D wires
+        Lagrange element order of the spectral solve: 1, or 2 to 4 on 1D wires
         (``usadel.highorder``); None: the default per dimension (1). With order p > 1
         the device's nodes (``topology``, and so every per-node array of its results)
         are the Lagrange dofs: the mesh vertices and the p - 1 Gauss-Lobatto points

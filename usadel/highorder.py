@@ -1,4 +1,4 @@
-r"""Retarded Riccati equations with order-2/3 Lagrange elements on 1D wires.
+r"""Retarded Riccati equations with order-2 to 4 Lagrange elements on 1D wires.
 
 The same weak equations as :class:`usadel.retarded.RetardedProblem` (module
 docstring there; ``docs/derivations.md``, weak Riccati form): for every test
