@@ -15,10 +15,10 @@ import weakref
 
 import numpy as np
 import scipy.sparse as sps
-from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .device import Topology, renumber
 from .lagrange import line_element
+from .ordering import rcm
 
 __all__ = ["ChainDofs", "chain_dofs", "refine"]
 
@@ -71,7 +71,7 @@ class ChainDofs:
             r += [lk.nodes_a, lk.nodes_b]
             c += [lk.nodes_b, lk.nodes_a]
         r, c = np.concatenate(r), np.concatenate(c)
-        perm = reverse_cuthill_mckee(sps.csr_matrix((np.ones(r.size), (r, c)), shape=(n, n)), symmetric_mode=True)
+        perm = rcm(r, c, n, summed=False)  # (cached per graph: usadel.ordering)
         inv = np.empty(n, dtype=np.int64)
         inv[perm] = np.arange(n)  # numbered along the chain
         self.n, self.n_el = n, ne

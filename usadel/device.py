@@ -12,12 +12,12 @@ from typing import Callable, Optional
 
 import numpy as np
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .boundary import build as build_boundary
 from .errors import UsadelError
 from .meshes import check as check_mesh
 from .order import check_order, order_topology
+from .ordering import rcm
 from .validate import MIN_POSITIVE, callable_or_none, real
 
 __all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
@@ -269,8 +269,7 @@ def renumber(p, t, boundary, interfaces, barrier_pairs):
         r += [na, nb]
         c += [nb, na]
     r, c = np.concatenate(r), np.concatenate(c)
-    adj = coo_matrix((np.ones(r.size), (r, c)), shape=(n, n)).tocsr()
-    perm = reverse_cuthill_mckee(adj, symmetric_mode=True)
+    perm = rcm(r, c, n)  # (cached per graph: usadel.ordering)
     if p.shape[0] == 1 and p[0, perm[0]] > p[0, perm[-1]]:
         perm = perm[::-1]
     inv = np.empty(n, dtype=int)
