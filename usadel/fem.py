@@ -96,11 +96,8 @@ class Operators:
         self.tau_sf_inv_e = np.array([0.0 if m.tau_sf is None else 1.0 / float(m.tau_sf) for m in mats])[reg]
         self.tau_so_inv_e = np.array([0.0 if m.tau_so is None else 1.0 / float(m.tau_so) for m in mats])[reg]
         self.sc_e = np.array([m.superconducting for m in mats])[reg]
-        # node-element incidence with unit weights: (n x n_el)
-        self.incidence = sps.csr_matrix((np.ones(ne * (d + 1)), (t.ravel(), np.tile(np.arange(ne), d + 1))), shape=(n, ne))
         #: sigma*vol/(d+1): weight of an element-constant term on each of its nodes
         self.w_el = self.sigma_e * self.vol / (d + 1)
-        self.lump_sd = self.lump(self.w_el / self.D_e)  # sigma/D lumped mass
         # ---- sparsity pattern -------------------------------------------------
         rows = np.broadcast_to(t.T[:, :, None], (ne, d + 1, d + 1)).ravel()
         cols = np.broadcast_to(t.T[:, None, :], (ne, d + 1, d + 1)).ravel()
@@ -125,7 +122,19 @@ class Operators:
         self._scatter_columns = None  # assemble_columns' product, built on first use
         self._centroid_maps = None  # element_values' product, built on first use
 
-    # the pattern's scatter map and the stiffness matrix: built on first use (an order-p solve needs neither)
+    # the incidence, the pattern's scatter map and the stiffness matrix: built on first use (an order-p solve
+    # needs none of them)
+    @functools.cached_property
+    def incidence(self):
+        """Node-element incidence with unit weights, (n, n_el)."""
+        ne, d1 = self.n_el, self.d + 1
+        return sps.csr_matrix((np.ones(ne * d1), (self.t.ravel(), np.tile(np.arange(ne), d1))), shape=(self.n, ne))
+
+    @functools.cached_property
+    def lump_sd(self):
+        """sigma/D lumped mass on the nodes, (n,)."""
+        return self.lump(self.w_el / self.D_e)
+
     @functools.cached_property
     def scatter(self):
         """(nnz, n_el (d+1)^2) map summing element-local block entries onto the node pattern."""
