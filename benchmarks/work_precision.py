@@ -25,7 +25,8 @@ from usadel.linsolve import threadpool_limits
 E = np.linspace(0.0, 10.0, 200)
 RUNS = 3
 REF_ELEMENTS = 128
-MESHES = {1: (25, 50, 100, 200, 400, 800, 1600), 2: (8, 12, 16, 24, 32, 48, 64), 3: (4, 6, 8, 10, 12, 16, 18, 20, 24, 32)}
+MESHES = {1: (25, 50, 100, 200, 400, 800, 1600), 2: (8, 12, 16, 24, 32, 48, 64), 3: (4, 6, 8, 10, 12, 16, 18, 20, 24, 32),
+          4: (4, 6, 7, 8, 10, 12, 16)}
 #: issue 16's usadel1 times for 200 energies at each DOS error (s, min - max of its runs)
 USADEL1 = {1e-3: (0.08, 0.09), 1e-4: (0.08, 0.10), 1e-5: (0.09, 0.11), 1e-6: (0.09, 0.13)}
 

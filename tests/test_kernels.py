@@ -27,7 +27,7 @@ def sn_interface(order, n=4):
 CASES = [(sns, 0.0, 0), (sn_interface, 1.0, 1), (sn_interface, "field", -1)]
 
 
-@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("order", [2, 3, 4])
 @pytest.mark.parametrize("build, delta, spin", CASES, ids=["SNS tunnel contact", "S-N interface", "gap field, h"])
 def test_compiled_residual_and_newton_step_equal_numpy(build, delta, spin, order):
     dev = build(order)
@@ -81,7 +81,7 @@ def clean_wire(order, h=0.0):
                          order=order)
 
 
-@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("order", [2, 3, 4])
 @pytest.mark.parametrize("spin", [0, 1, -1])
 def test_compiled_newton_loop_equals_the_numpy_loop(order, spin):
     # clean contacts only: the whole damped Newton runs compiled (usadel.kernels.newton), energy by energy;

@@ -44,8 +44,8 @@ def test_order_default_storage_and_repr():
     assert pickle.loads(pickle.dumps(dev)).order == 3
 
 
-@pytest.mark.parametrize("bad", [0, 4, -1, 2.0, 1.5, "2", True])
-def test_order_must_be_an_integer_1_to_3(bad):
+@pytest.mark.parametrize("bad", [0, 5, -1, 2.0, 1.5, "2", True])
+def test_order_must_be_an_integer_1_to_4(bad):
     with pytest.raises(usadel.UsadelError, match="order"):
         usadel.Device(usadel.meshes.interval(1.0, 4), {"wire": usadel.Material()}, order=bad)
 
@@ -56,12 +56,13 @@ def test_order_above_1_is_refused_on_networks_and_order_3_on_triangles():
                                 wires=[("a", "b", 4, "w"), ("a", "c", 4, "w")])
     for mesh, region in ((strip, "wire"), (net, "w")):
         usadel.Device(mesh, {region: usadel.Material()}, order=1)  # P1 stays available
-    for order in (2, 3):
-        with pytest.raises(usadel.UsadelError, match="order 2/3 is built for 1D wires"):
+    for order in (2, 3, 4):
+        with pytest.raises(usadel.UsadelError, match="orders 2-4 are built for 1D wires"):
             usadel.Device(net, {"w": usadel.Material()}, order=order)
     assert usadel.Device(strip, {"wire": usadel.Material()}, order=2).order == 2  # P2 triangles (test_order_tri)
-    with pytest.raises(usadel.UsadelError, match="order = 3 on triangles is not built"):
-        usadel.Device(strip, {"wire": usadel.Material()}, order=3)
+    for order in (3, 4):
+        with pytest.raises(usadel.UsadelError, match=f"order = {order} on triangles is not built"):
+            usadel.Device(strip, {"wire": usadel.Material()}, order=order)
 
 
 def test_solvers_built_on_p1_refuse_order_above_1():
@@ -76,7 +77,7 @@ def test_solvers_built_on_p1_refuse_order_above_1():
 
 
 # ---------------------------------------------------------------- exactness and rates
-@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("order", [2, 3, 4])
 def test_uniform_wire_is_the_bulk_solution(order):
     """Insulated S wire: Abrikosov-Gor'kov DOS (tau_sf), and spin-split BCS N(E + sigma h); closed forms, 1e-9."""
     m = usadel.meshes.interval(2.0, 3)
@@ -98,7 +99,8 @@ def test_sns_dos_converges_like_h_to_the_2p(sns_reference):
     Measured ratios on halving h: P2 16.8, 16.3 (h^4 = h^(2p)); P3 262, 58.5 (tending to 64 = 2^(2p),
     nodal superconvergence of 1D Lagrange elements; the h^(p+1) of the L2 error would be 16).
     P3 on 16 elements (49 unknowns per component): 4.1e-7 at phase 0, 4.4e-7 at pi/2 (issue 16's
-    prototype: 1.1e-6 / 1.3e-6 at 200 energies).
+    prototype: 1.1e-6 / 1.3e-6 at 200 energies). P4 on 4, 8 elements: 1.7e-4, 3.9e-7 (ratio 425; 6, 12: 4.9e-6,
+    1.1e-8, 450; 2^(2p) = 256); at pi/2 8.9e-4, 5.8e-6 (152) and 6.9e-5, 1.0e-7 (690).
     """
     ref = sns_reference[0.0]
     e2 = [np.max(np.abs(dos_at(sns(n, 2), E_SNS, 0.5) - ref)) for n in (8, 16, 32)]
@@ -108,6 +110,10 @@ def test_sns_dos_converges_like_h_to_the_2p(sns_reference):
     assert e3[1] < 1e-6
     e3p = np.max(np.abs(dos_at(sns(16, 3, np.pi / 2), E_SNS, 0.5) - sns_reference[np.pi / 2]))
     assert e3p < 1e-6
+    e4 = [np.max(np.abs(dos_at(sns(n, 4), E_SNS, 0.5) - ref)) for n in (4, 8)]
+    assert e4[0] / e4[1] > 200.0 and e4[1] < 1e-6
+    e4p = [np.max(np.abs(dos_at(sns(n, 4, np.pi / 2), E_SNS, 0.5) - sns_reference[np.pi / 2])) for n in (6, 12)]
+    assert e4p[0] / e4p[1] > 200.0 and e4p[1] < 3e-7
     # P1 converges to the same limit, at its own rate
     assert np.max(np.abs(dos_at(sns(64, 1), E_SNS, 0.5) - ref)) < 1e-2
 
@@ -189,7 +195,8 @@ def test_kinetic_runs_p1_on_the_dof_points():
         k = usadel.kinetic(usadel.spectral(dev, E, eta=1e-3))
         assert k.hL.shape == (E.size, dev.topology.n_nodes)
         return k.current("left")
-    assert abs(current(32, 3) - current(256, 1)) < 1e-5
+    ref = current(256, 1)
+    assert abs(current(32, 3) - ref) < 1e-5 and abs(current(24, 4) - ref) < 1e-5  # (P4: 97 dofs as well)
 
 
 def test_order_survives_save_and_load(tmp_path):
@@ -241,7 +248,7 @@ def _sn_two_contacts(order):
                          interfaces={("S", "N"): usadel.Barrier(r=0.3)}, order=order)
 
 
-@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("order", [2, 3, 4])
 def test_nodes_are_the_dofs(order):
     """n_nodes = dofs (vertices, split interface vertex, p - 1 Gauss-Lobatto points per element); sp.x the
     dof coordinates in ascending order; regions, contacts at the chain ends, the interface at the vertex x = 1/2."""
@@ -295,7 +302,7 @@ def test_nearest_point_picking_sees_the_lagrange_solution():
 
 
 @pytest.mark.parametrize("compiled", [False, True])
-@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("order", [2, 3, 4])
 @pytest.mark.parametrize("spin", [0, 1])
 def test_jacobian_matches_finite_differences(order, spin, compiled):
     """The Newton step (analytic Jacobian, condensed solve) against central differences of the residual at a
@@ -388,7 +395,7 @@ def test_order_above_1_with_spin_mixing_is_refused():
     usadel.Device(m, {"wire": usadel.Material(tc=1.0, tau_sf=5.0)}, order=3)  # no field: spin degenerate
 
 
-@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("order", [2, 3, 4])
 def test_energy_sweep_on_lagrange_elements_equals_the_homotopy(order):
     # method="sweep" continues the order-p dof state along the energy axis (usadel.sweep, condensed
     # banded solves); it must agree with the homotopy to the Newton tolerance (1e-10; 1e-8 asked,

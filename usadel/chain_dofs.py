@@ -11,14 +11,30 @@ factorised.
 are the dofs (so its per-node arrays hold one value per dof).
 """
 
+import weakref
+
 import numpy as np
 import scipy.sparse as sps
-from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .device import Topology, renumber
 from .lagrange import line_element
+from .ordering import rcm
 
-__all__ = ["ChainDofs", "refine"]
+__all__ = ["ChainDofs", "chain_dofs", "refine"]
+
+#: ChainDofs per (device, order, nq), kept while the device lives (a pure function of its topology)
+_CACHE = weakref.WeakKeyDictionary()
+
+
+def chain_dofs(device, order, nq=None):
+    """:class:`ChainDofs` of ``device`` (a P1 device on a chain), built once per device, order and
+    quadrature (the order-p device builds it for its nodes, and every spectral solve on it again).
+    Shared: do not modify it."""
+    per = _CACHE.setdefault(device, {})
+    key = (int(order), nq)
+    if key not in per:
+        per[key] = ChainDofs(device, order, nq)
+    return per[key]
 
 
 class ChainDofs:
@@ -55,7 +71,7 @@ class ChainDofs:
             r += [lk.nodes_a, lk.nodes_b]
             c += [lk.nodes_b, lk.nodes_a]
         r, c = np.concatenate(r), np.concatenate(c)
-        perm = reverse_cuthill_mckee(sps.csr_matrix((np.ones(r.size), (r, c)), shape=(n, n)), symmetric_mode=True)
+        perm = rcm(r, c, n, summed=False)  # (cached per graph: usadel.ordering)
         inv = np.empty(n, dtype=np.int64)
         inv[perm] = np.arange(n)  # numbered along the chain
         self.n, self.n_el = n, ne

@@ -11,6 +11,8 @@ for the batch). Barrier and Dirichlet terms act on vertices only and enter there
 The interior unknowns follow by back-substitution.
 """
 
+import functools
+
 import numpy as np
 import scipy.sparse as sps
 
@@ -52,13 +54,9 @@ class StaticCondensation:
         self.vloc = np.stack([2 * t[0], 2 * t[0] + 1, 2 * t[1], 2 * t[1] + 1], axis=1)
         #: dof-numbering index of every P1 vertex unknown, (2 n_nodes,)
         self.vdof = np.stack([2 * dofs.vertex, 2 * dofs.vertex + 1], axis=1).ravel()
-        self.solver = sv = ops.solver(2, symmetric_pivoting=True)
         dn = device.boundary.dirichlet_nodes
         self.dir_rows = np.concatenate([2 * dn, 2 * dn + 1])
-        rows = np.isin(sv.fr, self.dir_rows)
-        self.fix_zero, self.fix_one = np.nonzero(rows)[0], np.nonzero(rows & (sv.fr == sv.fc))[0]
-        #: element-end values (n_el x 2, end fastest) summed onto vertices
-        self.vsum = sps.csr_matrix((np.ones(2 * ne), (t.T.ravel(), np.arange(2 * ne))), shape=(nv, 2 * ne))
+        self.t = t
         # a chain in node order (node bandwidth 1, as 1D wires are numbered): the compiled block elimination
         vrow = np.repeat(np.arange(nv), np.diff(ops.indptr)).astype(np.int64)
         vcol = np.asarray(ops.indices, dtype=np.int64)
@@ -67,6 +65,25 @@ class StaticCondensation:
         #: arguments of usadel.kernels.chain_solve, or None where the vertex pattern is not tridiagonal
         self.chain = ((vrow, vcol, t[0].astype(np.int64), t[1].astype(np.int64), self.vdof.astype(np.int64),
                        self.loc.astype(np.int64), dirm) if np.all(np.abs(vrow - vcol) <= 1) else None)
+
+    @functools.cached_property
+    def solver(self):
+        """The P1 solver of the vertex system (2 unknowns per node), for the solves not by
+        :func:`usadel.kernels.chain_solve` (built on first use: compiled chains never need it)."""
+        return self.ops.solver(2, symmetric_pivoting=True)
+
+    @functools.cached_property
+    def fixed(self):
+        """(fix_zero, fix_one): positions of the solver's data on clean-contact rows, and their diagonal."""
+        sv = self.solver
+        rows = np.isin(sv.fr, self.dir_rows)
+        return np.nonzero(rows)[0], np.nonzero(rows & (sv.fr == sv.fc))[0]
+
+    @functools.cached_property
+    def vsum(self):
+        """Element-end values (n_el x 2, end fastest) summed onto vertices, (n_nodes, 2 n_el)."""
+        t, ne = self.t, self.t.shape[1]
+        return sps.csr_matrix((np.ones(2 * ne), (t.T.ravel(), np.arange(2 * ne))), shape=(self.ops.n, 2 * ne))
 
     def step(self, A, vb, F):
         """Newton update dx (b, 2 n) solving J dx = -F.
@@ -99,8 +116,9 @@ class StaticCondensation:
             for c2 in (0, 1):
                 blocks[:, c, c2] += self.ops.assemble(Sc[:, :, :, c, :, c2])
         data = self.solver.full_data(blocks)
-        data[:, self.fix_zero] = 0.0
-        data[:, self.fix_one] = 1.0
+        fix_zero, fix_one = self.fixed
+        data[:, fix_zero] = 0.0
+        data[:, fix_one] = 1.0
         FV = F[:, self.vdof]  # a copy (fancy index)
         for c in (0, 1):
             FV[:, c::2] -= (self.vsum @ corr[:, :, :, c].reshape(b, -1).T).T

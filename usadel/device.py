@@ -12,18 +12,17 @@ from typing import Callable, Optional
 
 import numpy as np
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .boundary import build as build_boundary
 from .errors import UsadelError
 from .meshes import check as check_mesh
 from .order import check_order, order_topology
+from .ordering import rcm
 from .validate import MIN_POSITIVE, callable_or_none, real
 
 __all__ = ["Material", "Reservoir", "Barrier", "Device", "Topology"]
 
 log = logging.getLogger(__name__)
-
 
 
 def _coerce(obj, cls, **fields):
@@ -270,8 +269,7 @@ def renumber(p, t, boundary, interfaces, barrier_pairs):
         r += [na, nb]
         c += [nb, na]
     r, c = np.concatenate(r), np.concatenate(c)
-    adj = coo_matrix((np.ones(r.size), (r, c)), shape=(n, n)).tocsr()
-    perm = reverse_cuthill_mckee(adj, symmetric_mode=True)
+    perm = rcm(r, c, n)  # (cached per graph: usadel.ordering)
     if p.shape[0] == 1 and p[0, perm[0]] > p[0, perm[-1]]:
         perm = perm[::-1]
     inv = np.empty(n, dtype=int)
@@ -299,7 +297,7 @@ class Device:
         Tunnel interfaces between regions; unlisted region pairs that touch
         are clean interfaces (continuous th, sigma-weighted flux continuous).
     order : int or None
-        Lagrange element order of the spectral solve: 1, or 2 and 3 on 1D wires
+        Lagrange element order of the spectral solve: 1, or 2 to 4 on 1D wires
         (``usadel.highorder``); None: the default per dimension (1). With order p > 1
         the device's nodes (``topology``, and so every per-node array of its results)
         are the Lagrange dofs: the mesh vertices and the p - 1 Gauss-Lobatto points
@@ -381,16 +379,24 @@ class Device:
             raise UsadelError("Device: " + "; ".join(problems))
         self.interfaces = canon
         self.topology = _topology(mesh, regions, list(canon))
+        self._check_contacts()
+        #: the contacts and barrier links every solver reads (see usadel.boundary)
+        self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)
+        self._operators = None
         if self.order > 1:
             # the elements of the Lagrange solve: a P1 device on the mesh itself (usadel.highorder); this
             # device's nodes are its dofs (vertices and Gauss-Lobatto interior points), so every per-node
             # array and every solver downstream of the spectral solve sees one value per dof
             #: the P1 device on the mesh, and the node of this device of every dof (usadel.order.order_topology)
-            self.coarse, self.topology, self.dof_node = order_topology(mesh, materials, contacts, canon, self.order)
-        self._check_contacts()
-        #: the contacts and barrier links every solver reads (see usadel.boundary)
-        self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)
-        self._operators = None
+            self.coarse, self.topology, self.dof_node = order_topology(mesh, materials, contacts, canon, self.order,
+                                                                       coarse=self._order1())
+            self.boundary = build_boundary(self.topology, self.contacts, self.interfaces)
+
+    def _order1(self):
+        """What ``Device(mesh, materials, contacts, interfaces, order=1)`` builds, without validating again."""
+        one = object.__new__(Device)
+        one.__dict__.update(self.__dict__, order=1, materials=dict(self.materials), contacts=dict(self.contacts))
+        return one
 
     def _check_contacts(self):
         """Contacts must lie on the outer boundary (clean contacts sharing nodes: usadel.boundary)."""

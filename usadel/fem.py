@@ -15,6 +15,7 @@ are lumped (nodal quadrature); terms quadratic in gradients use one-point
 All of these are second-order accurate for P1.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -95,11 +96,8 @@ class Operators:
         self.tau_sf_inv_e = np.array([0.0 if m.tau_sf is None else 1.0 / float(m.tau_sf) for m in mats])[reg]
         self.tau_so_inv_e = np.array([0.0 if m.tau_so is None else 1.0 / float(m.tau_so) for m in mats])[reg]
         self.sc_e = np.array([m.superconducting for m in mats])[reg]
-        # node-element incidence with unit weights: (n x n_el)
-        self.incidence = sps.csr_matrix((np.ones(ne * (d + 1)), (t.ravel(), np.tile(np.arange(ne), d + 1))), shape=(n, ne))
         #: sigma*vol/(d+1): weight of an element-constant term on each of its nodes
         self.w_el = self.sigma_e * self.vol / (d + 1)
-        self.lump_sd = self.lump(self.w_el / self.D_e)  # sigma/D lumped mass
         # ---- sparsity pattern -------------------------------------------------
         rows = np.broadcast_to(t.T[:, :, None], (ne, d + 1, d + 1)).ravel()
         cols = np.broadcast_to(t.T[:, None, :], (ne, d + 1, d + 1)).ravel()
@@ -114,24 +112,54 @@ class Operators:
         self.nnz = keys.size
         self.indices = (keys % n).astype(np.int32)
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // n, minlength=n))]).astype(np.int32)
-        pos_el = np.searchsorted(keys, rows.astype(np.int64) * n + cols)
-        self.scatter = sps.csr_matrix((np.ones(pos_el.size), (pos_el, np.arange(pos_el.size))), shape=(self.nnz, pos_el.size))
+        self._pos_el = np.searchsorted(keys, rows.astype(np.int64) * n + cols)  # pattern position of each block entry
         self.diag = np.searchsorted(keys, np.arange(n, dtype=np.int64) * (n + 1))
         self.pair_pos = [
             (np.searchsorted(keys, pa.astype(np.int64) * n + pb), np.searchsorted(keys, pb.astype(np.int64) * n + pa))
             for pa, pb, _, _ in pairs
         ]
-        #: grad_i . grad_j of the P1 basis per element, (n_el, d+1, d+1)
-        self.grad_grad = np.einsum("eid,ejd->eij", self.grad, self.grad)
-        self.K_data = self.scatter @ self.local_stiffness(self.sigma_e * self.vol).ravel()
-        self.K = sps.csr_matrix((self.K_data, self.indices, self.indptr), shape=(n, n))
         self._solvers = {}
         self._scatter_columns = None  # assemble_columns' product, built on first use
         self._centroid_maps = None  # element_values' product, built on first use
 
-    @property
+    # the incidence, the pattern's scatter map and the stiffness matrix: built on first use (an order-p solve
+    # needs none of them)
+    @functools.cached_property
+    def incidence(self):
+        """Node-element incidence with unit weights, (n, n_el)."""
+        ne, d1 = self.n_el, self.d + 1
+        return sps.csr_matrix((np.ones(ne * d1), (self.t.ravel(), np.tile(np.arange(ne), d1))), shape=(self.n, ne))
+
+    @functools.cached_property
+    def lump_sd(self):
+        """sigma/D lumped mass on the nodes, (n,)."""
+        return self.lump(self.w_el / self.D_e)
+
+    @functools.cached_property
+    def scatter(self):
+        """(nnz, n_el (d+1)^2) map summing element-local block entries onto the node pattern."""
+        pos = self._pos_el
+        return sps.csr_matrix((np.ones(pos.size), (pos, np.arange(pos.size))), shape=(self.nnz, pos.size))
+
+    @functools.cached_property
+    def grad_grad(self):
+        """grad_i . grad_j of the P1 basis per element, (n_el, d+1, d+1)."""
+        return np.einsum("eid,ejd->eij", self.grad, self.grad)
+
+    @functools.cached_property
+    def K_data(self):
+        """Values of the sigma-weighted stiffness matrix on the node pattern, (nnz,)."""
+        return self.scatter @ self.local_stiffness(self.sigma_e * self.vol).ravel()
+
+    @functools.cached_property
+    def K(self):
+        """The sigma-weighted stiffness matrix (CSR on the node pattern)."""
+        return sps.csr_matrix((self.K_data, self.indices, self.indptr), shape=(self.n, self.n))
+
+    @functools.cached_property
     def thouless_energy(self):
-        """E_Th = max D / L^2 with L the largest side of the bounding box: the device's own energy scale."""
+        """E_Th = max D / L^2 with L the largest side of the bounding box: the device's own energy scale
+        (fixed by the mesh and materials: computed once)."""
         return np.max(self.D_e) / np.ptp(self.p, axis=1).max() ** 2
 
     # ------------------------------------------------------------------ helpers
@@ -229,10 +257,14 @@ def delta_weights(device, delta):
     UsadelError
         For unknown regions, a gap on a normal metal or a wrongly shaped array.
     """
-    ops = device.operators
-    w = ops.w_el / ops.D_e * ops.sc_e
     names = device.region_names
     sc_names = [r for r in names if device.materials[r].superconducting]
+    if not isinstance(delta, dict) and np.ndim(delta) == 0 and _gap_value("delta", delta) == 0:
+        # no gap: zero weights (what ops.lump(w) * 0 gives), without assembling the operators (an order-p
+        # spectral solve never uses this device's P1 operators otherwise)
+        return np.zeros(device.topology.n_nodes, np.result_type(float, np.asarray(_gap_value("delta", delta))))
+    ops = device.operators
+    w = ops.w_el / ops.D_e * ops.sc_e
     if isinstance(delta, dict):
         delta = {r: _gap_value(f"delta[{r!r}]", v) for r, v in delta.items()}
         for r, v in delta.items():
@@ -269,9 +301,10 @@ def _gap_value(name, v):
 
 def delta_nodes(device, delta):
     """Effective Delta per node: :func:`delta_weights` divided by the node's sigma/D weight (0 where none)."""
-    ops = device.operators
-    c = ops.lump_sd
     cd = delta_weights(device, delta)
+    if not np.any(cd):  # no gap anywhere: 0 at every node (as below), without the operators
+        return np.zeros_like(cd)
+    c = device.operators.lump_sd
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, cd / np.where(c > 0, c, 1.0), 0.0)
 

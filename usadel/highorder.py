@@ -1,4 +1,4 @@
-r"""Retarded Riccati equations with order-2/3 Lagrange elements on 1D wires.
+r"""Retarded Riccati equations with order-2 to 4 Lagrange elements on 1D wires.
 
 The same weak equations as :class:`usadel.retarded.RetardedProblem` (module
 docstring there; ``docs/derivations.md``, weak Riccati form): for every test
@@ -38,7 +38,7 @@ import functools
 import numpy as np
 
 from .bulk import bulk_gamma, riccati_barrier
-from .chain_dofs import ChainDofs
+from .chain_dofs import chain_dofs
 from .newton import newton
 from . import kernels
 from .condense import StaticCondensation
@@ -87,7 +87,7 @@ class HighOrderProblem(DofFields):
             delta = np.asarray(delta, dtype=complex)[self.node]  # per node -> per dof
         order, device = device.order, device.coarse  # the elements: the P1 device on the mesh itself
         self.ops = ops = device.operators  # P1 operators on the vertices: boundary model, Thouless energy
-        self.dofs = dofs = ChainDofs(device, order)
+        self.dofs = dofs = chain_dofs(device, order)
         self.eta, self.spin = eta, spin
         mats = device.region_material()
         reg = device.topology.region

@@ -52,7 +52,7 @@ def bulk(eps, g, gt, tables, jac):
     Ft = np.zeros((b, n), complex)
     shape = (b, n_el) if jac else (0, n_el)  # without the Jacobian A is not touched
     A, rl = np.zeros(shape + (2 * p1, 2 * p1), complex), np.zeros((b, n_el, 2 * p1), complex)
-    bulk_kernel(np.ascontiguousarray(eps, complex), np.ascontiguousarray(g), np.ascontiguousarray(gt), *tables, jac,
+    bulk_kernel(np.ascontiguousarray(eps, complex), np.ascontiguousarray(g), np.ascontiguousarray(gt), *tables, int(jac),
           Fg, Ft, A, rl)
     if not jac:
         return Fg, Ft, None

@@ -22,7 +22,9 @@ def _inv(z):
 
 
 def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl):
+    """jac: 0 the residual (rl, Fg, Ft), 1 with the element Jacobians A, 2 A alone (the residual known)."""
     b, n_el, p1, nq = eps.shape[0], L.shape[0], L.shape[1], phi.shape[0]
+    res = jac != 2
     cf = np.empty((6, nq), dtype=np.complex128)  # an element's Jacobian coefficients at its points
     nod, at = np.empty((4, p1)), np.empty(8)  # an element's nodal Re, Im of gamma, gamma~ (real phi products)
     for w in range(b):
@@ -50,7 +52,7 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A
                 vg = s * 2.0 * tq * sg * iden + mm * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
                 vt = s * 2.0 * gq * st * iden + mm * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
                 fg, ft = s * dg * jinv[el], s * dt * jinv[el]
-                for k in range(p1):
+                for k in range(p1 if res else 0):
                     ph, dp = phi[q, k], dphi[q, k]
                     rl[w, el, 2 * k] += complex(vg.real * ph + fg.real * dp, vg.imag * ph + fg.imag * dp)
                     rl[w, el, 2 * k + 1] += complex(vt.real * ph + ft.real * dp, vt.imag * ph + ft.imag * dp)
@@ -64,7 +66,7 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A
                 cf[2, q] = s * 2.0 * st * iden2 + mm * (-4.0 * G * tq * tq * iden2)  # c
                 cf[4, q] = s * 4.0 * tq * dg * jinv[el] * iden  # a, phi_k phi_m' part
                 cf[5, q] = s * 4.0 * gq * dt * jinv[el] * iden  # d, phi_k phi_m' part
-            for k in range(p1):
+            for k in range(p1 if res else 0):
                 Fg[w, L[el, k]] += rl[w, el, 2 * k]
                 Ft[w, L[el, k]] += rl[w, el, 2 * k + 1]
             if jac:
@@ -278,9 +280,13 @@ def _workspace(n, n_el, p1, nv):
 
 
 def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F):
-    """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled."""
-    Fg[:], Ft[:], rl[:] = 0.0, 0.0, 0.0
+    """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled.
+    jac as :func:`_bulk` (2: A alone; F, rl are left as they are)."""
     L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc = tables
+    if jac == 2:
+        _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
+        return
+    Fg[:], Ft[:], rl[:] = 0.0, 0.0, 0.0
     _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
     for d in dir_dofs:
         Fg[0, d], Ft[0, d] = 0.0, 0.0
@@ -319,15 +325,18 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
     vrow, vcol, t0, t1, vdof, loc, dirm = chain
     Fg, Ft, A, rl, Sc, corr, X, y, vb, F, F1, dx, gn, gtn, B, LU, T, r, pv = wk
     n = gw.shape[1]
-    f1, fm1, ok, chord, prev = np.inf, np.inf, False, False, np.inf
+    f1, fm1, ok, chord, prev, known = np.inf, np.inf, False, False, np.inf, False
     for _ in range(maxiter):
         floor = rounding * scale * max(1.0, _norms(gw)[1], _norms(gtw)[1])
         if chord:  # the line search's residual here (F1, and rl) with the kept Jacobian (Sc, X, LU)
             F[:] = F1
             _condense_rhs(A, rl, corr, y, B, LU, pv)
-        else:
-            _residual1(e, gw, gtw, tables, True, dir_dofs, Fg, Ft, A, rl, F)
+        else:  # after the first iteration the line search's residual is this one (F1, rl): the Jacobian alone
+            if known:
+                F[:] = F1
+            _residual1(e, gw, gtw, tables, 2 if known else 1, dir_dofs, Fg, Ft, A, rl, F)
             _condense(A, rl, Sc, corr, X, y, B, LU, pv)
+        known = True  # from here on F1, rl hold the residual at gw (the line search's last point)
         f0, fm0, _ = _norms(F)
         _chain_solve(Sc, corr, X, y, vb, vrow[:0], vcol[:0], F, t0, t1, vdof, loc, dirm, dx, T, r)
         _, step, fin = _norms(dx)
@@ -339,7 +348,7 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
             for i in range(n):
                 gn[0, i] = gw[0, i] + lam * dx[0, 2 * i]
                 gtn[0, i] = gtw[0, i] + lam * dx[0, 2 * i + 1]
-            _residual1(e, gn, gtn, tables, False, dir_dofs, Fg, Ft, A, rl, F1)
+            _residual1(e, gn, gtn, tables, 0, dir_dofs, Fg, Ft, A, rl, F1)
             f1, fm1, _ = _norms(F1)
             if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
                 break
@@ -477,22 +486,10 @@ def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_d
 
 
 if AVAILABLE:
-    _inv = numba.njit(cache=True)(_inv)
-    _element_jacobian = numba.njit(cache=True)(_element_jacobian)
-    _predict = numba.njit(cache=True)(_predict)
-    _checked_solve = numba.njit(cache=True)(_checked_solve)
-    _run = numba.njit(cache=True)(_run)
-    _homotopy = numba.njit(cache=True)(_homotopy)
-    _norms = numba.njit(cache=True)(_norms)
-    _workspace = numba.njit(cache=True)(_workspace)
-    _newton1 = numba.njit(cache=True)(_newton1)
-    _condense = numba.njit(cache=True)(_condense)
-    _corr = numba.njit(cache=True)(_corr)
-    _condense_rhs = numba.njit(cache=True)(_condense_rhs)
-    _bulk = numba.njit(cache=True)(_bulk)
-    _chain_solve = numba.njit(cache=True)(_chain_solve)
-    _residual1 = numba.njit(cache=True)(_residual1)
-    _newton = numba.njit(cache=True)(_newton)
+    for _name in ("_inv", "_element_jacobian", "_predict", "_checked_solve", "_run", "_homotopy", "_norms",
+                  "_workspace", "_newton1", "_condense", "_corr", "_condense_rhs", "_bulk", "_chain_solve",
+                  "_residual1", "_newton"):  # (numba resolves a callee by its global name when compiling)
+        globals()[_name] = numba.njit(cache=True)(globals()[_name])
 
 
 #: the entry points (compiled where numba is there)

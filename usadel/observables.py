@@ -50,7 +50,7 @@ def supercurrent(device, T, delta=0.0, tag=None, *, n_head=64, rtol=1e-9):
     the slope and the first two quadratures are one batched solve (:func:`matsubara_current`).
 
     The total current is the volume-weighted flux -Int j . grad w (:func:`usadel.fem.flux_weight`,
-    w the P1 function of the mesh's vertices). On an order-2/3 device (``Device(..., order=p)``) j
+    w the P1 function of the mesh's vertices). On an order-2 to 4 device (``Device(..., order=p)``) j
     is the current of the Lagrange solution (its derivatives at the elements' Gauss points): the
     same flux with far fewer unknowns for a given accuracy. ``tag`` defaults to the first contact.
     Sign: current flowing into the device from that contact's reservoir, with the prefactor that

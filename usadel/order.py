@@ -1,7 +1,7 @@
 """Lagrange element order of a device: validation and the solvers that refuse order > 1.
 
 ``usadel.Device(mesh, ..., order=...)`` chooses the Lagrange order of the
-retarded (spectral) solve: 1 (P1, every solver), or 2 and 3 on 1D wires
+retarded (spectral) solve: 1 (P1, every solver), or 2 to 4 on 1D wires
 (a single chain of line elements, one or several regions; ``usadel.highorder``), and 2 on
 triangle meshes (``usadel.highorder_tri``).
 An order-p device's nodes are its Lagrange dofs (``usadel.chain_dofs.refine``; on triangles the
@@ -21,7 +21,7 @@ from .errors import UsadelError
 __all__ = ["ORDERS", "DEFAULT_ORDER", "check_order", "require_order1", "order_topology", "DofFields"]
 
 #: element orders that are built
-ORDERS = (1, 2, 3)
+ORDERS = (1, 2, 3, 4)
 #: default order per mesh dimension (P1 everywhere: the existing tests and tolerances are P1's)
 DEFAULT_ORDER = {1: 1, 2: 1}
 
@@ -29,7 +29,7 @@ DEFAULT_ORDER = {1: 1, 2: 1}
 def check_order(mesh, order, materials=None, contacts=None):
     """The validated element order of a device on ``mesh`` (None: the default for its dimension).
 
-    Raises UsadelError for anything but an integer 1..3, for order > 1 on anything but a
+    Raises UsadelError for anything but an integer 1..4, for order > 1 on anything but a
     1D chain of line elements (networks and 2D meshes), and for order > 1 with spin mixing
     (an exchange field together with tau_sf or tau_so: the coupled 4x4 problem,
     ``usadel.spin_mixing``, is built for P1 only). ``materials`` {region: Material},
@@ -53,7 +53,7 @@ def check_order(mesh, order, materials=None, contacts=None):
             raise UsadelError(f"Device: order = {order} on triangles is not built; 2D meshes take order 1 or 2")
     elif network or dim != 1 or t.shape[0] != 2 or not _is_chain(t, np.asarray(mesh.p).shape[1]):
         what = "a wire network" if network else f"a {dim}D mesh" if dim != 1 else "a 1D mesh that is not a chain"
-        raise UsadelError(f"Device: order = {order}: order 2/3 is built for 1D wires (a chain of line elements, "
+        raise UsadelError(f"Device: order = {order}: orders 2-4 are built for 1D wires (a chain of line elements, "
                           f"usadel.meshes.interval or wire) and order 2 for triangle meshes; this is {what}: "
                           f"use order=1")
     mats, res = list((materials or {}).values()), list((contacts or {}).values())
@@ -79,13 +79,15 @@ def require_order1(where, device):
     """Raise for solvers that are built on P1 operators only, naming the solver and the device's order."""
     order = getattr(device, "order", 1)
     if order != 1:
-        raise UsadelError(f"{where}: the device has Lagrange order {order}; order 2/3 is built for the retarded "
+        raise UsadelError(f"{where}: the device has Lagrange order {order}; orders 2-4 are built for the retarded "
                           f"spectral solve (usadel.spectral) on 1D wires and 2D triangles only, and {where} is "
                           f"not: build the device with order=1 (usadel.Device(..., order=1))")
 
 
-def order_topology(mesh, materials, contacts, interfaces, order):
+def order_topology(mesh, materials, contacts, interfaces, order, coarse=None):
     """(coarse P1 device on ``mesh``, topology whose nodes are the order-``order`` dofs, node of every dof).
+
+    ``coarse``: that P1 device if built already (``Device(mesh, materials, contacts, interfaces, order=1)``).
 
     1D chains: :func:`usadel.chain_dofs.refine`. Triangles (order 2): the once uniformly refined mesh,
     whose nodes are scikit-fem's P2 dofs (:mod:`usadel.highorder_tri`); tunnel interfaces between
@@ -93,10 +95,11 @@ def order_topology(mesh, materials, contacts, interfaces, order):
     """
     from .device import Device  # the device module calls this one
 
-    coarse = Device(mesh, materials, contacts, interfaces, order=1)
+    if coarse is None:
+        coarse = Device(mesh, materials, contacts, interfaces, order=1)
     if np.asarray(mesh.p).shape[0] == 1:
-        from .chain_dofs import ChainDofs, refine
-        topology, node = refine(coarse.topology, ChainDofs(coarse, order), list(interfaces))
+        from .chain_dofs import chain_dofs, refine
+        topology, node = refine(coarse.topology, chain_dofs(coarse, order), list(interfaces))
         return coarse, topology, node
     if interfaces:
         raise UsadelError(f"Device: order = {order} on triangles with tunnel interfaces between regions "

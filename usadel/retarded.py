@@ -415,7 +415,7 @@ def _default_chunk(device, n, mixed, method, executor):
     (:func:`_homotopy_batches`) and the LUs kept are within ``usadel.linsolve.LU_MEMORY_BUDGET``.
     """
     ncomp = 4 if mixed else 2
-    chunk = max(1, min(n, int(CHUNK_UNKNOWNS // (ncomp * device.operators.n))))
+    chunk = max(1, min(n, int(CHUNK_UNKNOWNS // (ncomp * device.topology.n_nodes))))
     if method == "sweep" and getattr(device, "order", 1) == 1 and not device.operators.solver(ncomp, True).banded:
         workers = 1 if executor is None else getattr(executor, "_max_workers", None) or os.cpu_count() or 1
         chunk = max(chunk, -(-n // workers))

@@ -110,9 +110,9 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     # known before any solve: each lane's first energy and every energy after a step longer than max_step
     # start afresh; they are solved by the homotopy together, in one batch
     pre = np.zeros(n, bool)
-    for lane in lanes:
-        pre[lane[0]] = True
-        pre[lane[1:][np.abs(np.diff(eps[lane])) > max_steps(prob, eps[lane[:-1]], eps[lane[1:]])]] = True
+    pre[[lane[0] for lane in lanes]] = True
+    a, b = (np.concatenate([lane[:-1] for lane in lanes]), np.concatenate([lane[1:] for lane in lanes]))
+    pre[b[np.abs(eps[b] - eps[a]) > max_steps(prob, eps[a], eps[b])]] = True  # (all lanes' steps in one call)
     reference = _first_batch(prob, eps, order, pre, start, tol, maxiter, (g, gt, ok, res))
     redone = 0
     continued = np.zeros(n, bool)  # energies accepted from a prediction (the ones the sample check samples)
