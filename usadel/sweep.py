@@ -60,7 +60,7 @@ PREDICT_MAX_WEIGHT = 10.0  #: larger Lagrange weights (a step far beyond the spa
 SWEEP_SAMPLE = 16  #: every this many energies of a batch one is compared with the homotopy
 SWEEP_SAMPLE_TOL = 1e-6  #: largest accepted difference (gamma, gamma~; max norm) of a sampled energy
 SWEEP_GMRES_ACCEPT = 1e-6  #: sparse (2D): relative residual of the continuation's preconditioned GMRES solves
-SWEEP_GMRES_XTOL = 1e-3  #: sparse (2D): ... or at relative residual x max|update| below this fraction of tol
+SWEEP_GMRES_XTOL = 1e-2  #: sparse (2D): ... or at relative residual x max|update| below this fraction of tol
 SWEEP_SAMPLES_SPARSE = 3  #: sparse (2D) solves: this many samples per batch, evenly spread (:func:`sample_positions`)
 
 
@@ -157,7 +157,12 @@ def _first_batch(prob, eps, order, pre, start, tol, maxiter, out):
     first = np.concatenate([np.nonzero(pre)[0], sample])
     if first.size == 0:
         return None
-    sol = start(prob, eps[first], tol, maxiter)
+    if _sparse(prob):  # each homotopy stage factorises at the batch's first energy: a central one preconditions
+        mid = np.argmin(np.abs(eps.real[first] - np.median(eps.real[first])))  # the others best
+        perm = np.r_[mid, np.delete(np.arange(first.size), mid)]
+        sol = tuple(x[np.argsort(perm)] for x in start(prob, eps[first[perm]], tol, maxiter))
+    else:
+        sol = start(prob, eps[first], tol, maxiter)
     k = int(np.sum(pre))
     for arr, x in zip(out, sol):
         arr[first[:k]] = x[:k]
