@@ -3,7 +3,8 @@
 :class:`BlockSolver` solves batches of sparse systems that share one sparsity
 pattern (one per energy): a single banded LAPACK call for 1D chains, SuperLU
 per member otherwise, with an old factorisation reused as a GMRES
-preconditioner. :func:`threadpool_limits` pins BLAS to one thread around
+preconditioner (kept in single precision for the spectral matrices).
+:func:`threadpool_limits` pins BLAS to one thread around
 factorisations (``docs/conventions.md``, BLAS threads).
 
 Reused factorisations live in named *slots* (:meth:`BlockSolver.using`): the
@@ -325,7 +326,7 @@ class BlockSolver:
         The GMRES solution is accepted at relative true residual ``GMRES_ACCEPT`` within
         ``GMRES_MAXITER`` iterations; a solve that needed more than ``GMRES_REFRESH`` marks the
         LU stale (the slot's next solve factorises its own matrix); one that failed factorises
-        A afresh at once (SuperLU, options in ``lu_kw``).
+        A afresh at once (SuperLU, options in ``lu_kw``; in single precision if ``single``: :meth:`_factor_solve`).
         """
         if not np.any(rhs):  # a converged Newton row: the exact solution, no factorisation (and no 0/0 below)
             return np.zeros(rhs.shape, dtype=np.result_type(A.dtype, rhs))
@@ -341,9 +342,9 @@ class BlockSolver:
                 self.stats["gmres_iterations"] += iters
                 slot[1] = iters > refresh
                 return x
-        return self._factor_solve(name, A, rhs, accept, xtol)
+        return self._factor_solve(name, A, rhs, accept)
 
-    def _factor_solve(self, name, A, rhs, accept, xtol):
+    def _factor_solve(self, name, A, rhs, accept):
         """Factorise ``A`` into slot ``name`` and solve. A single-precision LU (``single``) is refined (at most
         ``REFINE_STEPS`` steps, to the GMRES acceptance); one that does not get there gives way to a double one."""
         dtype = _SINGLE.get(A.dtype, A.dtype) if self.single else A.dtype
