@@ -6,7 +6,7 @@
    nx x ny P1 cells (400 x 50: 20451 nodes), 200 energies in [0, 10] E_Th, ``spectral(method="sweep")``:
    serially (wall and cpu time, Newton steps per energy, LU factorisations, GMRES solves and
    iterations, memory of the LUs kept) and over a process pool of 2 workers (two contiguous blocks
-   of energies, each a sweep: ``chunk=100``). The DOS of --check energies (evenly spread) is compared
+   of energies of equal estimated cost, each a sweep: ``usadel.chunking.sweep_blocks``). The DOS of --check energies (evenly spread) is compared
    with the eta-homotopy's (``method="homotopy"``) at every node: max |N_sweep - N_homotopy|.
 2. Mesh for a DOS error <= 1e-3 at the centre (x = 1/2) with square cells (y resolved as finely as x):
    P1 strips of nx x nx/4 cells (and the 400 x 50 one) against the converged 1D value (P1, 6400 elements, extrapolated from
@@ -89,17 +89,18 @@ def strip_benchmark(a):
     say(f"           memory: LU factors kept at most {mem['lu_bytes_peak'] / 2**20:.0f} MB (budget "
         f"{mem['budget'] / 2**20:.0f} MB; one LU {mem['lu_bytes'] / max(mem['slots'], 1) / 2**20:.0f} MB, "
         f"{mem['lu_nnz'] // max(mem['slots'], 1)} entries), solutions {2 * E.size * n * 16 / 2**20:.0f} MB")
-    half = -(-E.size // 2)
+    b = usadel.chunking.sweep_blocks(E, 2, dev.operators.thouless_energy)  # spectral's default blocks
     with ProcessPoolExecutor(2) as ex:
         list(ex.map(abs, range(2)))  # workers up before the clock starts
         t = time.perf_counter()
-        sp2 = usadel.spectral(dev, E, executor=ex)  # default chunks: one contiguous block per worker
+        sp2 = usadel.spectral(dev, E, executor=ex, workers=2)  # default chunks: one contiguous block per worker
         wall2 = time.perf_counter() - t
-        cpus = list(ex.map(block_cpu, [dev, dev], [E[half:], E[:half]]))
-    say(f"  2 cores: {wall2:6.1f} s wall (process pool, 2 blocks of {half} energies, each a sweep); "
+        cpus = list(ex.map(block_cpu, [dev, dev], [E[b[1]:], E[:b[1]]]))
+    say(f"  2 cores: {wall2:6.1f} s wall (process pool, 2 blocks of {b[1]} and {b[2] - b[1]} energies, [0, "
+        f"{E[b[1] - 1]:.2f}] and [{E[b[1]]:.2f}, 10], each a sweep); "
         f"max |N_2 cores - N_1 core| {np.max(np.abs(sp2.dos() - sp.dos())):.1e}")
-    say(f"           cpu per block (each a process): {cpus[0]:.1f} s and {cpus[1]:.1f} s (the wall time of an "
-        f"otherwise idle 2-core machine is about the larger)")
+    say(f"           cpu per block (each a process, both at once): {cpus[1]:.1f} s and {cpus[0]:.1f} s (the wall "
+        f"time of an otherwise idle 2-core machine is about the larger)")
     pick = np.unique(np.round(np.linspace(0, E.size - 1, a.check)).astype(int))
     t, c = time.perf_counter(), time.process_time()
     with threadpool_limits(limits=1, user_api="blas"):

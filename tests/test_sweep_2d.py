@@ -154,3 +154,72 @@ def test_a_stagnating_gmres_is_not_taken_for_a_tiny_update(monkeypatch):
         monkeypatch.setattr(linsolve, "fgmres", lambda A, b, M, rtol, maxiter, xtol=0.0: (np.zeros_like(b), 1))
         out = solver.solve(full, b[None, :])  # GMRES "returns" 0: refused, a fresh LU solves it
     assert np.linalg.norm(A @ out[0] - b) < 1e-10 * np.linalg.norm(b) and solver.stats["lu"] == 2
+
+
+def test_sweep_blocks_cut_at_equal_estimated_cost():
+    # energies below SWEEP_HEAVY_RANGE E_Th weigh SWEEP_HEAVY_WEIGHT: the benchmark's 200 energies in [0, 10] E_Th
+    # go 69 / 131 to two blocks; every block is contiguous and has an energy; no heavy range: equal halves
+    from usadel.chunking import chunk_bounds, sweep_blocks
+
+    E = np.linspace(0.0, 10.0, 200)
+    assert sweep_blocks(E, 2, 1.0) == [0, 69, 200]
+    assert sweep_blocks(E, 2, 1e-6) == [0, 100, 200] and sweep_blocks(E, 1, 1.0) == [0, 200]
+    b = sweep_blocks(E, 7, 1.0)
+    w = np.where(E < 3.1, 2.0, 1.0)
+    costs = [w[i:j].sum() for i, j in zip(b[:-1], b[1:])]
+    assert len(b) == 8 and max(costs) - min(costs) <= 2.0
+    assert sweep_blocks(E[:3], 5, 1.0) == [0, 1, 2, 3]
+    assert chunk_bounds(10, 4) == [0, 4, 8, 10]
+
+
+class _CountingExecutor:
+    """An executor with nothing but ``map`` (no private worker count to read): runs the jobs here, counts them."""
+
+    def __init__(self):
+        self.jobs = 0
+
+    def map(self, fn, *args):
+        self.jobs += len(args[0])
+        return map(fn, *args)
+
+
+def test_2d_sweep_chunks_follow_the_workers_argument(monkeypatch):
+    # one block per worker (given, or by default the CPUs this process may use), once the energies exceed
+    # a chunk of CHUNK_UNKNOWNS (so many here: a small device's blocks would be longer)
+    from usadel import retarded
+
+    monkeypatch.setattr(retarded, "CHUNK_UNKNOWNS", 1.0)
+    dev = sns_2d()
+    E = np.linspace(0.0, 25.0, 24)
+    one = usadel.spectral(dev, E, delta=20.0)
+    for workers in (1, 3):
+        ex = _CountingExecutor()
+        out = usadel.spectral(dev, E, delta=20.0, executor=ex, workers=workers)
+        assert ex.jobs == workers and np.max(np.abs(out.gamma - one.gamma)) < TOL_SAME
+    ex = _CountingExecutor()
+    usadel.spectral(dev, E, delta=20.0, executor=ex)  # default: the CPUs this process may use
+    assert ex.jobs == min(E.size, usadel.chunking.default_workers(ex))
+
+
+def test_single_precision_lu_solves_as_the_double_one():
+    # the spectral solver keeps its LUs in single precision (GMRES preconditioners, refined when fresh):
+    # the solution agrees with the double LU's, and the Dirichlet (identity) rows are solved exactly
+    dev = sns_2d()
+    prob = RetardedProblem(dev, 20.0, 1e-6)
+    eps = np.array([20.0, 19.5]) + 1e-6j
+    g, gt = prob.impose(eps, *prob.initial(eps + 0.3j))
+    F, data = prob.residual(eps, g, gt, jac=True)
+    out = []
+    for single in (False, True):
+        solver = dev.operators.solver(2, True)
+        solver.single = single
+        solver._lus.clear()
+        with solver.using("test", 1e-6, 1e-13):
+            x0 = solver.solve(data[:1], -F[:1])  # fresh LU
+            x1 = solver.solve(data[1:], -F[1:])  # the first energy's LU preconditions GMRES
+        assert not x0[:, prob.dir_rows].any() and not x1[:, prob.dir_rows].any()
+        out.append(np.concatenate([x0, x1]))
+    A = [sps.csr_matrix((data[k], prob.solver.indices, prob.solver.indptr), shape=(prob.solver.N,) * 2)
+         for k in range(2)]
+    for x in out:
+        assert max(np.linalg.norm(A[k] @ x[k] + F[k]) / np.linalg.norm(F[k]) for k in range(2)) <= 1e-6

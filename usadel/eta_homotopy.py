@@ -29,6 +29,8 @@ HOMOTOPY_END = 1e-4  #: the stages end once Im E - eta is below this fraction of
 HOMOTOPY_TOL = 1e-2  #: Newton tolerance (update) of the intermediate stages (only the last one is solved to tol)
 HOMOTOPY_GMRES_ACCEPT = 1e-6  #: 2D: relative residual of the stages' preconditioned GMRES solves
 HOMOTOPY_GMRES_XTOL = 1e-3  #: 2D: ... or relative residual x max|update| below this fraction of tol
+#: 2D: ... of the intermediate stages' tol (1e-4 with HOMOTOPY_TOL: no more than their Newton stop leaves, ~tol^2)
+HOMOTOPY_STAGE_XTOL = 1e-2
 HOMOTOPY_GMRES_REFRESH = 12  #: 2D: a stage's LU is refactorised after a solve that needed more GMRES iterations
 CONTINUATION_ROUNDS = 3  #: rounds of retrying failed energies from converged neighbours
 CONTINUATION_STEPS = (1, 4, 16, 64)  #: numbers of sub-steps tried on the path from a converged energy
@@ -65,7 +67,8 @@ def homotopy(prob, eps, tol, maxiter):
         # linear solves to HOMOTOPY_GMRES_ACCEPT, or to an error far below the stage's Newton tolerance
         # (inexact Newton: the fixed point is exact; an intermediate stage is only a start for the next)
         stage_tol = tol if last else max(tol, HOMOTOPY_TOL)
-        with solver_slot(prob, ("homotopy", k), HOMOTOPY_GMRES_ACCEPT, HOMOTOPY_GMRES_XTOL * stage_tol,
+        with solver_slot(prob, ("homotopy", k), HOMOTOPY_GMRES_ACCEPT,
+                         (HOMOTOPY_GMRES_XTOL if last else HOMOTOPY_STAGE_XTOL) * stage_tol,
                          HOMOTOPY_GMRES_REFRESH):
             g, gt, oki, res = prob.newton(e, g, gt, stage_tol, maxiter)
         ok &= oki

@@ -37,12 +37,12 @@ Kupriyanov-Lukichev tunnel interfaces).
 """
 
 import logging
-import os
 from types import SimpleNamespace
 
 import numpy as np
 
 from .bulk import bulk_gamma, check_gap_edges, riccati_barrier
+from .chunking import chunk_bounds, default_workers, sweep_blocks
 from .device import Device
 from .errors import UsadelError
 from .exchange import SPINS, exchange_weights, interleave, spin_mixing, spin_split
@@ -324,7 +324,7 @@ def _as_energies(energies):
 
 
 def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10, maxiter=40,
-             method="sweep", guess=None, executor=None, chunk=None):
+             method="sweep", guess=None, executor=None, chunk=None, workers=None):
     """Solve the retarded Usadel equation (seed Eq. 10, Eq. 9) at all energies.
 
     Parameters
@@ -361,8 +361,10 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         on an unphysical branch are redone by the homotopy.
     executor : concurrent.futures.Executor or None
         Energies are split into chunks and mapped over the executor.
-    chunk : int or None
-        Energies per chunk (default: ``CHUNK_UNKNOWNS`` complex unknowns per chunk).
+    chunk, workers : int or None
+        Energies per chunk (default: ``CHUNK_UNKNOWNS`` complex unknowns per chunk; a 2D sweep: one block per
+        worker of equal estimated cost, :func:`usadel.chunking.sweep_blocks`); workers of ``executor`` (default:
+        :func:`usadel.chunking.default_workers`, the CPUs this process may use; 1 without an executor).
 
     Raises
     ------
@@ -376,7 +378,6 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     eta = real("spectral: eta", eta, nonnegative=True)
     tol = real("spectral: tol", tol, positive=True)
     maxiter = integer("spectral: maxiter", maxiter, lo=1)
-    chunk = integer("spectral: chunk", chunk, lo=1, allow_none=True)
     if not isinstance(symmetric, (bool, np.bool_)):
         raise UsadelError(f"spectral: symmetric must be True or False, got {symmetric!r}")
     delta_weights(device, delta)  # validate before any work
@@ -392,9 +393,8 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
         Eu, inv = np.unique(np.abs(E), return_inverse=True)
     else:
         Eu, inv = E, np.arange(E.size)
-    if chunk is None:
-        chunk = _default_chunk(device, Eu.size, mixed, method, executor)
-    out = _solve_blocks(executor, chunk, Eu, inv, guess, spins, mixed, device, delta, eta, tol, maxiter, method)
+    bounds = _chunks(device, Eu, chunk, workers, mixed, method, executor)
+    out = _solve_blocks(executor, bounds, Eu, inv, guess, spins, mixed, device, delta, eta, tol, maxiter, method)
     if symmetric and not np.iscomplexobj(E):
         neg = E < 0  # spin s at -E is spin -s at |E|, conjugated (its own partner without exchange field)
         flip = [(np.conj(gt[neg]), np.conj(g[neg]), r[neg]) for g, gt, r in out[::-1]]
@@ -405,21 +405,27 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
                           residuals=res if dn[2] is None else np.maximum(res, dn[2]), gamma_dn=dn[0], gamma_t_dn=dn[1])
 
 
-def _default_chunk(device, n, mixed, method, executor):
-    """Energies per chunk: batched (1D) solves hold arrays of ``CHUNK_UNKNOWNS`` complex unknowns.
+def _chunks(device, E, chunk, workers, mixed, method, executor):
+    """Chunk bounds (:func:`usadel.chunking.chunk_bounds`) of ``chunk`` energies each, by default: batched (1D)
+    solves hold arrays of ``CHUNK_UNKNOWNS`` complex unknowns.
 
     A sparse (2D) sweep solves one energy at a time, and each chunk is a lane of its own that starts
-    with a homotopy, so its chunks are as long as the workers allow (one per worker: ``_max_workers``
-    of a process or thread pool, else the cores). Its memory is bounded all the same: the stored
-    solutions are no more than the result's, the homotopy runs in batches of ``CHUNK_UNKNOWNS``
-    (:func:`_homotopy_batches`) and the LUs kept are within ``usadel.linsolve.LU_MEMORY_BUDGET``.
+    with a homotopy, so its chunks are as long as the workers allow: one block per worker
+    (:func:`usadel.chunking.default_workers`), of equal estimated cost (:func:`usadel.chunking.sweep_blocks`).
+    Its memory is bounded all the same: the stored solutions are no more than the result's, the homotopy
+    runs in batches of ``CHUNK_UNKNOWNS`` (:func:`_homotopy_batches`) and the LUs kept are within
+    ``usadel.linsolve.LU_MEMORY_BUDGET``.
     """
-    ncomp = 4 if mixed else 2
+    chunk = integer("spectral: chunk", chunk, lo=1, allow_none=True)
+    workers = integer("spectral: workers", workers, lo=1, allow_none=True)
+    if chunk:
+        return chunk_bounds(E.size, chunk)
+    ncomp, n = (4 if mixed else 2), E.size
     chunk = max(1, min(n, int(CHUNK_UNKNOWNS // (ncomp * device.topology.n_nodes))))
     if method == "sweep" and getattr(device, "order", 1) == 1 and not device.operators.solver(ncomp, True).banded:
-        workers = 1 if executor is None else getattr(executor, "_max_workers", None) or os.cpu_count() or 1
-        chunk = max(chunk, -(-n // workers))
-    return chunk
+        blocks = -(-n // max(chunk, -(-n // default_workers(executor, workers))))
+        return sweep_blocks(E, blocks, device.operators.thouless_energy)
+    return chunk_bounds(n, chunk)
 
 
 def _homotopy_batches(prob, eps, tol, maxiter):
@@ -431,26 +437,27 @@ def _homotopy_batches(prob, eps, tol, maxiter):
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
 
 
-def _solve_blocks(executor, chunk, Eu, inv, guess, spins, mixed, *args):
+def _solve_blocks(executor, bounds, Eu, inv, guess, spins, mixed, *args):
     """[[gamma, gamma~, residuals] per spin block] at the energies ``Eu[inv]``.
 
     Independent blocks (``spins``) are solved one after the other; coupled ones (``mixed``: spin
     relaxation with an exchange field, :mod:`usadel.spin_mixing`) together, states interleaved.
     """
     if not mixed:
-        return [[x[inv] for x in _map_chunks(executor, chunk, Eu, None if guess is None else guess.block(s or 1),
+        return [[x[inv] for x in _map_chunks(executor, bounds, Eu, None if guess is None else guess.block(s or 1),
                                               *args, spin=s)] for s in spins]
     g0 = None if guess is None else SimpleNamespace(gamma=interleave(guess.block(1).gamma, guess.block(-1).gamma),
                                                     gamma_t=interleave(guess.block(1).gamma_t, guess.block(-1).gamma_t))
-    g, gt, r = (x[inv] for x in _map_chunks(executor, chunk, Eu, g0, *args, spin="mixed"))
+    g, gt, r = (x[inv] for x in _map_chunks(executor, bounds, Eu, g0, *args, spin="mixed"))
     return [[g[:, k::2], gt[:, k::2], r] for k in range(2)]
 
 
-def _map_chunks(executor, chunk, E, guess, *args, spin=0):
-    """Solve the energies ``E`` in chunks (over ``executor`` if given); concatenated (gamma, gamma~, residuals)."""
-    starts = range(0, E.size, chunk)
-    gs = [None if guess is None else (guess.gamma[i:i + chunk], guess.gamma_t[i:i + chunk]) for i in starts]
-    jobs = [(args[0], E[i:i + chunk]) + args[1:] + (g0, spin) for i, g0 in zip(starts, gs)]
+def _map_chunks(executor, bounds, E, guess, *args, spin=0):
+    """Solve the energies ``E`` in chunks [bounds[k], bounds[k+1]) (over ``executor`` if given); concatenated
+    (gamma, gamma~, residuals)."""
+    parts = list(zip(bounds[:-1], bounds[1:]))
+    gs = [None if guess is None else (guess.gamma[a:b], guess.gamma_t[a:b]) for a, b in parts]
+    jobs = [(args[0], E[a:b]) + args[1:] + (g0, spin) for (a, b), g0 in zip(parts, gs)]
     solved = (map if executor is None else executor.map)(_solve_chunk, *zip(*jobs))
     outs = []  # results arrive in order, chunk by chunk
     with progress.bar(total=E.size, desc="spectral", unit="energy", enabled=None if len(jobs) > 1 else False) as bar:

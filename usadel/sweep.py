@@ -62,8 +62,11 @@ PREDICT_MAX_WEIGHT = 10.0  #: larger Lagrange weights (a step far beyond the spa
 SWEEP_SAMPLE = 16  #: every this many energies of a batch one is compared with the homotopy
 SWEEP_SAMPLE_TOL = 1e-6  #: largest accepted difference (gamma, gamma~; max norm) of a sampled energy
 SWEEP_GMRES_ACCEPT = 1e-6  #: sparse (2D): relative residual of the continuation's preconditioned GMRES solves
-SWEEP_GMRES_XTOL = 1e-3  #: sparse (2D): ... or at relative residual x max|update| below this fraction of tol
+SWEEP_GMRES_XTOL = 1e-2  #: sparse (2D): ... or at relative residual x max|update| below this fraction of tol
 SWEEP_SAMPLES_SPARSE = 3  #: sparse (2D) solves: this many samples per batch, evenly spread (:func:`sample_positions`)
+#: sparse (2D) solves: previous solutions used by the predictor (4: cubic in E; on the 20k-node strip of
+#: benchmarks/sweep_2d.py the first Newton update falls from ~3e-7 to ~6e-9 and the GMRES iterations by ~10%)
+SWEEP_ORDER_SPARSE = 4
 
 
 def predict(es, gs, e):
@@ -100,6 +103,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     order = np.lexsort((-eps.imag, -eps.real))  # from high to low energy
     order = order if descending else order[::-1]
     banded = not _sparse(prob)  # no solver (order > 1): condensed 1D chains
+    kmax = SWEEP_ORDER if banded else SWEEP_ORDER_SPARSE  # solutions the predictor uses
     nl = 1 if not banded else max(1, min(SWEEP_LANES, n // SWEEP_MIN_LANE))
     lanes = _lanes(order, eps, nl, reservoir_edges(prob))
     g = np.zeros((n, prob.state_size), complex)
@@ -142,7 +146,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
             g[fresh], gt[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
         for k, i, c in zip(live, idx, cont):
             if c:  # a repeated energy replaces its earlier copy: the predictor needs distinct energies
-                hist[k] = ([j for j in hist[k] if eps[j] != eps[i]] + [i])[-SWEEP_ORDER:]
+                hist[k] = ([j for j in hist[k] if eps[j] != eps[i]] + [i])[-kmax:]
             else:
                 hist[k] = [i] if ok[i] else []
     if redone:
@@ -183,7 +187,12 @@ def _first_batch(prob, eps, order, pre, start, tol, maxiter, out):
     first = np.concatenate([np.nonzero(pre)[0], sample])
     if first.size == 0:
         return None
-    sol = start(prob, eps[first], tol, maxiter)
+    if _sparse(prob):  # each homotopy stage factorises at the batch's first energy: a central one preconditions
+        mid = np.argmin(np.abs(eps.real[first] - np.median(eps.real[first])))  # the others best
+        perm = np.r_[mid, np.delete(np.arange(first.size), mid)]
+        sol = tuple(x[np.argsort(perm)] for x in start(prob, eps[first[perm]], tol, maxiter))
+    else:
+        sol = start(prob, eps[first], tol, maxiter)
     k = int(np.sum(pre))
     for arr, x in zip(out, sol):
         arr[first[:k]] = x[:k]
