@@ -10,7 +10,7 @@ thread they agree on a quiet machine, and cpu time is the one to trust when othe
 issue 16's (measured side by side on this machine: Virtanen's COLNEW/TWPBVP collocation code).
 
 Each mesh is timed with both Newton strategies (``METHODS``).
-Run: ``python benchmarks/work_precision.py`` (about two minutes); the output is kept in
+Run: ``python benchmarks/work_precision.py`` (about one minute); the output is kept in
 ``benchmarks/results/work_precision.txt``.
 """
 
@@ -23,7 +23,7 @@ import usadel
 from usadel.linsolve import threadpool_limits
 
 E = np.linspace(0.0, 10.0, 200)
-RUNS = 3
+RUNS = 7  #: runs per case (min taken): at a few ms a run moves by ~10% with the machine's load
 REF_ELEMENTS = 128
 MESHES = {1: (25, 50, 100, 200, 400, 800, 1600), 2: (8, 12, 16, 24, 32, 48, 64), 3: (4, 6, 8, 10, 12, 16, 18, 20, 24, 32),
           4: (4, 6, 7, 8, 10, 12, 16)}
@@ -87,7 +87,7 @@ def main():
                     wall, cpu, d = timed(n, order, method)
                     err = float(np.max(np.abs(d - ref)))
                     rows.append((order, n, wall, cpu, err, method))
-                    say(f"{order:>5} {n:>8} {n * order + 1:>8} {method:>9} {wall:>9.3f} {cpu:>8.3f} {err:>10.2e}")
+                    say(f"{order:>5} {n:>8} {n * order + 1:>8} {method:>9} {wall:>9.4f} {cpu:>8.4f} {err:>10.2e}")
         say()
         say("unknowns: per Riccati component (n p + 1). Fastest run (by cpu time) reaching each error; usadel1")
         say("from issue 16 (wall, measured on a quiet machine); ratio = usadel time / usadel1 time (below 1:")
@@ -98,11 +98,11 @@ def main():
             ok = [r for r in rows if r[4] <= level]
             best = min(ok, key=lambda r: r[3]) if ok else None
             b1 = min((r for r in ok if r[0] == 1), key=lambda r: r[3], default=None)
-            txt = f"P{best[0]} x {best[1]} {best[5]}: {best[2]:.3f} / {best[3]:.3f}" if best else "not reached"
-            txt1 = f"P1 x {b1[1]}: {b1[3]:.3f} s" if b1 else "not reached"
-            rw = f"{best[2] / hi:.1f}-{best[2] / lo:.1f}x" if best else "-"
-            rc = f"{best[3] / hi:.1f}-{best[3] / lo:.1f}x" if best else "-"
-            npy = f"{numpy_cpu(best[1], best[0], best[5]):.3f}" if best and best[0] > 1 else "-"
+            txt = f"P{best[0]} x {best[1]} {best[5]}: {best[2]:.4f} / {best[3]:.4f}" if best else "not reached"
+            txt1 = f"P1 x {b1[1]}: {b1[3]:.4f} s" if b1 else "not reached"
+            rw = f"{best[2] / hi:.3f}-{best[2] / lo:.3f}x" if best else "-"
+            rc = f"{best[3] / hi:.3f}-{best[3] / lo:.3f}x" if best else "-"
+            npy = f"{numpy_cpu(best[1], best[0], best[5]):.4f}" if best and best[0] > 1 else "-"
             say(f"{level:>9.0e}  {txt:<36} {npy:>9} {txt1:<20} {f'{lo:.2f}-{hi:.2f}':>11} {rw:>12} {rc:>11}")
         say(f"load average at the end {os.getloadavg()[0]:.1f}")
     return lines
