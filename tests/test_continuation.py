@@ -293,3 +293,31 @@ def test_sweep_does_not_cross_the_local_gap_edges_of_a_varying_gap(monkeypatch):
     monkeypatch.setattr(RetardedProblem, "smallest_gap", property(lambda prob: prob.energy_scale))
     c = usadel.spectral(dev, E, delta=delta, eta=eta)
     assert np.max(np.abs(a.gamma - c.gamma)) > 1e-2
+
+
+def test_smallest_gap_of_every_problem():
+    # The sweep's range of local gap edges (sweep.max_steps) needs each problem's smallest gap: S1 (Delta 1) -
+    # F (h = 5, no gap) - S2 (Delta 2). The field in F does not lower the superconductors' edges (it did: every
+    # energy below 6.76 then went to the homotopy, results unchanged); P1, P3, the spin-mixed blocks and P2
+    # triangles all give 1 (a review found the last two without it: the sweep then fell back to the largest gap).
+    from usadel.highorder import HighOrderProblem
+    from usadel.highorder_tri import TriP2Problem
+    from usadel.retarded import RetardedProblem
+    from usadel.spin_mixing import SpinMixedProblem
+
+    m = usadel.meshes.wire([("S1", 1.0, 10), ("F", 1.0, 10), ("S2", 1.0, 10)])
+    contacts = {"left": usadel.Reservoir(delta=1.0), "right": usadel.Reservoir(delta=2.0)}
+    delta = {"S1": 1.0, "S2": 2.0, "F": 0.0}
+    mats = {"S1": usadel.Material(tc=1.0), "F": usadel.Material(h=5.0), "S2": usadel.Material(tc=2.0)}
+    for order, problem in ((1, RetardedProblem), (3, HighOrderProblem)):
+        dev = usadel.Device(m, mats, contacts=contacts, order=order)
+        for spin in (0, 1, -1):
+            assert problem(dev, delta, 1e-6, spin).smallest_gap == pytest.approx(1.0, abs=1e-12)
+    mixed = {r: usadel.Material(tc=mat.tc, h=mat.h, tau_sf=10.0) for r, mat in mats.items()}
+    assert SpinMixedProblem(usadel.Device(m, mixed, contacts=contacts), delta, 1e-6).smallest_gap == \
+        pytest.approx(1.0, abs=1e-12)
+    strip = usadel.Device(usadel.meshes.strip(1.0, 0.25, 8, 2), {"wire": usadel.Material(tc=1.0)},
+                          contacts={"left": usadel.Reservoir(delta=1.0), "right": usadel.Reservoir(delta=1.0)}, order=2)
+    assert TriP2Problem(strip, 0.7, 1e-6).smallest_gap == pytest.approx(0.7, abs=1e-12)
+    normal = usadel.Device(usadel.meshes.interval(1.0, 5), {"wire": usadel.Material()}, contacts=contacts)
+    assert RetardedProblem(normal, 0.0, 1e-6).smallest_gap is None

@@ -223,3 +223,23 @@ def test_single_precision_lu_solves_as_the_double_one():
          for k in range(2)]
     for x in out:
         assert max(np.linalg.norm(A[k] @ x[k] + F[k]) / np.linalg.norm(F[k]) for k in range(2)) <= 1e-6
+
+
+@pytest.mark.parametrize("steps", [0, 1])
+def test_single_precision_lu_with_few_refinement_steps(monkeypatch, steps):
+    # with no refinement step (or one) a fresh single-precision LU's solve is still checked, and one that misses
+    # the acceptance gives way to a double LU (REFINE_STEPS = 0 used to raise UnboundLocalError: a review)
+    from usadel import linsolve
+
+    monkeypatch.setattr(linsolve, "REFINE_STEPS", steps)
+    dev = sns_2d()
+    prob = RetardedProblem(dev, 20.0, 1e-6)
+    eps = np.array([20.0]) + 1e-6j
+    g, gt = prob.impose(eps, *prob.initial(eps + 0.3j))
+    F, data = prob.residual(eps, g, gt, jac=True)
+    solver = dev.operators.solver(2, True)
+    solver._lus.clear()
+    with solver.using("test", 1e-10, 0.0):
+        x = solver.solve(data, -F)
+    A = sps.csr_matrix((data[0], prob.solver.indices, prob.solver.indptr), shape=(prob.solver.N,) * 2)
+    assert np.linalg.norm(A @ x[0] + F[0]) / np.linalg.norm(F[0]) <= 1e-9

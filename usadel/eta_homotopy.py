@@ -20,7 +20,7 @@ from .sweep import reservoirs
 log = logging.getLogger(__name__)
 
 __all__ = ["homotopy", "continuation", "warm_start", "finish", "HOMOTOPY_START", "HOMOTOPY_FACTOR", "HOMOTOPY_SKIP", "HOMOTOPY_END",
-           "HOMOTOPY_TOL", "HOMOTOPY_GMRES_ACCEPT", "HOMOTOPY_GMRES_XTOL", "HOMOTOPY_GMRES_REFRESH", "CONTINUATION_ROUNDS", "CONTINUATION_STEPS"]
+           "HOMOTOPY_TOL", "HOMOTOPY_STAGE_XTOL", "HOMOTOPY_GMRES_ACCEPT", "HOMOTOPY_GMRES_XTOL", "HOMOTOPY_GMRES_REFRESH", "CONTINUATION_ROUNDS", "CONTINUATION_STEPS"]
 
 HOMOTOPY_START = 2.0  #: first stage's Im E in units of max(|E|, device gap + pair breaking, E_Th, reservoir gap + |h|)
 HOMOTOPY_FACTOR = 0.1  #: ratio of Im E between successive homotopy stages

@@ -146,6 +146,14 @@ class HighOrderProblem(DofFields):
         return (np.max(np.abs(self.delta_q), initial=0.0) + np.max(self.gamma_q, initial=0.0)
                 + np.max(np.abs(self.h_q), initial=0.0))
 
+    @functools.cached_property
+    def smallest_gap(self):
+        """Smallest local gap edge |Delta| - |h| at the quadrature points of superconducting elements (None: no
+        gap); with :attr:`energy_scale` the range of the device's local gap edges (``usadel.sweep.max_steps``)."""
+        from .sweep import smallest_gap
+
+        return smallest_gap(self.delta_q, self.h_q)
+
     def reservoir_gamma(self, res, eps):
         """Bulk (gamma, gamma~) of a reservoir at complex energies ``eps`` (spin block: at eps + spin h)."""
         if self.spin and res.h:

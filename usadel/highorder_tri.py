@@ -38,7 +38,7 @@ from .eta_homotopy import finish, homotopy, warm_start
 from .linsolve import BlockSolver
 from .order import DofFields
 from .retarded import RetardedProblem
-from .sweep import sweep
+from .sweep import smallest_gap, sweep
 
 __all__ = ["TriP2Problem", "solve_chunk", "dof_nodes", "point_operators", "current_flux"]
 
@@ -223,6 +223,12 @@ class TriP2Problem(DofFields, RetardedProblem):
         """Largest local gap plus pair-breaking rate (plus |h| in a spin block) of the device."""
         return float(np.max(np.abs(self.delta_q), initial=0.0) + np.max(self.G, initial=0.0)
                      + np.max(np.abs(self.H), initial=0.0))
+
+    @property
+    def smallest_gap(self):
+        """Smallest local gap edge |Delta| - |h| at the quadrature points (None: no gap); see
+        :attr:`usadel.retarded.RetardedProblem.smallest_gap`."""
+        return smallest_gap(self.delta_q, self.H)
 
     def _at_q(self, u):
         """Values and gradients (x, y) of dof fields u (b, n) at the quadrature points, each (b, Q)."""

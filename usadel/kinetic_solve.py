@@ -131,7 +131,7 @@ def _solve_group(ops, blocks, sel, rhs, fixed):
     x, ok = solve_chain(blocks.reshape(blocks.shape[0], -1), f.reshape(nE, n, N_MODES), mask.reshape(n, N_MODES), pos,
                         members=sel)
     if not ok.all():
-        log.debug("kinetic: block elimination failed its check at %d of %d energies; banded LAPACK there",
+        log.debug("kinetic: block elimination failed its check at %d of %d energies; BlockSolver there",
                   int(np.sum(~ok)), nE)
         x[~ok] = _solve_sparse(ops, blocks[sel[~ok]], rhs[~ok], u0[~ok], rows)
     return x

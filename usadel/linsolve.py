@@ -372,12 +372,13 @@ class BlockSolver:
         x = M(rhs).astype(np.result_type(A.dtype, rhs))
         if dtype == A.dtype:
             return x
-        for _ in range(REFINE_STEPS):  # to GMRES_ACCEPT at least, as near a direct solve as the old LUs' GMRES
+        for step in range(REFINE_STEPS + 1):  # to GMRES_ACCEPT at least, as near a direct solve as the old LUs' GMRES
             r = rhs - A @ x
             rel = np.linalg.norm(r) / np.linalg.norm(rhs)
             if rel <= min(accept, GMRES_ACCEPT):
                 return x
-            x += M(r)
+            if step < REFINE_STEPS:  # the last refinement step is checked too
+                x += M(r)
         log.debug("BlockSolver: single-precision LU refined to %.1e only; factorising in double", rel)
         lu = spla.splu(A, **self.lu_kw)
         self.stats["lu"] += 1

@@ -32,7 +32,10 @@ def rcm(r, c, n, summed=True):
     adj = sps.coo_matrix(data, shape=(n, n)).tocsr() if summed else sps.csr_matrix(data, shape=(n, n))
     perm = reverse_cuthill_mckee(adj, symmetric_mode=True)
     if key is not None:
-        if len(_CACHE) >= CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
+        while len(_CACHE) >= CACHE_SIZE:  # threads may evict at once: an entry gone already is fine
+            try:
+                _CACHE.pop(next(iter(_CACHE)), None)
+            except (StopIteration, RuntimeError):  # emptied, or changed size while iterating
+                break
         _CACHE[key] = perm.copy()
     return perm

@@ -49,7 +49,7 @@ from .exchange import SPINS, exchange_weights, interleave, spin_mixing, spin_spl
 from .eta_homotopy import continuation, finish, homotopy, warm_start
 from .fem import delta_nodes, delta_weights, real_product
 from .spectral_result import SpectralResult
-from .sweep import sweep
+from .sweep import smallest_gap, sweep
 from .validate import choice, integer, real, real_array
 from . import progress
 
@@ -126,13 +126,12 @@ class RetardedProblem:
 
     @property
     def smallest_gap(self):
-        """Smallest |Delta| (less |h| in a spin block) at nodes inside superconducting material: with
-        :attr:`energy_scale`, the range of the device's local gap edges (``usadel.sweep.max_steps``)."""
+        """Smallest local gap edge |Delta| - |h| at nodes inside superconducting material (None: no gap there);
+        with :attr:`energy_scale` the range of the device's local gap edges (``usadel.sweep.max_steps``)."""
         ops = self.ops
         inside = ops.lump(ops.w_el * ~ops.sc_e) <= 0  # no normal-metal element at the node
-        d = np.abs(self.delta_node)[inside & (np.abs(self.delta_node) > 0)]
-        lo = np.min(d, initial=self.energy_scale)
-        return lo if self.ch is None else max(lo - np.max(np.abs(self.h_node), initial=0.0), 0.0)
+        h = 0.0 if self.ch is None else np.broadcast_to(self.h_node, inside.shape)[inside]
+        return smallest_gap(self.delta_node[inside], h)
 
     def initial(self, eps):
         """Local bulk guess with reservoir values imposed."""

@@ -98,6 +98,12 @@ class SpinMixedProblem:
         """Largest gap plus pair breaking plus |h| of either block, plus the spin-orbit rate."""
         return max(b.energy_scale for b in self.blocks) + np.max(self.spin_orbit_node, initial=0.0)
 
+    @property
+    def smallest_gap(self):
+        """The smaller of the blocks' smallest local gap edges (None: no gap), less the spin-orbit rate."""
+        gaps = [b.smallest_gap for b in self.blocks if b.smallest_gap is not None]
+        return max(min(gaps) - np.max(self.spin_orbit_node, initial=0.0), 0.0) if gaps else None
+
     def reservoir_gamma(self, res, eps):
         """Bulk (gamma, gamma~) of a reservoir, both blocks interleaved (b, 2) per energy."""
         (gu, gtu), (gd, gtd) = (b.reservoir_gamma(res, eps) for b in self.blocks)

@@ -45,7 +45,7 @@ from .linsolve import solver_slot
 
 __all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER",
            "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "SWEEP_SAMPLES_SPARSE", "PREDICT_MAX_WEIGHT", "SWEEP_MAX_STEP", "SWEEP_REL_STEP",
-           "SWEEP_EDGE_STEP", "max_steps",
+           "SWEEP_EDGE_STEP", "SWEEP_ORDER_SPARSE", "max_steps", "smallest_gap",
            "reservoir_edges", "reservoirs", "sample_positions"]
 
 log = logging.getLogger(__name__)
@@ -228,14 +228,24 @@ def max_steps(prob, e1, e2):
     return np.minimum(step, SWEEP_EDGE_STEP * np.minimum(near[:a1.size], near[a1.size:]))
 
 
+def smallest_gap(delta, h=0.0):
+    """Smallest local gap edge |Delta| - |h| over the points where Delta is not 0 (``delta``, ``h`` arrays of the
+    same shape or h a scalar), 0 at the least; None if Delta is 0 everywhere. The problems' ``smallest_gap``."""
+    d = np.abs(delta)
+    sc = d > 0
+    if not sc.any():
+        return None
+    return max(float(np.min((d - np.abs(np.broadcast_to(h, d.shape)))[sc])), 0.0)
+
+
 def _gap_distances(prob, a):
     """Distance of each |E| in ``a`` to the range of the device's own local gap edges, [``prob.smallest_gap``,
-    ``prob.energy_scale``] (0 inside it; a point where the problem gives no smallest gap; inf without gap)."""
+    ``prob.energy_scale``] (0 inside it; inf without gap). Every retarded problem has ``smallest_gap``."""
     hi = prob.energy_scale
-    if not hi > 0:
+    lo = prob.smallest_gap
+    if not hi > 0 or lo is None:
         return np.full(a.size, np.inf)
-    lo = min(getattr(prob, "smallest_gap", hi), hi)
-    return np.maximum(np.maximum(lo - a, a - hi), 0.0)
+    return np.maximum(np.maximum(min(lo, hi) - a, a - hi), 0.0)
 
 
 def _distances(a, edges):
