@@ -135,6 +135,13 @@ class Operators:
         """sigma/D lumped mass on the nodes, (n,)."""
         return self.lump(self.w_el / self.D_e)
 
+    @property
+    def element_positions(self):
+        """(n_el, d+1, d+1) position in the node pattern's CSR data of each element-local entry (row vertex i,
+        column vertex j): where :meth:`assemble` sums it (the compiled P1 rows, ``usadel.p1_kernels``)."""
+        d1 = self.d + 1
+        return self._pos_el.reshape(self.n_el, d1, d1)
+
     @functools.cached_property
     def scatter(self):
         """(nnz, n_el (d+1)^2) map summing element-local block entries onto the node pattern."""

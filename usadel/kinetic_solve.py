@@ -98,19 +98,29 @@ def solve_modes(ops, blocks, rhs, h_fixed, released):
     key = np.concatenate([released.get(t, np.zeros((nE, N_MODES), bool)) for t in tags]
                          + [np.zeros((nE, 1), bool)], axis=1)
     x = np.empty((nE, n, N_MODES))
+    pos = _chain_blocks(ops, blocks)
     for pattern in np.unique(key, axis=0):
         sel = np.nonzero(np.all(key == pattern, axis=1))[0]
         fixed = {t: (nodes, hres[sel], np.nonzero(pattern[k * N_MODES:(k + 1) * N_MODES])[0])
                  for k, (t, (nodes, hres)) in enumerate(h_fixed.items())}
-        x[sel] = _solve_group(ops, blocks, sel, rhs[sel], fixed)
+        x[sel] = _solve_group(ops, blocks, sel, rhs[sel], fixed, pos)
     return x
 
 
-def _solve_group(ops, blocks, sel, rhs, fixed):
+def _chain_blocks(ops, blocks):
+    """Index map of ``blocks`` for block elimination (:func:`usadel.block_chain.block_positions`), or None where
+    the nodes are not a chain in their numbering (networks, 2D), the blocks are complex or numba is missing."""
+    from .block_chain import AVAILABLE, block_positions, chain_positions  # numba: at the first solve
+
+    chain = chain_positions(ops.indptr, ops.indices, ops.n) if AVAILABLE and not np.iscomplexobj(blocks) else None
+    return None if chain is None else block_positions(chain, N_MODES, blocks.shape[-1])
+
+
+def _solve_group(ops, blocks, sel, rhs, fixed, pos):
     """Solve the energies ``sel`` of ``blocks`` (their right-hand sides ``rhs``), which share their fixed rows:
-    by block elimination along a chain (1D wires in node order, ``usadel.block_chain``; ``blocks`` is not
-    copied), with banded LAPACK or SuperLU otherwise and for any energy whose elimination fails its check."""
-    from .block_chain import AVAILABLE, block_positions, chain_positions, solve_chain  # numba: at the first solve
+    by block elimination along a chain (``pos``: :func:`_chain_blocks`; ``blocks`` is not copied), with banded
+    LAPACK or SuperLU otherwise and for any energy whose elimination fails its check."""
+    from .block_chain import solve_chain
 
     nE, n = rhs.shape[:2]
     rows = []
@@ -120,14 +130,12 @@ def _solve_group(ops, blocks, sel, rhs, fixed):
         u0[:, nodes[:, None], modes[None, :]] = hres[:, None, modes]
         rows.append((N_MODES * nodes[:, None] + modes[None, :]).ravel())
     rows = np.concatenate(rows) if rows else np.zeros(0, int)
-    chain = chain_positions(ops.indptr, ops.indices, n) if AVAILABLE and not np.iscomplexobj(blocks) else None
-    if chain is None:
+    if pos is None:
         return _solve_sparse(ops, blocks[sel], rhs, u0, rows)
     mask = np.zeros(n * N_MODES, bool)
     mask[rows] = True
     f = rhs.reshape(nE, -1).copy()
     f[:, mask] = u0.reshape(nE, -1)[:, mask]  # identity rows: x = u0 there
-    pos = block_positions(chain, N_MODES, blocks.shape[-1])
     x, ok = solve_chain(blocks.reshape(blocks.shape[0], -1), f.reshape(nE, n, N_MODES), mask.reshape(n, N_MODES), pos,
                         members=sel)
     if not ok.all():

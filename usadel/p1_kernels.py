@@ -105,15 +105,6 @@ if AVAILABLE:
     _bulk = numba.njit(cache=True)(_bulk)
 
 
-def element_positions(ops):
-    """(n_el, d+1, d+1) positions of the element-local entries (row vertex i, column vertex j) in the CSR data of
-    the node pattern ``ops.indptr``, ``ops.indices`` (sorted columns per row)."""
-    n = ops.n
-    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(ops.indptr)) * n + ops.indices
-    t = ops.t.T.astype(np.int64)  # (n_el, d+1)
-    return np.searchsorted(keys, t[:, :, None] * n + t[:, None, :])
-
-
 class P1Bulk:
     """The bulk rows of a :class:`usadel.retarded.RetardedProblem`, compiled: ``self(eps, g, gt, jac)`` returns
     (Fg, Ft, blocks or None) as ``_bulk`` does. The node weights ``c``, ``cG``, ``cD``, ``cDc``, ``ch`` are read
@@ -126,7 +117,7 @@ class P1Bulk:
         self.w = np.ascontiguousarray(ops.w_el, float)
         self.K = (np.ascontiguousarray(ops.K_data, float), ops.indptr.astype(np.int64), ops.indices.astype(np.int64))
         self.diag = np.asarray(ops.diag, np.int64)
-        self.pos = element_positions(ops)
+        self.pos = np.ascontiguousarray(ops.element_positions, np.int64)
         self.nnz = ops.nnz
         self.prob = prob
         self.no_h = np.zeros(ops.n)

@@ -219,12 +219,11 @@ def max_steps(prob, e1, e2):
     E = 1.485 across its local gap edge 1.474 to another solution at 1.471 (DOS 1.37 for 0.044 where the
     local gap is smallest), again caught only by the sample check.
     """
-    res_edges = reservoir_edges(prob)
     a1, a2 = np.abs(np.real(e1)), np.abs(np.real(e2))
-    dist = np.minimum(_distances(np.r_[a1, a2], res_edges), _gap_distances(prob, np.r_[a1, a2]))
+    near = _distances(np.r_[a1, a2], reservoir_edges(prob))  # to the reservoirs' edges, both ends
+    dist = np.minimum(near, _gap_distances(prob, np.r_[a1, a2]))  # ... or to the device's own
     local = np.minimum(np.minimum(a1, a2), np.minimum(dist[:a1.size], dist[a1.size:]))
     step = np.maximum(SWEEP_MAX_STEP * prob.ops.thouless_energy, SWEEP_REL_STEP * local)
-    near = _distances(np.r_[a1, a2], res_edges)
     return np.minimum(step, SWEEP_EDGE_STEP * np.minimum(near[:a1.size], near[a1.size:]))
 
 
