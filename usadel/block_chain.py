@@ -74,7 +74,7 @@ def full_positions(fr, fc, c, n):
     return pos
 
 
-def _lu_solve(S, B, piv):
+def _lu_solve(S, B):
     """In place: S (c, c) := its LU with partial pivoting, B (c, k) := S^-1 B. Returns False if singular."""
     c, k = S.shape[0], B.shape[1]
     for j in range(c):
@@ -90,7 +90,6 @@ def _lu_solve(S, B, piv):
                 S[j, q], S[p, q] = S[p, q], S[j, q]
             for q in range(k):
                 B[j, q], B[p, q] = B[p, q], B[j, q]
-        piv[j] = p
         for r in range(j + 1, c):
             m = S[r, j] / S[j, j]
             if m != 0.0:
@@ -118,7 +117,6 @@ def _solve(data, members, f, fixed, pos, x, ok, tol):
     z = np.zeros((n, c), x.dtype)
     S = np.zeros((c, c), x.dtype)
     B = np.zeros((c, c + 1), x.dtype)
-    piv = np.zeros(c, np.int64)
     for k in range(nb):
         w = members[k]
         good = True
@@ -143,7 +141,7 @@ def _solve(data, members, f, fixed, pos, x, ok, tol):
                             for b in range(c):
                                 S[a, b] -= lq * G[i - 1, q, b]
                             B[a, c] -= lq * z[i - 1, q]
-            if not _lu_solve(S, B, piv):
+            if not _lu_solve(S, B):
                 good = False
                 break
             for a in range(c):
