@@ -79,19 +79,22 @@ def _jiggle(mesh, amount, seed):
 def wire_1d():
     m = usadel.meshes.wire([("S", 0.3, 7), ("N", 1.1, 13), ("S", 0.4, 5)], x0=-0.2)
     return usadel.Device(m, {"S": usadel.Material(tc=1.0), "N": usadel.Material()},
-                         {"left": usadel.Reservoir(delta=1.0), "right": usadel.Reservoir(barrier=usadel.Barrier(r=3.0))},
+                         {"left": usadel.Reservoir(delta=1.0),
+                          "right": usadel.Reservoir(barrier=usadel.Barrier(r=3.0))},
                          interfaces={("S", "N"): usadel.Barrier(r=0.7)})  # split nodes
 
 
 def strip_2d():
     m = _jiggle(usadel.meshes.strip(1.0, 0.25, 24, 6), 0.2, 1)
     return usadel.Device(m, {"wire": usadel.Material()},
-                         {"left": usadel.Reservoir(delta=2.0), "right": usadel.Reservoir(barrier=usadel.Barrier(r=2.0))})
+                         {"left": usadel.Reservoir(delta=2.0),
+                          "right": usadel.Reservoir(barrier=usadel.Barrier(r=2.0))})
 
 
 def sns_msh():
     m = usadel.meshes.load(MESHES / "sns_2d.msh")
-    mats = {"S_left": usadel.Material(tc=1.0), "N": usadel.Material(D=0.5, sigma=2.0), "S_right": usadel.Material(tc=1.0)}
+    mats = {"S_left": usadel.Material(tc=1.0), "N": usadel.Material(D=0.5, sigma=2.0),
+            "S_right": usadel.Material(tc=1.0)}
     return usadel.Device(m, mats, {"left": usadel.Reservoir(delta=1.0, barrier=usadel.Barrier(r=1.0)),
                                    "right": usadel.Reservoir(delta=1.0, phase=1.0)},
                          interfaces={("S_left", "N"): usadel.Barrier(r=0.5)})  # split nodes in 2D
@@ -249,7 +252,8 @@ def test_facet_measure_refuses_nodes_that_are_not_a_facet():
 
 
 def test_wire_networks_keep_the_tangential_path():
-    net = usadel.meshes.network({"a": (0.0, 0.0), "b": (3.0, 4.0), "c": (3.0, 0.0)}, [("a", "b", 5, "N"), ("b", "c", 4, "N")])
+    net = usadel.meshes.network({"a": (0.0, 0.0), "b": (3.0, 4.0), "c": (3.0, 0.0)},
+                                [("a", "b", 5, "N"), ("b", "c", 4, "N")])
     dev = usadel.Device(net, {"N": usadel.Material()})
     ops = dev.operators
     assert ops.skfem_mesh is None and ops.element_finder is None
