@@ -183,3 +183,49 @@ def test_transparent_sn_without_debye_regulator_is_refused():
         with pytest.raises(usadel.UsadelError, match="omega_D"):
             call()
     usadel.gap(sn(3, 1), 0.5)  # P1 regularises the edge by lumping
+
+
+# ---------------------------------------------------------------- the nonequilibrium loop
+def test_prescribed_double_step_on_a_uniform_wire():
+    # gap(hL=...) at order 3: Eq. 8 with a nonthermal hL against the independent homogeneous reference
+    # (Matsubara part + adaptive quadrature of delta_neq); the error is the co-moving grid's, as for P1
+    # (test_gap.py: 3.6e-6 relative; measured here equal to P1's to 1e-12); 1e-4 as there.
+    T, V = 0.2, 0.5
+    hL = lambda E: 0.5 * (np.tanh((E + V) / (2 * T)) + np.tanh((E - V) / (2 * T)))
+    r = usadel.gap(uniform(3), T, hL=hL)
+    p1 = usadel.gap(uniform(1), T, hL=hL)
+    ref = bcs.homogeneous_gap_neq(T, 1.0, hL, d_lo=1.0)
+    assert np.max(np.abs(r.delta - ref)) < 1e-4 * ref
+    assert np.max(np.abs(r.delta - p1.delta[0])) < 1e-10
+
+
+def biased_wire(n, order, V=1.0, T=0.2):
+    """S wire of length 3 between normal reservoirs at mu = +-V/2 (clean contacts)."""
+    return usadel.Device(usadel.meshes.interval(3.0, n), {"wire": usadel.Material(tc=1.0)},
+                         {"left": usadel.Reservoir(T=T, mu=V / 2), "right": usadel.Reservoir(T=T, mu=-V / 2)},
+                         order=order)
+
+
+def test_solve_on_a_biased_wire_against_p1():
+    # solve() at order 3 on 8 elements (25 dofs) against P1 on 24 and 48 elements extrapolated (measured
+    # ratio of successive P1 differences 3.99-4.01 up to 192 elements; this limit's own error, against the
+    # one from 96 and 192 elements: 1.7e-6 for Delta, 1.1e-6 for the current).
+    # Delta at the middle: measured 2.0e-6 from it (the order-p gap equation; delta_neq carries the kinetic
+    # error below), 5e-6. The current: the kinetic equations run on the P1 operators of the chain of dofs
+    # (docs/conventions.md, Element order), so it converges at second order in the dof spacing:
+    # measured -1.97e-4 (8 elements), -4.0e-5 (16), against P1's +3.2e-4 with 25 nodes; 3e-4.
+    from usadel.nonequilibrium import comoving_grid
+
+    u = 1.76 * comoving_grid(n=600)
+
+    def run(n, order):
+        s = usadel.solve(biased_wire(n, order), 0.2, energies=u)
+        mid = np.argmin(np.abs(s.device.topology.p[0] - 1.5))
+        assert abs(s.kinetic.current("left") + s.kinetic.current("right")) < 1e-8
+        return s.delta[mid].real, s.kinetic.current("left"), s
+    (d24, i24, _), (d48, i48, _) = run(24, 1), run(48, 1)
+    d3, i3, s3 = run(8, 3)
+    assert abs(d3 - (d48 + (d48 - d24) / 3)) < 5e-6
+    assert abs(i3 - (i48 + (i48 - i24) / 3)) < 3e-4
+    eq = usadel.gap(biased_wire(8, 3), 0.2)  # the bias weakens the gap (by 0.02 in the middle)
+    assert np.max(s3.delta.real) < np.max(eq.delta.real) - 1e-2

@@ -35,16 +35,18 @@ from .exchange import SPINS
 from .linear_response import mode_sum
 from .matsubara import MAX_DENSE_TAIL, MAX_NEWTON_STORAGE, GapMap
 
-__all__ = ["element_matrices", "HighOrderGapMap", "HighOrderTail", "pairing_edges", "gap_map"]
+__all__ = ["check_wire", "element_matrices", "HighOrderGapMap", "HighOrderTail", "pairing_edges"]
 
 #: relative size of a row of (M - B) on the paired dofs below which it counts as no pairing edge (rounding)
 EDGE_TOL = 1e-12
 
 
-def gap_map(device, T, cutoff, n_matsubara, omega_D=None, where="gap"):
-    """The Matsubara gap map of ``device``: :class:`usadel.matsubara.GapMap` (P1) or :class:`HighOrderGapMap`."""
-    cls = GapMap if getattr(device, "order", 1) == 1 else HighOrderGapMap
-    return cls(device, T, cutoff, n_matsubara, omega_D, where)
+def check_wire(where, device):
+    """Raise unless ``device`` is an order-p device on a 1D wire (the gap machinery of this module)."""
+    if device.dim != 1:
+        raise UsadelError(f"{where}: order {device.order} on a {device.dim}D mesh: the gap equation, Tc and the "
+                          f"nonequilibrium loop are built for order 2-4 on 1D wires only (usadel.highorder_gap); "
+                          f"use order=1")
 
 
 def element_matrices(device):
@@ -94,8 +96,7 @@ def linear_operators_p(device):
 
 
 def reservoir_gaps(device):
-    """The complex gap of the reservoir at every clean-contact node (0 elsewhere), and the lift R of
-    :func:`usadel.linear_response.reservoir_source` (-K' Delta_res at clean contacts, tunnel couplings)."""
+    """The complex gap of the reservoir at every clean-contact node (0 elsewhere)."""
     n = device.topology.n_nodes
     d = np.zeros(n, complex)
     for contact in device.boundary.clean:
@@ -182,6 +183,7 @@ class HighOrderGapMap(GapMap):
     def _check_order(self, device, omega_D, where):
         from .exchange import spin_mixing
 
+        check_wire(where, device)
         if spin_mixing(device):  # refused by Device already; kept as a guard
             raise UsadelError(f"{where}: spin mixing at order {device.order} is not built; use order=1")
         if device.topology.n_nodes > MAX_DENSE_TAIL:

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.linalg
 
 from .errors import UsadelError
-from .highorder_gap import linear_operators_p, pairing_edges
+from .highorder_gap import check_wire, linear_operators_p, pairing_edges
 from .linear_response import mode_sum, psi_reg
 from .matsubara import PairingData
 
@@ -33,6 +33,7 @@ def order_p_eigenvalue(device, omega_D=None):
     from .exchange import spin_split
     from .tc import exchange_mode_sum
 
+    check_wire("critical_temperature", device)
     fields = sorted({m.h for m in device.materials.values()}) if spin_split(device) else [0.0]
     if len(fields) > 1:
         raise UsadelError(f"critical_temperature: order {device.order} with exchange fields that differ between "

@@ -12,7 +12,9 @@ r"""Gap self-consistency (seed Eq. 8), in and out of equilibrium: gap(), delta_o
 - ``usadel.nonlinear``: Newton-Krylov and safeguarded Anderson acceleration;
 - ``usadel.stability``: the growth rate of small gaps where the result is normal,
   and the restart along a growing mode;
-- ``usadel.tc``: the critical temperature from the linearised equation.
+- ``usadel.tc``: the critical temperature from the linearised equation;
+- ``usadel.highorder_gap``: the map on order 2-4 wires (``HighOrderGapMap``: Delta the order-p field of
+  its dof values, the gap equation collocated at the dofs, the order-p tail and Jacobian).
 
 :func:`converge` is the one outer loop that :func:`gap` and ``usadel.solve`` run:
 Newton-Krylov with exact Jacobian-vector products on the equilibrium map (~5
@@ -30,7 +32,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .order import require_order1
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .highorder_gap import HighOrderGapMap
@@ -211,8 +212,7 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         With the residual history if the outer iteration does not converge in
         ``maxiter``, or if the result is not finite.
     """
-    T, tol, maxiter, cutoff, eta, check_normal = loop_args("gap", device, T, tol, maxiter, cutoff, eta,
-                                                          check_normal, high_order=hL is None)
+    T, tol, maxiter, cutoff, eta, check_normal = loop_args("gap", device, T, tol, maxiter, cutoff, eta, check_normal)
     n = device.topology.n_nodes
     n_matsubara = integer("gap: n_matsubara", n_matsubara, lo=1, allow_none=True)
     omega_D = real("gap: omega_D", omega_D, positive=True, allow_none=True)
@@ -270,11 +270,9 @@ def delta_of_T(device, temperatures, **kw):
 # ---------------------------------------------------------------------------- argument checks
 
 
-def loop_args(where, device, T, tol, maxiter, cutoff, eta, check_normal, high_order=False):
-    """The arguments gap() and solve() share, checked (device type included) before any work.
-
-    ``high_order``: the caller is built for order-p devices too (the equilibrium gap,
-    ``usadel.highorder_gap``); otherwise an order > 1 device is refused."""
+def loop_args(where, device, T, tol, maxiter, cutoff, eta, check_normal):
+    """The arguments gap() and solve() share, checked (device type included) before any work (the element
+    order: by the Matsubara map, ``usadel.matsubara.GapMap`` or ``usadel.highorder_gap.HighOrderGapMap``)."""
     T = real(f"{where}: T", T, positive=True)
     tol = real(f"{where}: tol", tol, positive=True)
     maxiter = integer(f"{where}: maxiter", maxiter, lo=1, hi=MAX_ITER)
@@ -285,8 +283,6 @@ def loop_args(where, device, T, tol, maxiter, cutoff, eta, check_normal, high_or
                           f"({type(check_normal).__name__})")
     if not isinstance(device, Device):
         raise UsadelError(f"{where}: expected a usadel.Device, got {type(device).__name__}")
-    if not high_order:
-        require_order1(where if where != "gap" else "gap(hL=...)", device)  # P1 operators only (usadel.order)
     return T, tol, maxiter, cutoff, eta, bool(check_normal)
 
 

@@ -64,6 +64,9 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     superconductor: T* = 0.5615 Tc0, h* = 0.6082 Delta0) the real transition is first order,
     at a higher T, and superconductivity survives at low T up to h = Delta0/sqrt(2) where this
     returns 0 for h > 0.61 Delta0: compare free energies (:func:`usadel.free_energy`).
+
+    On an order 2-4 wire the linearised equation is the order-p one of the gap loop, collocated at the
+    dofs (:mod:`usadel.highorder_tc`; one h everywhere; a transparent S/N interface needs ``omega_D``).
     """
     rtol = real("critical_temperature: rtol", rtol, lo=MIN_RTOL, hi=MAX_RTOL)
     omega_D = real("critical_temperature: omega_D", omega_D, positive=True, allow_none=True)
