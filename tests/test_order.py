@@ -74,7 +74,7 @@ def test_gap_tc_and_solve_refuse_order_2_on_triangles():
     calls = {"gap": lambda: usadel.gap(dev, T=0.5), "solve": lambda: usadel.solve(dev, T=0.5),
              "critical_temperature": lambda: usadel.critical_temperature(dev)}
     for name, call in calls.items():
-        with pytest.raises(usadel.UsadelError, match=f"{name}: order 2 on a 2D mesh"):
+        with pytest.raises(usadel.UsadelError, match=f"{name}: the device has Lagrange order 2 on a 2D mesh"):
             call()
     wire = usadel.Device(usadel.meshes.interval(1.0, 4), {"wire": usadel.Material(tc=1.0)}, order=2)
     with pytest.raises(usadel.UsadelError, match="gap: the device has Lagrange order 2"):

@@ -44,9 +44,9 @@ EDGE_TOL = 1e-12
 def check_wire(where, device):
     """Raise unless ``device`` is an order-p device on a 1D wire (the gap machinery of this module)."""
     if device.dim != 1:
-        raise UsadelError(f"{where}: order {device.order} on a {device.dim}D mesh: the gap equation, Tc and the "
-                          f"nonequilibrium loop are built for order 2-4 on 1D wires only (usadel.highorder_gap); "
-                          f"use order=1")
+        raise UsadelError(f"{where}: the device has Lagrange order {device.order} on a {device.dim}D mesh; the gap "
+                          f"equation, Tc and the nonequilibrium loop are built for orders 2-4 on 1D wires only "
+                          f"(usadel.highorder_gap): use order=1")
 
 
 def element_matrices(device):
