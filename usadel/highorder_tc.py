@@ -11,7 +11,7 @@ at the free dofs (S0 = :func:`usadel.linear_response.mode_sum` with N = 0; the s
 with the Debye regulator g_n, ``omega_D``, and vanishes without a pairing edge, which the cutoff-free form
 requires: ``usadel.highorder_gap``). Tc is the highest T where the largest real part of the eigenvalues
 of ln(Tc0/T) - (that operator) on the superconducting free dofs crosses zero (the collocated operator is
-not symmetric). An exchange field is built for one h in every region (``usadel.tc.exchange_mode_sum``).
+not symmetric; with one Tc0 it is similar to a symmetric one, :func:`order_p_eigenvalue`). An exchange field is built for one h in every region (``usadel.tc.exchange_mode_sum``).
 """
 
 import numpy as np
@@ -25,10 +25,13 @@ from .matsubara import PairingData
 __all__ = ["order_p_eigenvalue"]
 
 
-def order_p_eigenvalue(device, omega_D=None):
+def order_p_eigenvalue(device, omega_D=None, symmetric=None):
     """(largest_eig(T), exchange fields, largest Tc0, whether any free dof pairs) of an order-p device.
 
-    ``largest_eig(T)`` > 0 below Tc (the least pair-broken mode grows), < 0 above.
+    ``largest_eig(T)`` > 0 below Tc (the least pair-broken mode grows), < 0 above. With one Tc0 on every
+    superconducting dof (``symmetric`` None: detected) the collocated operator L is similar to a symmetric
+    one, Bkk^(1/2) L Bkk^(-1/2) (Bkk: B on the superconducting free dofs), whose eigenvalues are real and
+    come from a symmetric solver; otherwise the largest real part of L's eigenvalues.
     """
     from .exchange import spin_split
     from .tc import exchange_mode_sum
@@ -53,19 +56,29 @@ def order_p_eigenvalue(device, omega_D=None):
     lam, V = scipy.linalg.eigh(K.toarray()[np.ix_(free, free)], M.toarray()[np.ix_(free, free)])
     lam = np.maximum(lam, 0.0)
     keep = pairing.sc[free]
-    VB = V.T @ B[free][:, free[keep]].toarray()  # (modes, superconducting free dofs)
+    k = free[keep]
+    Bkk = B[k][:, k].toarray()  # B's rows of free dofs are those of superconducting elements: V^T B = Vk^T Bkk
     Vk = V[keep]
-    P = Vk @ VB  # V V^T B on the superconducting free dofs
-    ln_tc = pairing.ln_tc[free][keep]
+    ln_tc = pairing.ln_tc[k]
+    if symmetric is None:
+        symmetric = bool(keep.any()) and np.ptp(ln_tc) == 0
+    if symmetric:  # one Tc0: Bkk^(1/2) L Bkk^(-1/2) is symmetric
+        mu, Q = scipy.linalg.eigh(Bkk)
+        left, right = (Q * np.sqrt(mu)) @ Q.T @ Vk, None
+    else:
+        left, right = Vk, Vk.T @ Bkk  # L = ln_ratio - Vk S0 Vk^T Bkk - psi (1 - Vk Vk^T Bkk)
+    P = left @ (left.T if symmetric else right)
 
     def largest_eig(T):
         S0 = mode_sum(lam, T, 0, omega_D)[0] if h == 0 else exchange_mode_sum(lam, T, h, omega_D)
-        A = (Vk * S0) @ VB
+        L = -(left * S0) @ (left.T if symmetric else right)
         if omega_D is None:
-            L = np.diag(ln_tc - np.log(T)) - A
+            L += np.diag(ln_tc - np.log(T))
         else:
             psi = psi_reg(omega_D / (2 * np.pi * T))
-            L = np.diag(psi - psi_reg(omega_D / (2 * np.pi * np.exp(ln_tc)))) - A - psi * (np.eye(P.shape[0]) - P)
+            L += np.diag(psi - psi_reg(omega_D / (2 * np.pi * np.exp(ln_tc)))) - psi * (np.eye(P.shape[0]) - P)
+        if symmetric:
+            return float(scipy.linalg.eigvalsh(0.5 * (L + L.T))[-1])
         return float(np.max(np.linalg.eigvals(L).real))
 
     return largest_eig, fields, pairing.tc_max, bool(keep.any())
