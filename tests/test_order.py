@@ -8,6 +8,7 @@ import pytest
 
 import usadel
 from usadel import bcs
+from usadel.matsubara import GapMap
 
 E_SNS = np.linspace(0.0, 10.0, 101)
 
@@ -65,15 +66,19 @@ def test_order_above_1_is_refused_on_networks_and_order_3_on_triangles():
             usadel.Device(strip, {"wire": usadel.Material()}, order=order)
 
 
-def test_solvers_built_on_p1_refuse_order_above_1():
-    m = usadel.meshes.interval(1.0, 4)
-    dev = usadel.Device(m, {"wire": usadel.Material(tc=1.0)},
-                        contacts={"left": usadel.Reservoir(delta=1.0, T=0.1), "right": usadel.Reservoir(T=0.1)}, order=2)
-    calls = {"gap": lambda: usadel.gap(dev, T=0.1), "solve": lambda: usadel.solve(dev, T=0.1),
+def test_gap_tc_and_solve_refuse_order_2_on_triangles():
+    # gap, critical_temperature and solve are built for order 2-4 on 1D wires (usadel.highorder_gap,
+    # tests/test_gap_order.py), not for P2 triangles; the P1 Matsubara map refuses any order > 1 device
+    strip = usadel.meshes.strip(1.0, 0.25, 4, 2)
+    dev = usadel.Device(strip, {"wire": usadel.Material(tc=1.0)}, order=2)
+    calls = {"gap": lambda: usadel.gap(dev, T=0.5), "solve": lambda: usadel.solve(dev, T=0.5),
              "critical_temperature": lambda: usadel.critical_temperature(dev)}
     for name, call in calls.items():
-        with pytest.raises(usadel.UsadelError, match=f"{name}: the device has Lagrange order 2"):
+        with pytest.raises(usadel.UsadelError, match=f"{name}: the device has Lagrange order 2 on a 2D mesh"):
             call()
+    wire = usadel.Device(usadel.meshes.interval(1.0, 4), {"wire": usadel.Material(tc=1.0)}, order=2)
+    with pytest.raises(usadel.UsadelError, match="gap: the device has Lagrange order 2"):
+        GapMap(wire, 0.5, 60.0, None)
 
 
 # ---------------------------------------------------------------- exactness and rates

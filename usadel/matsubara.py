@@ -235,7 +235,6 @@ def _check_inputs(device, T, omega_D):
         raise UsadelError(f"gap: omega_D must be a positive energy, got {omega_D!r}")
     if not isinstance(device, Device):
         raise UsadelError(f"gap: expected a usadel.Device, got {type(device).__name__}")
-    require_order1("gap", device)  # P1 operators only (usadel.order)
     if not (np.isfinite(T) and T > 0):
         raise UsadelError(f"gap: T must be positive, got {T!r}")
 
@@ -253,7 +252,9 @@ class GapMap(PairingData):
 
     def __init__(self, device, T, cutoff, n_matsubara, omega_D=None, where="gap"):
         _check_inputs(device, T, omega_D)
+        self._check_order(device, omega_D, where)
         super().__init__(device, omega_D)
+        self.ps = self._pairing_share()
         self.T = T
         n_matsubara, n_cut, explicit = self._frequency_count(cutoff, n_matsubara, where)
         self.w, self.debye_weight, self.n_tail = _matsubara_plan(T, n_cut, self.ops.n, omega_D, explicit, where)
@@ -276,8 +277,20 @@ class GapMap(PairingData):
                 f"{where}: the Matsubara sum ends at w = {self.a:.3g} (cutoff {cutoff!r}, n_matsubara "
                 f"{n_matsubara}), below {MIN_CUTOFF_RATIO:g} x the largest gap or pair-breaking scale "
                 f"{scale_gap:.3g}: the local tail correction would not be small; raise cutoff or n_matsubara")
+        self.linear_tail = self._linear_tail(device, T, omega_D)
+
+    def _check_order(self, device, omega_D, where):
+        """Refuse what this map is not built for (here: order > 1, usadel.highorder_gap has its own map)."""
+        require_order1(where, device)  # P1 operators only (usadel.order)
+
+    def _pairing_share(self):
+        """Pairing share per node of the spectral problem's Delta (``ps``, :class:`PairingData`)."""
+        return self.ps
+
+    def _linear_tail(self, device, T, omega_D):
+        """The exact linear tail beyond the explicit frequencies (``usadel.linear_response``)."""
         tail = LinearTail if self.ops.n <= MAX_DENSE_TAIL else QuadratureTail
-        self.linear_tail = tail(device, T, self.n_tail, omega_D)
+        return tail(device, T, self.n_tail, omega_D)
 
     def _frequency_count(self, cutoff, n_matsubara, where):
         """(n_matsubara, n_cut, explicit): the count given, or the frequencies up to the automatic cutoff."""

@@ -8,8 +8,9 @@ An order-p device's nodes are its Lagrange dofs (``usadel.chain_dofs.refine``; o
 nodes of the once refined mesh, which are scikit-fem's P2 dofs), so
 every per-node array holds one value per dof; everything downstream of the spectral
 solve runs on the device's P1 operators on that chain of dofs (``docs/conventions.md``,
-Element order); solvers that build P1 equations of their own refuse order > 1 by
-:func:`require_order1`.
+Element order), except the gap equation and Tc, which have order-p equations of their own on 1D
+wires (``usadel.highorder_gap``, ``usadel.highorder_tc``); solvers that build P1 equations of
+their own refuse order > 1 by :func:`require_order1`.
 """
 
 import math
@@ -79,9 +80,9 @@ def require_order1(where, device):
     """Raise for solvers that are built on P1 operators only, naming the solver and the device's order."""
     order = getattr(device, "order", 1)
     if order != 1:
-        raise UsadelError(f"{where}: the device has Lagrange order {order}; orders 2-4 are built for the retarded "
-                          f"spectral solve (usadel.spectral) on 1D wires and 2D triangles only, and {where} is "
-                          f"not: build the device with order=1 (usadel.Device(..., order=1))")
+        raise UsadelError(f"{where}: the device has Lagrange order {order}, and {where} is built on P1 operators: "
+                          f"build the device with order=1 (usadel.Device(..., order=1)); on 1D wires usadel.gap, "
+                          f"critical_temperature and solve take order 2-4 (usadel.highorder_gap)")
 
 
 def order_topology(mesh, materials, contacts, interfaces, order, coarse=None):

@@ -12,7 +12,9 @@ r"""Gap self-consistency (seed Eq. 8), in and out of equilibrium: gap(), delta_o
 - ``usadel.nonlinear``: Newton-Krylov and safeguarded Anderson acceleration;
 - ``usadel.stability``: the growth rate of small gaps where the result is normal,
   and the restart along a growing mode;
-- ``usadel.tc``: the critical temperature from the linearised equation.
+- ``usadel.tc``: the critical temperature from the linearised equation;
+- ``usadel.highorder_gap``: the map on order 2-4 wires (``HighOrderGapMap``: Delta the order-p field of
+  its dof values, the gap equation collocated at the dofs, the order-p tail and Jacobian).
 
 :func:`converge` is the one outer loop that :func:`gap` and ``usadel.solve`` run:
 Newton-Krylov with exact Jacobian-vector products on the equilibrium map (~5
@@ -30,9 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .order import require_order1
 from .device import Device
 from .errors import ConvergenceError, UsadelError
+from .highorder_gap import HighOrderGapMap
 from .matsubara import GapMap
 from .exchange import spin_split
 from .nonequilibrium import NonequilibriumMap, comoving_grid
@@ -221,7 +223,7 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
     u_grid = None if u_grid is None else energy_array("gap: u_grid", u_grid)
     if hL is not None:  # shape and values, before any work
         _hL_values("gap: hL", hL, np.geomspace(HL_PROBE[0] * T, HL_PROBE[1] * T, HL_PROBE_POINTS), n)
-    prob = GapMap(device, T, cutoff, n_matsubara, omega_D)
+    prob = (GapMap if device.order == 1 else HighOrderGapMap)(device, T, cutoff, n_matsubara, omega_D)
     d0 = prob.initial_delta() if delta0 is None else delta0
     if hL is not None:
         u = comoving_grid() if u_grid is None else u_grid
@@ -229,8 +231,7 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
                                 deviations=[lambda E: _hL_values("gap: hL", hL, E, n) - np.tanh(E / (2 * T))[:, None]],
                                 comoving_edges=u_grid is None and spin_split(device))
     else:
-        neq_arr = 0.0 if neq is None else neq
-        fun = lambda d: prob.update(d, neq_arr)
+        fun = lambda d, neq_arr=0.0 if neq is None else neq: prob.update(d, neq_arr)
     d, hist, sp, growth = converge(
         "gap", T, prob, fun, d0, tol=tol, maxiter=maxiter, check_normal=check_normal, newton=method == "newton",
         exact_jacobian=hL is None, failure=f"gap: the outer iteration did not converge in {maxiter} steps at T = {T}")
@@ -270,7 +271,8 @@ def delta_of_T(device, temperatures, **kw):
 
 
 def loop_args(where, device, T, tol, maxiter, cutoff, eta, check_normal):
-    """The arguments gap() and solve() share, checked (device type included) before any work."""
+    """The arguments gap() and solve() share, checked (device type included) before any work (the element
+    order: by the Matsubara map, ``usadel.matsubara.GapMap`` or ``usadel.highorder_gap.HighOrderGapMap``)."""
     T = real(f"{where}: T", T, positive=True)
     tol = real(f"{where}: tol", tol, positive=True)
     maxiter = integer(f"{where}: maxiter", maxiter, lo=1, hi=MAX_ITER)
@@ -281,7 +283,6 @@ def loop_args(where, device, T, tol, maxiter, cutoff, eta, check_normal):
                           f"({type(check_normal).__name__})")
     if not isinstance(device, Device):
         raise UsadelError(f"{where}: expected a usadel.Device, got {type(device).__name__}")
-    require_order1(where, device)  # P1 operators only (usadel.order)
     return T, tol, maxiter, cutoff, eta, bool(check_normal)
 
 

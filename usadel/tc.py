@@ -12,7 +12,6 @@ import logging
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
-from .order import require_order1
 from .device import Device
 from .errors import UsadelError
 from .exchange import spin_mixing, spin_split
@@ -65,16 +64,28 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
     superconductor: T* = 0.5615 Tc0, h* = 0.6082 Delta0) the real transition is first order,
     at a higher T, and superconductivity survives at low T up to h = Delta0/sqrt(2) where this
     returns 0 for h > 0.61 Delta0: compare free energies (:func:`usadel.free_energy`).
+
+    On an order 2-4 wire the linearised equation is the order-p one of the gap loop, collocated at the
+    dofs (:mod:`usadel.highorder_tc`; one h everywhere; a transparent S/N interface needs ``omega_D``).
     """
     rtol = real("critical_temperature: rtol", rtol, lo=MIN_RTOL, hi=MAX_RTOL)
     omega_D = real("critical_temperature: omega_D", omega_D, positive=True, allow_none=True)
     if not isinstance(device, Device):
         raise UsadelError(f"critical_temperature: expected a usadel.Device, got {type(device).__name__}")
-    require_order1("critical_temperature", device)  # P1 operators only (usadel.order)
     if device.operators.n > MAX_DENSE_TC:
         raise UsadelError(f"critical_temperature: the linearised gap equation is solved by a dense "
                           f"eigendecomposition, limited to {MAX_DENSE_TC} nodes (this device has "
                           f"{device.operators.n}); use a coarser mesh, or gap()/delta_of_T near Tc")
+    if device.order > 1:  # the order-p linearised gap equation (usadel.highorder_tc)
+        from .highorder_tc import order_p_eigenvalue
+        largest_eig, fields, tcmax, pairs = order_p_eigenvalue(device, omega_D)
+    else:
+        largest_eig, fields, tcmax, pairs = _p1_eigenvalue(device, omega_D)
+    return _transition(largest_eig, fields, tcmax, pairs, rtol)
+
+
+def _p1_eigenvalue(device, omega_D):
+    """(largest_eig(T), exchange fields, largest Tc0, whether any free node pairs) on the P1 operators."""
     cM, uniform = _mixing(device, omega_D)  # lumped (sigma/D)(a - b) per node with spin relaxation and h, else None
     pairing = PairingData(device, omega_D)
     K, c, free, lam, V = linear_modes(device)
@@ -104,8 +115,12 @@ def critical_temperature(device, *, rtol=1e-6, omega_D=None):
         if xm is not None:
             M -= W @ xm.correction(T) @ W.T
         return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
+    return largest_eig, fields, tcmax, bool(keep.any())
 
-    if not keep.any():
+
+def _transition(largest_eig, fields, tcmax, pairs, rtol):
+    """The highest T below which the normal state is unstable (``largest_eig`` > 0), by brentq to ``rtol``."""
+    if not pairs:
         return 0.0
     lo, hi = TC_FLOOR * tcmax, tcmax * (1 + TC_MARGIN)
     if largest_eig(hi) >= 0:
