@@ -31,8 +31,8 @@ order 4 triangles.
 
 import numpy as np
 import scipy.sparse as sps
+
 from .bulk import riccati_barrier
-from .errors import UsadelError
 from .eta_homotopy import finish, homotopy, warm_start
 from .linsolve import BlockSolver
 from .order import DofFields
