@@ -71,6 +71,16 @@ def test_strip_converges_to_the_wire(order, phase, barrier, tol, rate):
     assert e8 / e16 > rate
 
 
+@pytest.mark.slow
+def test_p3_strip_rate_holds_at_32_cells():
+    # the h^4 of P3's centre vertex one halving further (measured 1.5e-6 -> 1.0e-7 clean, ratio 15.0; 3.0e-7
+    # -> 1.8e-8 tunnel, 16.3): at least h^3.5 again, so the rate above is not a pre-asymptotic accident
+    for phase, barrier in ((np.pi / 2, None), (0.0, usadel.Barrier(r=0.3))):
+        ref = wire_dos([("wire", 1.0, 64, usadel.Material())], phase, barrier)
+        e16, e32 = (np.max(np.abs(centre_dos(strip(n, phase=phase, barrier=barrier, order=3)) - ref)) for n in (16, 32))
+        assert e16 / e32 > 11.0
+
+
 @pytest.mark.parametrize("order, n, tol", [(2, 16, 1e-4), (3, 8, 6e-5)])
 def test_regions_with_different_materials_meet_cleanly(order, n, tol):
     # a clean interface at x = 1/2 between D = 1, sigma = 1 and D = 0.5, sigma = 2: flux sigma grad gamma
