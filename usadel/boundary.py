@@ -7,6 +7,9 @@ meet each other through a barrier:
 - a :class:`Contact` per tag with a reservoir: its nodes and their lumped facet
   weights (the facet measure shared equally among a facet's nodes), the
   reservoir, and whether it is clean (Dirichlet) or a tunnel contact;
+  facet measures come from scikit-fem's ``FacetBasis`` on the tagged facets
+  (:func:`usadel.skfem_geometry.facet_measure`), or, on wire networks, from the
+  stored facet areas (wire cross-sections);
 - a :class:`BarrierLink` per tunnel interface between regions: the pairs of
   split nodes facing each other, their lumped facet weights and the barrier.
 
@@ -20,21 +23,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import UsadelError
+from .skfem_geometry import facet_measure
 
-__all__ = ["Contact", "BarrierLink", "Boundary", "facet_measure", "facet_area", "tag_nodes", "build",
+__all__ = ["Contact", "BarrierLink", "Boundary", "facet_area", "tag_nodes", "build",
            "kinetic_reservoirs"]
-
-
-def facet_measure(p, nodes):
-    """Measure of each facet given by its nodes (d, n_facets): 1 (points), lengths or areas."""
-    d = nodes.shape[0]
-    if d == 1:
-        return np.ones(nodes.shape[1])
-    if d == 2:
-        return np.linalg.norm(p[:, nodes[1]] - p[:, nodes[0]], axis=0)
-    e1 = p[:, nodes[1]] - p[:, nodes[0]]
-    e2 = p[:, nodes[2]] - p[:, nodes[0]]
-    return 0.5 * np.linalg.norm(np.cross(e1.T, e2.T), axis=1)
 
 
 @dataclass(frozen=True)
@@ -95,20 +87,24 @@ class Boundary:
                                        for t, c in self.contacts.items()})
 
 
-def tag_nodes(p, facet_nodes, area=None):
-    """Unique nodes of a set of facets and their lumped weights (facet measure / nodes per facet).
-
-    ``area``: the facets' measures where the coordinates do not give them (network terminals).
-    """
-    meas = (facet_measure(p, facet_nodes) if area is None else np.asarray(area, float)) / facet_nodes.shape[0]
+def tag_nodes(p, facet_nodes, area):
+    """Unique nodes of a set of facets and their lumped weights (facet measure ``area`` / nodes per facet)."""
+    meas = np.asarray(area, float) / facet_nodes.shape[0]
     w = np.bincount(facet_nodes.ravel(), weights=np.tile(meas, facet_nodes.shape[0]), minlength=p.shape[1])
     nodes = np.unique(facet_nodes)
     return nodes, w[nodes]
 
 
 def facet_area(topology, key):
-    """Stored facet areas of a boundary tag or interface key (networks), else None."""
-    return None if topology.facet_area is None else topology.facet_area[key]
+    """Measure of each facet of a boundary tag or (side a of) an interface key: the stored areas on networks,
+    else from scikit-fem's ``FacetBasis`` on the facets (:func:`usadel.skfem_geometry.facet_measure`)."""
+    if topology.facet_area is not None:
+        return topology.facet_area[key]
+    if key in topology.boundary:
+        nodes, owners = topology.boundary[key]
+    else:
+        nodes, _, owners, _ = topology.interfaces[key]
+    return facet_measure(topology.p, topology.t, nodes, owners)
 
 
 def build(topology, contacts, interfaces):
@@ -135,8 +131,7 @@ def build(topology, contacts, interfaces):
     n = p.shape[1]
     for key, bar in interfaces.items():
         na, nb, _, _ = topology.interfaces[key]
-        area = facet_area(topology, key)
-        meas = (facet_measure(p, na) if area is None else area) / na.shape[0]
+        meas = facet_area(topology, key) / na.shape[0]
         pk = na.ravel().astype(np.int64) * n + nb.ravel()
         uk, inv = np.unique(pk, return_inverse=True)
         w = np.bincount(inv, weights=np.tile(meas, na.shape[0]))

@@ -9,6 +9,20 @@ boundary and interface node weights, and a batched linear solver. Newton steps t
 fixed patterns (reassembling with a BilinearForm each step costs 11-76x more;
 ``docs/conventions.md``, Numerical choices).
 
+Geometry: on meshes of full-dimensional simplices (intervals, triangles,
+tetrahedra) the P1 gradients and element volumes come from scikit-fem's
+``CellBasis``, the facet measures of contacts and barriers from its
+``FacetBasis`` (``usadel.boundary``; 1D point facets have measure 1), and
+:func:`locate` asks the mesh's ``element_finder()`` for the element and the
+affine mapping for the barycentric coordinates, with an exhaustive search for
+points on element faces, outside or missed by the finder
+(``usadel.skfem_geometry``). On wire networks (intervals embedded in 2D/3D,
+which scikit-fem's affine mappings do not handle) the tangential gradients are
+computed here and points are located by ``usadel.networks.locate_on_wires``.
+What is assembled from the geometry (the fixed sparsity pattern, scatter maps,
+lumped weights, the compiled rows of ``usadel.p1_kernels``) is this module's
+own, not scikit-fem forms.
+
 Discretisation: the stiffness term is exact for P1; pointwise source terms
 are lumped (nodal quadrature); terms quadratic in gradients use one-point
 (centroid) quadrature; boundary and interface fluxes are lumped on facets.
@@ -22,10 +36,12 @@ import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
+from . import skfem_geometry
 from .boundary import facet_area, tag_nodes
 from .errors import UsadelError
 from .linsolve import MAX_BANDED, BlockSolver, threadpool_limits  # noqa: F401 (re-exported)
 from .networks import locate_on_wires
+from .skfem_geometry import cell_geometry, simplex_mesh
 from .validate import real, real_array
 
 __all__ = ["Operators", "p1_gradients", "real_product", "BlockSolver", "delta_weights", "delta_nodes", "locate", "flux_weight",
@@ -36,8 +52,6 @@ __all__ = ["Operators", "p1_gradients", "real_product", "BlockSolver", "delta_we
 FEW_VECTORS_SIZE = 20000
 #: barycentric coordinates down to -LOCATE_SLACK count as inside (points on element faces)
 LOCATE_SLACK = 1e-9
-#: elements (nearest centroids) in which a point is looked for first
-LOCATE_CANDIDATES = 8
 #: point-element pairs per block of the exhaustive search (memory: ~100 bytes each)
 LOCATE_BLOCK = 2e6
 
@@ -53,18 +67,22 @@ def real_product(A, x):
 def p1_gradients(p, t):
     """Gradients of the P1 basis functions and element volumes.
 
-    Returns ``grad`` of shape (n_el, d+1, dim) and ``vol`` of shape (n_el,).
+    Returns ``grad`` of shape (n_el, d+1, dim) and ``vol`` of shape (n_el,). Full-dimensional simplices
+    (intervals, triangles, tetrahedra): from scikit-fem's ``CellBasis`` (:func:`usadel.skfem_geometry.
+    cell_geometry`). Wire networks (intervals embedded in 2D or 3D): the tangential gradients
+    (J^T J)^-1 J^T and volumes sqrt(det J^T J)/d! computed here, since scikit-fem's affine mappings need
+    square Jacobians.
     """
+    mesh = simplex_mesh(p, t)
+    if mesh is not None:
+        grad, vol, _ = cell_geometry(mesh)
+        return grad, vol
     d = t.shape[0] - 1
     X = p[:, t]
     J = np.moveaxis(X[:, 1:, :] - X[:, :1, :], -1, 0)  # n_el, dim, d
-    if J.shape[1] == d:
-        inv = np.linalg.inv(J)  # n_el, d, dim: rows are grad of barycentric coords 1..d
-        vol = np.abs(np.linalg.det(J)) / math.factorial(d)
-    else:  # simplices embedded in a higher dimension (network wires): tangential gradients
-        G = np.einsum("eki,ekj->eij", J, J)  # metric J^T J
-        inv = np.linalg.solve(G, np.swapaxes(J, 1, 2))  # (J^T J)^-1 J^T
-        vol = np.sqrt(np.abs(np.linalg.det(G))) / math.factorial(d)
+    G = np.einsum("eki,ekj->eij", J, J)  # metric J^T J
+    inv = np.linalg.solve(G, np.swapaxes(J, 1, 2))  # (J^T J)^-1 J^T
+    vol = np.sqrt(np.abs(np.linalg.det(G))) / math.factorial(d)
     grad = np.empty((t.shape[1], d + 1, p.shape[0]))
     grad[:, 1:, :] = inv
     grad[:, 0, :] = -inv.sum(axis=1)
@@ -82,7 +100,13 @@ class Operators:
         self.n = n = top.n_nodes
         self.d = d = t.shape[0] - 1
         self.n_el = ne = t.shape[1]
-        self.grad, self.vol = p1_gradients(p, t)
+        #: the scikit-fem mesh of the device's nodes and elements and its affine mapping (None on wire networks)
+        self.skfem_mesh = simplex_mesh(p, t)
+        if self.skfem_mesh is None:
+            self.grad, self.vol = p1_gradients(p, t)
+            self.mapping = None
+        else:
+            self.grad, self.vol, self.mapping = cell_geometry(self.skfem_mesh)
         if top.cross_section is not None:  # network wires: every volume integral scales with the cross-section
             self.vol = self.vol * top.cross_section
         mats = device.region_material()
@@ -226,6 +250,12 @@ class Operators:
         out = out.reshape(lead + (-1, self.n_el))
         return out[..., 0, :], np.moveaxis(out[..., 1:, :], -2, -1)
 
+    @functools.cached_property
+    def element_finder(self):
+        """scikit-fem's element finder of :attr:`skfem_mesh` (made once: it keeps a k-d tree of the
+        centroids); None on wire networks."""
+        return None if self.skfem_mesh is None else self.skfem_mesh.element_finder(mapping=self.mapping)
+
     def boundary_nodes(self, tag):
         """Nodes of any tagged boundary and their lumped facet weights (contacts: see device.boundary)."""
         contact = self.device.boundary.contacts.get(tag)
@@ -319,46 +349,26 @@ def delta_nodes(device, delta):
 def locate(device, points):
     """Element index and barycentric weights (d+1, n_pts) of points in the device mesh.
 
-    Each point is tried first in the ``LOCATE_CANDIDATES`` elements with the nearest centroids
-    (k-d tree); a point found strictly inside one of them is done. Points on element faces,
-    outside, or not found that way are searched among all elements (in blocks of at most
-    ``LOCATE_BLOCK`` point-element pairs): the element where the smallest barycentric
-    coordinate is largest (the first such element on ties), as before the tree was used.
+    Meshes of full-dimensional simplices: :func:`usadel.skfem_geometry.locate`, i.e. scikit-fem's
+    ``element_finder()`` proposes the element (blocks of points), the barycentric coordinates come from
+    scikit-fem's affine mapping, and points that the finder cannot place strictly inside an element (points
+    on element faces or within ``LOCATE_SLACK`` of one, points outside, a block the finder refuses) are
+    searched among all elements (in blocks of at most ``LOCATE_BLOCK`` point-element pairs): the element
+    where the smallest barycentric coordinate is largest (the first such element on ties), as before
+    scikit-fem was used. Points whose coordinates are below -``LOCATE_SLACK`` in every element raise
+    UsadelError naming them. Wire networks: :func:`usadel.networks.locate_on_wires` (scikit-fem has no
+    finder for intervals embedded in 2D or 3D).
     """
     top = device.topology
     pts = np.asarray(points, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != top.dim:
         raise UsadelError(f"points must have shape (n, {top.dim}), got {pts.shape}")
+    if not np.all(np.isfinite(pts)):
+        raise UsadelError(f"points must be finite, got {pts[~np.all(np.isfinite(pts), axis=1)][:5].tolist()}")
     ops = device.operators
-    if top.t.shape[0] - 1 < top.dim:
+    if ops.skfem_mesh is None:
         return locate_on_wires(top.p, top.t, pts, LOCATE_SLACK)
-    from scipy.spatial import cKDTree
-
-    n_el = top.t.shape[1]
-    k = min(LOCATE_CANDIDATES, n_el)
-    cand = cKDTree(top.p[:, top.t].mean(axis=1).T).query(pts, k)[1].reshape(len(pts), k)
-    el, bary, inside = _most_inside(ops.grad, top.p, top.t, pts, np.sort(cand, axis=1))
-    redo = np.nonzero(inside <= LOCATE_SLACK)[0]
-    step = max(1, int(LOCATE_BLOCK // n_el))
-    for i in range(0, redo.size, step):
-        r = redo[i:i + step]
-        el[r], bary[r], inside[r] = _most_inside(ops.grad, top.p, top.t, pts[r], np.broadcast_to(np.arange(n_el),
-                                                                                                (r.size, n_el)))
-    if np.any(inside < -LOCATE_SLACK):
-        raise UsadelError(f"points outside the mesh: {pts[inside < -LOCATE_SLACK][:5].tolist()}")
-    return el, bary.T
-
-
-def _most_inside(grad, p, t, pts, cand):
-    """Among candidate elements ``cand`` (n_pts, k) of each point: (element, barycentric (n_pts, d+1), smallest
-    barycentric coordinate) of the one where that smallest coordinate is largest."""
-    rel = pts[:, None, :] - p[:, t[0][cand]].transpose(1, 2, 0)  # n_pts, k, dim
-    lam = np.einsum("pkid,pkd->pki", grad[cand][:, :, 1:, :], rel)  # barycentric coords 1..d
-    bary = np.concatenate([1.0 - lam.sum(-1, keepdims=True), lam], axis=-1)
-    inside = np.min(bary, axis=-1)
-    best = np.argmax(inside, axis=1)
-    rows = np.arange(len(pts))
-    return cand[rows, best].copy(), bary[rows, best], inside[rows, best]
+    return skfem_geometry.locate(ops.skfem_mesh, ops.mapping, pts, LOCATE_SLACK, LOCATE_BLOCK, ops.element_finder)
 
 
 def flux_weight(ops, tag):
