@@ -297,11 +297,11 @@ class Device:
         Tunnel interfaces between regions; unlisted region pairs that touch
         are clean interfaces (continuous th, sigma-weighted flux continuous).
     order : int or None
-        Lagrange element order of the spectral solve: 1, or 2 to 4 on 1D wires
-        (``usadel.highorder``); None: the default per dimension (1). With order p > 1
-        the device's nodes (``topology``, and so every per-node array of its results)
-        are the Lagrange dofs: the mesh vertices and the p - 1 Gauss-Lobatto points
-        inside each element (``docs/conventions.md``, Element order); ``coarse`` is
+        Lagrange element order of the spectral solve: 1, 2 to 4 on 1D wires (``usadel.highorder``),
+        2 or 3 on triangles (``usadel.highorder_tri``); None: the default per dimension (1). With
+        order p > 1 the device's nodes (``topology``, and so every per-node array of its results) are
+        the Lagrange dofs: the vertices and the p - 1 Gauss-Lobatto points inside each element in 1D,
+        every triangle's lattice points (i/p, j/p) in 2D (``docs/conventions.md``); ``coarse`` is
         the P1 device on the mesh itself, whose elements the Lagrange solve uses.
 
     Examples

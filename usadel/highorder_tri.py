@@ -1,4 +1,4 @@
-r"""Retarded Riccati equations with quadratic (P2) Lagrange elements on triangle meshes.
+r"""Retarded Riccati equations with quadratic and cubic (P2, P3) Lagrange elements on triangle meshes.
 
 The weak equations of :mod:`usadel.highorder` (and of :class:`usadel.retarded.RetardedProblem`,
 module docstring there), now on 2D triangles: for every test function phi_k,
@@ -8,84 +8,52 @@ module docstring there), now on 2D triangles: for every test function phi_k,
                        + 2 Gamma gamma (1 - gamma gamma~)/(1 + gamma gamma~)] phi_k dA
       - Int_contact (Kupriyanov-Lukichev flux)/r phi_k ds = 0,
 
-and its tilde partner. The P2 basis, its values and gradients at the quadrature points and the
-weights come from scikit-fem (``CellBasis(mesh, ElementTriP2(), intorder=4)``: exact for the
-bilinear terms); every cell integral is by that rule (no lumping). The boundary integral of a
-tunnel contact is Simpson's rule on each facet (the P2 nodes: weights 1/6, 4/6, 1/6 of its length),
-where the nonlinear flux is a function of the nodal values, as in P1's lumping. Clean contacts fix
-every dof on the contact (vertices and facet midpoints) to the reservoir's bulk value.
+and its tilde partner. The order-p basis, its values and gradients at the quadrature points and
+the weights come from scikit-fem (``CellBasis(mesh, ElementTriP2(), intorder=4)`` and
+``CellBasis(mesh, ElementTriP3(), intorder=6)``, :mod:`usadel.tri_dofs`: exact for the bilinear
+terms); every cell integral is by that rule (no lumping). The boundary integral of a tunnel contact
+is the closed Newton-Cotes rule on each facet's p + 1 dofs (P2: Simpson, 1/6 4/6 1/6 of its length;
+P3: Simpson's 3/8 rule, 1/8 3/8 3/8 1/8), where the nonlinear flux is a function of the nodal
+values, as in P1's lumping. Clean contacts fix every dof on the contact (vertices and facet dofs)
+to the reservoir's bulk value.
 
-The dofs of scikit-fem's P2 element (vertices, then one per facet at its midpoint) are the nodes of
-the once uniformly refined mesh; an order-2 2D device is built on that refined mesh
-(``usadel.order.order_topology``), so its nodes are the dofs and everything downstream of the
-spectral solve (kinetic equations, observables) runs on its P1 operators, as for the 1D chains of
-:mod:`usadel.highorder`. Newton, the homotopy and the sweep are those of :mod:`usadel.retarded` and
-:mod:`usadel.sweep`; the linear solves go through :class:`usadel.linsolve.BlockSolver` on the P2
-sparsity pattern (two interleaved unknowns per dof).
+The dofs of scikit-fem's order-p element are the nodes of the mesh cut along the lattice of every
+element into p^2 triangles (:func:`usadel.tri_dofs.lattice_mesh`; for P2 the once uniformly refined
+mesh); an order-p 2D device is built on that mesh (``usadel.order.order_topology``), so its nodes
+are the dofs and everything downstream of the spectral solve (kinetic equations, observables) runs
+on its P1 operators, as for the 1D chains of :mod:`usadel.highorder`. Newton, the homotopy and the
+sweep are those of :mod:`usadel.retarded` and :mod:`usadel.sweep`; the linear solves go through
+:class:`usadel.linsolve.BlockSolver` on the order-p sparsity pattern (two interleaved unknowns per dof).
 
 Not built (refused by ``usadel.order.check_order``): tunnel interfaces between regions, spin mixing,
-P3 triangles.
+order 4 triangles.
 """
 
 import numpy as np
 import scipy.sparse as sps
-import skfem
-from scipy.spatial import cKDTree
 
 from .bulk import riccati_barrier
-from .errors import UsadelError
 from .eta_homotopy import finish, homotopy, warm_start
 from .linsolve import BlockSolver
 from .order import DofFields
 from .retarded import RetardedProblem
 from .sweep import smallest_gap, sweep
+from .tri_dofs import facet_weights, point_operators, tri_basis
 
-__all__ = ["TriP2Problem", "solve_chunk", "dof_nodes", "point_operators", "current_flux"]
+__all__ = ["TriProblem", "TriP2Problem", "solve_chunk", "current_flux"]
 
-#: quadrature order of the cell integrals (exact for products of two P2 functions)
-INTORDER = 4
 #: quadrature-point values per batch of energies (n_E x n_el x nq x ~8 complex arrays; 4e6 is 64 MB per array)
 MAX_ELEMENT_ENTRIES = 4e6
 
 
-def p2_basis(mesh):
-    """scikit-fem's P2 basis on a triangle mesh (quadrature of order ``INTORDER``)."""
-    return skfem.CellBasis(mesh, skfem.ElementTriP2(), intorder=INTORDER)
-
-
-def dof_nodes(basis, fine_p):
-    """Node of the refined device (coordinates ``fine_p``, (2, n)) at every P2 dof of ``basis``."""
-    locs = basis.doflocs
-    dist, node = cKDTree(fine_p.T).query(locs.T)
-    scale = np.max(np.ptp(fine_p, axis=1))
-    if np.max(dist, initial=0.0) > 1e-9 * scale or np.unique(node).size != node.size:
-        raise UsadelError("Device: order = 2: the refined mesh's nodes are not the P2 dofs of the mesh")
-    return node
-
-
-def point_operators(basis):
-    """Sparse (Q, n) operators from dof values to values, x and y derivatives at the Q = n_el x nq
-    quadrature points of ``basis`` (element-major)."""
-    dofs = basis.element_dofs
-    nb, n_el = dofs.shape
-    nq = basis.dx.shape[1]
-    rows = np.repeat(np.arange(n_el * nq), nb)
-    cols = np.repeat(dofs.T[:, None, :], nq, axis=1).ravel()
-
-    def op(vals):  # (nb, n_el, nq) -> (Q, n)
-        return sps.csr_matrix((vals.transpose(1, 2, 0).ravel(), (rows, cols)), shape=(n_el * nq, basis.N))
-    return (op(np.stack([np.asarray(b[0]) for b in basis.basis])),
-            *(op(np.stack([b[0].grad[d] for b in basis.basis])) for d in (0, 1)))
-
-
 def current_flux(device, tag):
-    """:func:`usadel.observables.current_flux` on an order-2 triangle device: Int sigma (g grad g)_11 . grad w
-    over the mesh's elements by the P2 quadrature, w the P1 flux weight of ``tag`` on the mesh's vertices."""
+    """:func:`usadel.observables.current_flux` on an order-p triangle device: Int sigma (g grad g)_11 . grad w
+    over the mesh's elements by the order-p quadrature, w the P1 flux weight of ``tag`` on the mesh's vertices."""
     from .fem import flux_weight
 
     coarse = device.coarse
     ops = coarse.operators
-    basis = p2_basis(coarse.mesh)
+    basis = tri_basis(coarse.mesh, device.order)
     _, gw = ops.element_values(flux_weight(ops, tag))  # (n_el, 2): constant per element
     sigma = np.array([m.sigma for m in coarse.region_material()])[coarse.topology.region]
     wx, wy = ((sigma[:, None] * basis.dx * gw[:, d][:, None]).ravel() for d in (0, 1))
@@ -105,19 +73,21 @@ def current_flux(device, tag):
     return flux
 
 
-class TriP2Problem(DofFields, RetardedProblem):
-    """Residual and Jacobian of the Riccati equations on P2 triangles (batched over energies).
+class TriProblem(DofFields, RetardedProblem):
+    """Residual and Jacobian of the Riccati equations on order-p triangles, p = ``device.order`` (batched
+    over energies).
 
     The interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``, ``residual``,
     ``newton`` (inherited), ``energy_scale``, ``ops.thouless_energy``), on the dofs of
-    :func:`p2_basis` of ``device.coarse``; ``node`` maps dofs to the order-2 ``device``'s nodes.
+    :func:`usadel.tri_dofs.tri_basis` of ``device.coarse``; ``node`` maps dofs to the order-p ``device``'s nodes.
     """
 
     def __init__(self, device, delta, eta, spin=0):
         self.node = device.dof_node
         self.ops = device.operators  # P1 operators of the refined device: Thouless energy, rounding scale
         coarse = device.coarse
-        self.basis = basis = p2_basis(coarse.mesh)
+        self.order = device.order
+        self.basis = basis = tri_basis(coarse.mesh, self.order)
         self.eta, self.spin, self.ch = eta, spin, None
         self.n = basis.N
         mats = coarse.region_material()
@@ -126,9 +96,9 @@ class TriP2Problem(DofFields, RetardedProblem):
         gam = np.array([m.spin_flip_rate for m in mats])[reg]
         h = spin * np.array([m.h for m in mats])[reg] if spin else np.zeros(reg.size)
         sc = np.array([m.superconducting for m in mats])[reg]
-        self.dofs = basis.element_dofs  # (6, n_el)
-        self.phi = np.stack([np.asarray(b[0]) for b in basis.basis])  # (6, n_el, nq)
-        self.dphi = np.stack([b[0].grad for b in basis.basis])  # (6, 2, n_el, nq)
+        self.dofs = basis.element_dofs  # (nb, n_el): nb = 6 (P2), 10 (P3)
+        self.phi = np.stack([np.asarray(b[0]) for b in basis.basis])  # (nb, n_el, nq)
+        self.dphi = np.stack([b[0].grad for b in basis.basis])  # (nb, 2, n_el, nq)
         self.S = sigma[:, None] * basis.dx
         self.M = self.S / D[:, None]
         self.G = np.broadcast_to(gam[:, None], self.S.shape)
@@ -145,22 +115,22 @@ class TriP2Problem(DofFields, RetardedProblem):
     def _dof_mean(self, per_el):
         """Mean over each dof's elements of an element-constant value (n_el,), complex (n,)."""
         d = self.dofs.ravel()
-        v = np.repeat(np.asarray(per_el, complex)[None], 6, axis=0).ravel()
+        v = np.repeat(np.asarray(per_el, complex)[None], self.dofs.shape[0], axis=0).ravel()
         cnt = np.bincount(d, minlength=self.n)
         return (np.bincount(d, v.real, minlength=self.n) + 1j * np.bincount(d, v.imag, minlength=self.n)) / cnt
 
     def _delta_q(self, coarse, delta, reg):
-        """Delta at the quadrature points (n_el, nq): per region constant, or the P2 field of per-node values."""
+        """Delta at the quadrature points (n_el, nq): per region constant, or the order-p field of per-node values."""
         if isinstance(delta, dict):
             per = np.array([complex(delta.get(r, 0.0)) for r in coarse.region_names])[reg]
             return np.repeat(per[:, None], self.S.shape[1], axis=1)
         if np.ndim(delta) == 0:
             return np.full(self.S.shape, complex(delta))
-        d = np.asarray(delta, complex)[self.node]  # per node of the order-2 device -> per dof
+        d = np.asarray(delta, complex)[self.node]  # per node of the order-p device -> per dof
         return np.einsum("ke,keq->eq", d[self.dofs], self.phi)
 
     def _pattern(self):
-        """CSR pattern of the P2 dof graph, and the assembly as sparse operators on quadrature-point values.
+        """CSR pattern of the order-p dof graph, and the assembly as sparse operators on quadrature-point values.
 
         With Q = n_el x nq quadrature points: ``Phi``, ``Gx``, ``Gy`` (Q, n) give values and gradients at the
         points; ``PhiT`` (n, Q) integrates point values against every test function; ``W``, ``Wx``, ``Wy``
@@ -169,8 +139,9 @@ class TriP2Problem(DofFields, RetardedProblem):
         """
         n, dofs = self.n, self.dofs
         n_el, nq = self.S.shape
-        r = np.repeat(dofs[:, None, :], 6, axis=1)  # (k, l, e): row dof k
-        c = np.repeat(dofs[None, :, :], 6, axis=0)
+        nb = dofs.shape[0]
+        r = np.repeat(dofs[:, None, :], nb, axis=1)  # (k, l, e): row dof k
+        c = np.repeat(dofs[None, :, :], nb, axis=0)
         pat = sps.csr_matrix((np.ones(r.size), (r.ravel(), c.ravel())), shape=(n, n))
         pat.sum_duplicates()
         pat.sort_indices()
@@ -195,21 +166,16 @@ class TriP2Problem(DofFields, RetardedProblem):
                               + self.dphi[:, None, 1] * self.dphi[None, :, 1]) @ S
 
     def _boundary(self, device):
-        """Clean contacts: every dof on their facets; tunnel contacts: dofs with Simpson weights."""
+        """Clean contacts: every dof on their facets; tunnel contacts: those dofs with the facets' Newton-Cotes
+        weights (:func:`usadel.tri_dofs.facet_weights`)."""
         mesh = device.coarse.mesh
-        nv = mesh.p.shape[1]
         self.dirichlet, self.tunnel = [], []
         for tag, res in device.contacts.items():
-            f = np.asarray(mesh.boundaries[tag])
-            a, b = mesh.facets[:, f]
-            length = np.linalg.norm(mesh.p[:, b] - mesh.p[:, a], axis=0)
-            d = np.concatenate([a, b, nv + f])
+            nodes, wts = facet_weights(mesh, self.basis, self.order, np.asarray(mesh.boundaries[tag]))
             if res.barrier is None:
-                self.dirichlet.append((np.unique(d), res))
-                continue
-            w = np.bincount(d, np.concatenate([length / 6, length / 6, 4 * length / 6]), minlength=self.n)
-            nodes = np.unique(d)
-            self.tunnel.append((nodes, w[nodes], res))
+                self.dirichlet.append((nodes, res))
+            else:
+                self.tunnel.append((nodes, wts, res))
         self.dir_nodes = np.concatenate([d for d, _ in self.dirichlet]) if self.dirichlet else np.zeros(0, int)
         self.dir_rows = np.concatenate([2 * self.dir_nodes, 2 * self.dir_nodes + 1])
 
@@ -237,7 +203,7 @@ class TriP2Problem(DofFields, RetardedProblem):
 
     def residual_blocks(self, eps, g, gt, jac=False):
         """Rows (Fg, Ft), each (b, n), bulk plus tunnel contacts; with ``jac`` the Jacobian blocks
-        (b, 2, 2, nnz) on the P2 pattern (else None)."""
+        (b, 2, 2, nnz) on the order-p pattern (else None)."""
         Fg, Ft, blocks = self._bulk(eps, g, gt, jac)
         for nodes, wts, res in self.tunnel:
             gr, gtr = self.reservoir_gamma(res, eps)
@@ -292,12 +258,12 @@ class TriP2Problem(DofFields, RetardedProblem):
 
 
 def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
-    """One chunk of energies on an order-2 triangle device: (gamma, gamma~, residuals) at its nodes (the dofs).
+    """One chunk of energies on an order-p triangle device: (gamma, gamma~, residuals) at its nodes (the dofs).
 
     Called by :func:`usadel.retarded.spectral` (same arguments as its chunk solver), in batches of at
     most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries; methods as there.
     """
-    prob = TriP2Problem(device, delta, eta, spin)
+    prob = TriProblem(device, delta, eta, spin)
     eps = E.astype(complex) + 1j * eta
     # the sweep advances one energy at a time on sparse patterns (one lane): its chunk stays whole
     per = eps.size if method == "sweep" and guess is None else max(1, int(MAX_ELEMENT_ENTRIES // (prob.S.size * 8)))
@@ -313,5 +279,9 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
         else:
             parts.append(homotopy(prob, e, tol, maxiter))
     g, gt, ok, res = (np.concatenate(x) for x in zip(*parts))
-    g, gt, res = finish(prob, E, eps, g, gt, ok, res, tol, maxiter, what="spectral (order 2, triangles)")
+    g, gt, res = finish(prob, E, eps, g, gt, ok, res, tol, maxiter, what=f"spectral (order {prob.order}, triangles)")
     return prob.nodes(g), prob.nodes(gt), res
+
+
+#: the name of the class when it was built for P2 only (``tests/test_continuation.py`` and scripts use it)
+TriP2Problem = TriProblem

@@ -100,7 +100,7 @@ def current_flux(device, tag):
         _, gw = ops.element_values(flux_weight(ops, tag))
         weight = (ops.sigma_e * ops.vol)[:, None] * gw
         return lambda sp: np.einsum("wed,ed->w", sp.matrix_current(), weight)
-    if device.mesh.p.shape[0] == 2:  # P2 triangles
+    if device.mesh.p.shape[0] == 2:  # P2/P3 triangles
         from .highorder_tri import current_flux as tri_flux
         return tri_flux(device, tag)
     from .chain_dofs import ChainDofs

@@ -2,10 +2,11 @@
 
 ``usadel.Device(mesh, ..., order=...)`` chooses the Lagrange order of the
 retarded (spectral) solve: 1 (P1, every solver), or 2 to 4 on 1D wires
-(a single chain of line elements, one or several regions; ``usadel.highorder``), and 2 on
+(a single chain of line elements, one or several regions; ``usadel.highorder``), and 2 or 3 on
 triangle meshes (``usadel.highorder_tri``).
 An order-p device's nodes are its Lagrange dofs (``usadel.chain_dofs.refine``; on triangles the
-nodes of the once refined mesh, which are scikit-fem's P2 dofs), so
+nodes of the mesh cut along every element's lattice into p^2 triangles, which are scikit-fem's
+P2 or P3 dofs, ``usadel.tri_dofs``), so
 every per-node array holds one value per dof; everything downstream of the spectral
 solve runs on the device's P1 operators on that chain of dofs (``docs/conventions.md``,
 Element order), except the gap equation and Tc, which have order-p equations of their own on 1D
@@ -19,10 +20,12 @@ import numpy as np
 
 from .errors import UsadelError
 
-__all__ = ["ORDERS", "DEFAULT_ORDER", "check_order", "require_order1", "order_topology", "DofFields"]
+__all__ = ["ORDERS", "TRIANGLE_ORDERS", "DEFAULT_ORDER", "check_order", "require_order1", "order_topology", "DofFields"]
 
 #: element orders that are built
 ORDERS = (1, 2, 3, 4)
+#: element orders above 1 built on triangle meshes (usadel.highorder_tri)
+TRIANGLE_ORDERS = (2, 3)
 #: default order per mesh dimension (P1 everywhere: the existing tests and tolerances are P1's)
 DEFAULT_ORDER = {1: 1, 2: 1}
 
@@ -49,13 +52,14 @@ def check_order(mesh, order, materials=None, contacts=None):
         return order
     t = np.asarray(mesh.t)
     network = hasattr(mesh, "cross_section")
-    if not network and dim == 2 and t.shape[0] == 3:  # triangles: P2 (usadel.highorder_tri)
-        if order != 2:
-            raise UsadelError(f"Device: order = {order} on triangles is not built; 2D meshes take order 1 or 2")
+    if not network and dim == 2 and t.shape[0] == 3:  # triangles: P2, P3 (usadel.highorder_tri)
+        if order not in TRIANGLE_ORDERS:
+            raise UsadelError(f"Device: order = {order} on triangles is not built; 2D triangle meshes take order "
+                              f"{', '.join(map(str, (1,) + TRIANGLE_ORDERS))}")
     elif network or dim != 1 or t.shape[0] != 2 or not _is_chain(t, np.asarray(mesh.p).shape[1]):
         what = "a wire network" if network else f"a {dim}D mesh" if dim != 1 else "a 1D mesh that is not a chain"
         raise UsadelError(f"Device: order = {order}: orders 2-4 are built for 1D wires (a chain of line elements, "
-                          f"usadel.meshes.interval or wire) and order 2 for triangle meshes; this is {what}: "
+                          f"usadel.meshes.interval or wire) and orders 2-3 for triangle meshes; this is {what}: "
                           f"use order=1")
     mats, res = list((materials or {}).values()), list((contacts or {}).values())
     if any(m.h for m in mats) or any(c.h for c in res):
@@ -90,9 +94,10 @@ def order_topology(mesh, materials, contacts, interfaces, order, coarse=None):
 
     ``coarse``: that P1 device if built already (``Device(mesh, materials, contacts, interfaces, order=1)``).
 
-    1D chains: :func:`usadel.chain_dofs.refine`. Triangles (order 2): the once uniformly refined mesh,
-    whose nodes are scikit-fem's P2 dofs (:mod:`usadel.highorder_tri`); tunnel interfaces between
-    regions are not built there (UsadelError).
+    1D chains: :func:`usadel.chain_dofs.refine`. Triangles (order 2, 3): the mesh cut along every element's
+    lattice into order^2 triangles (:func:`usadel.tri_dofs.lattice_mesh`; for order 2 the once uniformly
+    refined mesh), whose nodes are scikit-fem's P2 or P3 dofs; tunnel interfaces between regions are not
+    built there (UsadelError).
     """
     from .device import Device  # the device module calls this one
 
@@ -105,11 +110,10 @@ def order_topology(mesh, materials, contacts, interfaces, order, coarse=None):
     if interfaces:
         raise UsadelError(f"Device: order = {order} on triangles with tunnel interfaces between regions "
                           f"({sorted(interfaces)}) is not built: use order=1")
-    from .highorder_tri import dof_nodes, p2_basis
-    r = mesh.refined()  # its element node order follows the mesh's: made canonical, so a loaded file matches
-    r = type(r)(r.p, np.sort(r.t, axis=0), dict(r.boundaries or {}), dict(r.subdomains))
-    fine = Device(r, materials, contacts, order=1)
-    return coarse, fine.topology, dof_nodes(p2_basis(mesh), fine.topology.p)
+    from .tri_dofs import dof_nodes, lattice_mesh, tri_basis
+    basis = tri_basis(mesh, order)
+    fine = Device(lattice_mesh(mesh, basis, order), materials, contacts, order=1)  # element nodes sorted: canonical
+    return coarse, fine.topology, dof_nodes(basis, fine.topology.p, order)
 
 
 class DofFields:

@@ -468,7 +468,7 @@ def _map_chunks(executor, bounds, E, guess, *args, spin=0):
 
 def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
     """Solve one chunk of energies (picklable for process pools) in spin block ``spin``; (gamma, gamma~, residuals)."""
-    if getattr(device, "order", 1) > 1:  # Lagrange elements: P2 triangles (usadel.highorder_tri) or 1D P2/P3
+    if getattr(device, "order", 1) > 1:  # Lagrange elements: P2/P3 triangles (usadel.highorder_tri) or 1D P2-P4
         if device.mesh.p.shape[0] == 2:
             from .highorder_tri import solve_chunk
         else:
