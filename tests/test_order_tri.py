@@ -269,3 +269,28 @@ def test_supercurrent_is_the_wire_current_times_the_width(order, nx, ny, rel):
     d2 = usadel.Device(usadel.meshes.strip(1.0, 0.25, nx, ny), {"wire": usadel.Material()}, res, order=order)
     i1 = usadel.observables.supercurrent(d1, 0.1)
     assert usadel.observables.supercurrent(d2, 0.1) == pytest.approx(0.25 * i1, rel=rel)
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_assembly_memory_is_bounded_by_its_stated_size_and_checked_before_work(order, monkeypatch):
+    # the operators of an order-p problem grow like nb^2 x nq entries per element (P3: ~1200): the
+    # stated bytes per element must bound what building one takes (tracemalloc peak; a test that fails
+    # if the assembly grows), and a device over the budget is refused when it is built
+    import tracemalloc
+
+    from usadel import budget
+    from usadel.highorder_tri import TriProblem
+    from usadel.tri_dofs import BYTES_PER_ELEMENT
+
+    dev = strip(20, order=order)
+    n_el = dev.coarse.topology.t.shape[1]
+    tracemalloc.start()
+    try:
+        TriProblem(dev, 0.0, 1e-6)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 0.5 * BYTES_PER_ELEMENT[order] * n_el < peak <= BYTES_PER_ELEMENT[order] * n_el
+    monkeypatch.setattr(budget, "MEMORY_BUDGET", 0.9 * BYTES_PER_ELEMENT[order] * n_el)
+    with pytest.raises(usadel.UsadelError, match=f"order = {order} on {n_el} triangles needs about .* memory budget"):
+        strip(20, order=order)

@@ -110,7 +110,8 @@ def order_topology(mesh, materials, contacts, interfaces, order, coarse=None):
     if interfaces:
         raise UsadelError(f"Device: order = {order} on triangles with tunnel interfaces between regions "
                           f"({sorted(interfaces)}) is not built: use order=1")
-    from .tri_dofs import dof_nodes, lattice_mesh, tri_basis
+    from .tri_dofs import check_memory, dof_nodes, lattice_mesh, tri_basis
+    check_memory(np.asarray(mesh.t).shape[1], order)
     basis = tri_basis(mesh, order)
     fine = Device(lattice_mesh(mesh, basis, order), materials, contacts, order=1)  # element nodes sorted: canonical
     return coarse, fine.topology, dof_nodes(basis, fine.topology.p, order)
