@@ -220,6 +220,19 @@ class HighOrderGapMap(GapMap):
         new[fixed] = self.d_res[fixed] * self.sc[fixed]
         return new, sp
 
+    def growth_metric(self, low):
+        """(nodes, Gram matrix, lower bound) of ``usadel.stability.normal_state_growth``: the normal free dofs
+        (a clean contact's dof is the reservoir's gap, not perturbed) in the consistent pairing mass B on them.
+        The collocated linearised map is Delta -> D^-1 (ln(Tc0/T) - V S V^T B) Delta on the superconducting
+        free dofs (``usadel.highorder_tc``), self-adjoint in B when Tc0 (so D = lhs) is one number; the top
+        Ritz value is then a lower bound if every such dof is normal (the whole operator, not a block of it)."""
+        low = low & ~np.isin(np.arange(low.size), self.linear_tail.fixed)
+        gram = self._ops_p[2][low][:, low].tocsr()
+        sc_free = self.sc.copy()
+        sc_free[self.linear_tail.fixed] = False
+        bound = bool(np.array_equal(low, sc_free)) and np.ptp(self.ln_tc[self.sc]) == 0
+        return low, gram, bound
+
     def newton_fits(self):
         """True if the element Jacobians of all N frequencies (and spin blocks) fit in ``MAX_NEWTON_STORAGE``."""
         coarse = self.device.coarse
