@@ -4,7 +4,9 @@ Discretisation (``docs/conventions.md``, Element order):
 
 - Delta is the order-p Lagrange field of its values at the dofs (the order-p device's nodes), and
   pairs only inside superconducting elements (the convention of :mod:`usadel.highorder`); a dof
-  that a clean contact fixes, inside a superconducting element, carries the reservoir's gap;
+  that a clean contact fixes, inside a superconducting element, carries the reservoir's gap
+  cutoff-free (the only value for which the sum with f = f_res converges), and with ``omega_D`` is
+  collocated like any other dof, with f_res and the exact local tail (:meth:`HighOrderGapMap.update`);
 - the Matsubara pair amplitudes f_n are the order-p retarded solutions at E = i w_n
   (:func:`usadel.retarded.spectral` on the order-p device);
 - the gap equation is collocated at the dofs of superconducting elements (the sums of
@@ -166,10 +168,12 @@ class HighOrderTail:
         out[self.free] = self._apply(np.asarray(delta, complex), True) - self.lift
         return out
 
-    def linear(self, delta):
-        """The part linear in Delta (a per-node field; its values at clean contacts do not enter)."""
+    def linear(self, delta, contacts=False):
+        """The part linear in Delta (a per-node field; its values at clean contacts enter only with ``contacts``,
+        where Delta there is an unknown of the gap equation: :class:`HighOrderGapMap` with ``omega_D``)."""
         d = np.array(delta, complex)
-        d[self.fixed] = 0.0
+        if not contacts:
+            d[self.fixed] = 0.0
         out = np.zeros(d.shape, complex)
         out[self.free] = self._apply(d, False)
         return out
@@ -210,15 +214,46 @@ class HighOrderGapMap(GapMap):
         return HighOrderTail(device, T, self.n_tail, omega_D, self.psi_tail if omega_D is not None else 0.0,
                              ops=self._ops_p)
 
-    def update(self, delta, neq=0.0):
-        """G(Delta) of :meth:`usadel.matsubara.GapMap.update`, with the reservoirs' gaps at the clean-contact dofs
-        of superconducting elements (fixed there, as the pair amplitude)."""
-        delta = np.array(delta, complex)
+    def _contacts(self):
+        """The clean-contact dofs of superconducting elements, and whether the gap equation is collocated there
+        (with ``omega_D``; cutoff-free they carry the reservoir's gap)."""
         fixed = self.linear_tail.fixed
-        delta[fixed] = self.d_res[fixed] * self.sc[fixed]
+        return fixed[self.sc[fixed]], self.omega_D is not None
+
+    def update(self, delta, neq=0.0):
+        """G(Delta) of :meth:`usadel.matsubara.GapMap.update`. At the clean-contact dofs of superconducting
+        elements, where the pair amplitude is the reservoir's f_res: cutoff-free the reservoir's gap (the only
+        value for which sum_n (Delta/w_n - f_res) converges); with ``omega_D`` the gap equation collocated there
+        with the exact tail sum_{n>=N} g_n (Delta/w_n - f_res) = psi_N (Delta - Delta_res) + Delta_res x (the
+        local nonlinear tail at Delta_res)."""
+        delta = np.array(delta, complex)
+        c, collocate = self._contacts()
+        if not collocate:
+            delta[c] = self.d_res[c]
         new, sp = super().update(delta, neq)
-        new[fixed] = self.d_res[fixed] * self.sc[fixed]
+        if not collocate:
+            new[c] = self.d_res[c]
+        elif c.size:  # the base map's tail there is delta nl(delta): replace it by the reservoir's
+            pos = np.searchsorted(np.nonzero(self.sc)[0], c)
+            k = self.sc
+            nl_c = self.nonlinear_tail(delta[k])[pos]
+            nl_res = self.nonlinear_tail(self.d_res[k])[pos]
+            res = self.d_res[c]
+            new[c] -= (self.psi_tail * (delta[c] - res) + res * nl_res - delta[c] * nl_c) / self.lhs[c]
         return new, sp
+
+    def growth_metric(self, low):
+        """(nodes, Gram matrix, lower bound) of ``usadel.stability.normal_state_growth``: the normal free dofs
+        (a clean contact's dof is the reservoir's gap, not perturbed) in the consistent pairing mass B on them.
+        The collocated linearised map is Delta -> D^-1 (ln(Tc0/T) - V S V^T B) Delta on the superconducting
+        free dofs (``usadel.highorder_tc``), self-adjoint in B when Tc0 (so D = lhs) is one number; the top
+        Ritz value is then a lower bound if every such dof is normal (the whole operator, not a block of it)."""
+        low = low & ~np.isin(np.arange(low.size), self.linear_tail.fixed)
+        gram = self._ops_p[2][low][:, low].tocsr()
+        sc_free = self.sc.copy()
+        sc_free[self.linear_tail.fixed] = False
+        bound = bool(np.array_equal(low, sc_free)) and np.ptp(self.ln_tc[self.sc]) == 0
+        return low, gram, bound
 
     def newton_fits(self):
         """True if the element Jacobians of all N frequencies (and spin blocks) fit in ``MAX_NEWTON_STORAGE``."""
@@ -236,7 +271,10 @@ class HighOrderGapMap(GapMap):
         eps = 1j * self.w
         delta = np.array(delta, complex)
         fixed = self.linear_tail.fixed
-        delta[fixed] = self.d_res[fixed] * self.sc[fixed]
+        c, collocate = self._contacts()
+        if not collocate:
+            delta[c] = self.d_res[c]
+        pinned = fixed if not collocate else fixed[~self.sc[fixed]]
         coarse = self.device.coarse
         sc_el = np.array([m.superconducting for m in coarse.region_material()])[coarse.topology.region]
         blocks = []
@@ -251,19 +289,22 @@ class HighOrderGapMap(GapMap):
         def jv(v):
             v0 = np.asarray(v)
             v = np.array(v, complex)
-            v[fixed] = 0.0  # G is the reservoir's gap there: dG = 0
+            v[pinned] = 0.0  # G is the reservoir's gap there (or 0 off superconducting elements): dG = 0
             dF = []
             for prob, g, gt, J in blocks:
                 dx = prob.step(J, _pair_rows(prob, sc_el, prob.from_nodes(v[None])[0], g, gt))
                 dF.append(prob.nodes(anomalous_change(dx[:, 0::2], dx[:, 1::2], g, gt)))
             dF = dF[0] if len(dF) == 1 else 0.5 * (dF[0] + dF[1])
             dS = 2 * np.pi * self.T * (self.debye_weight @ (-1j * dF))
-            dtail = self.linear_tail.linear(v)[k]
+            dtail = self.linear_tail.linear(v, collocate)
+            if collocate:
+                dtail[c] = self.psi_tail * v[c]  # f there is the reservoir's: dS = 0
+            dtail = dtail[k]
             if self.h_node is not None:  # the exchange field's local tail correction is linear in Delta
                 dtail = dtail + v[k] * self._tail_exchange(np.zeros(np.count_nonzero(k)))
             out = -v
             out[k] += (dS[k] - dtail) / lhs[k]
-            out[fixed] = -v0[fixed]
+            out[pinned] = -v0[pinned]
             return out
         return jv
 

@@ -1,7 +1,9 @@
 r"""The critical temperature of an order-p (p = 2-4) device on a 1D wire: the linearised gap equation of
 :mod:`usadel.highorder_gap`, collocated at the dofs of superconducting elements.
 
-Linearised around Delta = 0 (contacts count as normal at Tc, as for P1: ``usadel.tc``), the order-p
+Linearised around Delta = 0 (contacts count as normal at Tc, as for P1: ``usadel.tc``; with ``omega_D`` the gap
+equation collocated at a clean contact's dof, ``usadel.highorder_gap``, decouples there, f = 0: its eigenvalue is
+-Psi(omega_D/2 pi Tc0) < 0 and that dof stays at 0, so Tc is the one with the dof fixed), the order-p
 Matsubara amplitude is f_n = 2 (K' + 2 w_n M)^-1 B Delta (``usadel.highorder_gap.linear_operators_p``);
 with K' V = M V Lambda, V^T M V = 1, the sum over all w_n >= 0 is exact:
 

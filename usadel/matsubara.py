@@ -405,6 +405,12 @@ class GapMap(PairingData):
         new[k] = (s[k] - tail + corr[k]) / lhs[k]
         return new, sp
 
+    def growth_metric(self, low):
+        """(nodes, Gram weights, lower bound) of ``usadel.stability.normal_state_growth`` for the normal nodes
+        ``low``: P1 perturbs them all, in the lumped pairing mass c_sc (diagonal), in which the linearised gap
+        operator at the normal state is self-adjoint (the top Ritz value is a lower bound)."""
+        return low, self.c_sc[low], True
+
     def newton_fits(self):
         """True if the Jacobian factorisations of all N frequencies fit in ``MAX_NEWTON_STORAGE``."""
         solver = self.ops.solver(2 if self.mix_c is None else 4, symmetric_pivoting=True)

@@ -107,7 +107,7 @@ def _converge(name, T, prob, fun, d0, *, tol, maxiter, check_normal, newton, exa
               hint=None, after_run=None):
     """The outer loop of the gap equation: Delta = fun(Delta)[0] from ``d0``; returns (Delta, history, extra, growth).
 
-    ``prob``: the Matsubara map (``usadel.matsubara.GapMap``); ``fun(x)`` ->
+    ``prob``: the Matsubara map (``usadel.matsubara.GapMap``); ``d0`` is set to 0 off ``prob.sc``; ``fun(x)`` ->
     (G(x), Matsubara solution): ``prob.update`` itself, or a map built on it.
     With ``newton`` (and the Jacobian factorisations within
     ``usadel.matsubara.MAX_NEWTON_STORAGE``) the map's exact Jacobian drives
@@ -139,6 +139,9 @@ def _converge(name, T, prob, fun, d0, *, tol, maxiter, check_normal, newton, exa
 
     G = lambda x: fun(x)[0]
     where = f"{name} (T = {T})"
+    # Delta is 0 off the superconducting nodes, which the loop never updates (``mask``): a start there would
+    # stay in the residual for ever (a uniform delta0 on an S/N bilayer stalled at 3e-1)
+    d0 = np.where(prob.sc, d0, 0.0)
     d, hist, ok, extra, growth = stable_solution(run, G, d0, prob, check_normal, where)
     if ok and (jump := prob.branch_error(d)) > tol * scale:
         log.warning("%s: the warm-started Matsubara solutions left the physical branch (pair sum off by "
@@ -170,7 +173,8 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
         Temperature, > 0 (any T: at low T the Matsubara sum up to the cutoff is a
         band quadrature, ``usadel.matsubara``).
     delta0 : array or None
-        Starting gap per node, shape (n_nodes,), finite (default: the bulk gap of each material).
+        Starting gap per node, shape (n_nodes,), finite (default: the bulk gap of each material);
+        ignored (taken as 0) off the superconducting nodes, ``GapMap.sc``, where Delta is no unknown.
     tol : float
         Convergence on max |G(Delta) - Delta|, in units of the largest Tc0; > 0.
     maxiter : int
