@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 
 from .errors import UsadelError
 
-__all__ = ["ELEMENTS", "INTORDER", "NEWTON_COTES", "BYTES_PER_ELEMENT", "check_memory", "tri_basis", "lattice", "lattice_mesh", "dof_nodes",
+__all__ = ["ELEMENTS", "INTORDER", "NEWTON_COTES", "BYTES_PER_ELEMENT", "BYTES_PER_ENERGY_NODE", "memory_need", "check_memory", "tri_basis", "lattice", "lattice_mesh", "dof_nodes",
            "facet_weights", "point_operators"]
 
 #: scikit-fem's Lagrange element of every order built on triangles
@@ -36,23 +36,33 @@ INTORDER = {2: 4, 3: 6}
 #: closed Newton-Cotes rule on a facet's p + 1 equally spaced dofs: (numerators from end to end, denominator);
 #: the weights are numerator x length / denominator
 NEWTON_COTES = {2: ((1, 4, 1), 6), 3: ((1, 3, 3, 1), 8)}
-#: peak bytes per mesh element of building an order-p triangle problem (``usadel.highorder_tri.TriProblem``:
-#: the basis, the sparse point and assembly operators of nb^2 x nq entries per element); measured with
-#: tracemalloc on strips of 800 and 3200 elements: P2 24 kB, P3 116 kB (73 kB of it held while it lives)
-BYTES_PER_ELEMENT = {2: 25e3, 3: 120e3}
+#: peak bytes per mesh element of one spectral solve on an order-p triangle device (the basis, the sparse
+#: point and assembly operators of nb^2 x nq entries per element, the Newton arrays, the LUs), up to ~40
+#: energies: peak RSS above the built device on strips of 3200-7200 elements, P2 63-86 kB, P3 171-293 kB
+BYTES_PER_ELEMENT = {2: 90e3, 3: 300e3}
+#: and per energy and node beyond (the solutions kept in the block and in the result: 68-77 bytes measured
+#: with tracemalloc from 160 to 640 energies; doubled for the copies of a block sent back from a worker)
+BYTES_PER_ENERGY_NODE = 160
 
 
-def check_memory(n_el, order):
-    """Raise UsadelError, before any work, if an order-``order`` problem on ``n_el`` triangles would need more
-    than ``usadel.budget.MEMORY_BUDGET`` (:data:`BYTES_PER_ELEMENT`)."""
+def memory_need(n_el, order, copies=1, n_energies=0, n_nodes=0):
+    """Bytes that ``copies`` order-``order`` spectral solves at once on ``n_el`` triangles need, with the
+    solutions at ``n_energies`` energies on the device's ``n_nodes`` nodes."""
+    return BYTES_PER_ELEMENT[order] * n_el * copies + BYTES_PER_ENERGY_NODE * n_energies * n_nodes
+
+
+def check_memory(n_el, order, copies=1, n_energies=0, n_nodes=0):
+    """Raise UsadelError, before any work, if :func:`memory_need` exceeds ``usadel.budget.MEMORY_BUDGET``
+    (``copies``: concurrent energy blocks, each with its own problem)."""
     from . import budget
 
-    need = BYTES_PER_ELEMENT[order] * n_el
+    need = memory_need(n_el, order, copies, n_energies, n_nodes)
     if need > budget.MEMORY_BUDGET:
-        raise UsadelError(f"Device: order = {order} on {n_el} triangles needs about {budget.gib(need)} for its "
-                          f"assembly operators ({BYTES_PER_ELEMENT[order] / 1e3:.0f} kB per element), over the "
-                          f"memory budget of {budget.gib(budget.MEMORY_BUDGET)} (usadel.budget.MEMORY_BUDGET): "
-                          f"use a coarser mesh or a lower order")
+        each = f", {copies} energy blocks at once" if copies > 1 else ""
+        raise UsadelError(f"order = {order} on {n_el} triangles: a spectral solve needs about {budget.gib(need)} "
+                          f"({BYTES_PER_ELEMENT[order] / 1e3:.0f} kB per element{each}; {n_energies} energies), "
+                          f"over the memory budget of {budget.gib(budget.MEMORY_BUDGET)} "
+                          f"(usadel.budget.MEMORY_BUDGET): use a coarser mesh, a lower order or fewer workers")
 
 
 def tri_basis(mesh, order):
