@@ -150,7 +150,9 @@ def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
                     for r in range(c + 1, ni):
                         v -= LU[w, el, c, r] * B[r, j]
                     B[c, j] = v * ip
-            X[w, el] = B[:, :4]
+            for i in range(ni):
+                for j in range(4):
+                    X[w, el, i, j] = B[i, j]
             _corr(A, B, w, el, corr, y)
             for i in range(4):
                 for j in range(4):
@@ -163,7 +165,8 @@ def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
 def _corr(A, B, w, el, corr, y):
     """y = A_II^-1 r_I (column 4 of B) and corr = A_VI y of element el."""
     ni = B.shape[0]
-    y[w, el] = B[:, 4]
+    for i in range(ni):
+        y[w, el, i] = B[i, 4]
     for i in range(4):
         v = 0j
         for k in range(ni):
@@ -214,7 +217,7 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx,
                             T[i, s, c, c2] += Sc[w, el, 2 * e1 + c, 2 * e2 + c2]
                 for c in range(2):
                     r[i, c] += corr[w, el, 2 * e1 + c]
-        for k in range(vrow.shape[0]):
+        for k in range(vb.shape[3]):  # (barrier entries: none in :func:`_newton1`)
             s = 1 + vcol[k] - vrow[k]
             for c in range(2):
                 for c2 in range(2):
@@ -296,8 +299,7 @@ def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F, cf, nod, at)
 
 
 def _norms(F):
-    """(2-norm, max norm, all finite) of the row F (1, m), the max norm via the largest square (no complex
-    abs, a hypot call, per entry); a NaN entry makes both norms NaN."""
+    """(2-norm, max norm, all finite) of the row F (1, m); max via the largest square; NaN entry: both NaN."""
     s2, m2, fin = 0.0, 0.0, True
     for i in range(F.shape[1]):
         re, im = F[0, i].real, F[0, i].imag
@@ -338,7 +340,7 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
             _condense(A, rl, Sc, corr, X, y, B, LU, pv)
         known = True  # from here on F1, rl hold the residual at gw (the line search's last point)
         f0, fm0, _ = _norms(F)
-        _chain_solve(Sc, corr, X, y, vb, vrow[:0], vcol[:0], F, t0, t1, vdof, loc, dirm, dx, T, r)
+        _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx, T, r)
         _, step, fin = _norms(dx)
         bad = not fin
         if bad:
