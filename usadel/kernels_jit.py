@@ -113,7 +113,7 @@ def _element_jacobian(cf, phi, dphi, K, A):
 def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
     """Schur complements of every element: A_II^-1 [A_IV | r_I] by LU with partial pivoting, the pivot the
     largest |Re| + |Im| (as gesv: LAPACK's izamax); B (n_i, 5) a work array; the factors LU (b, n_el, n_i, n_i)
-    and pivots pv (b, n_el, n_i) are kept for :func:`_condense_rhs`."""
+    (the reciprocals of the pivots on its diagonal) and pivots pv (b, n_el, n_i) are kept for :func:`_condense_rhs`."""
     b, n_el, ni = A.shape[0], A.shape[1], A.shape[2] - 4
     for w in range(b):
         for el in range(n_el):
@@ -135,7 +135,7 @@ def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
                         LU[w, el, c, j], LU[w, el, piv, j] = LU[w, el, piv, j], LU[w, el, c, j]
                     for j in range(5):
                         B[c, j], B[piv, j] = B[piv, j], B[c, j]
-                ip = _inv(LU[w, el, c, c])  # (gesv scales the column by the pivot's reciprocal too)
+                ip = LU[w, el, c, c] = _inv(LU[w, el, c, c])  # (kept in its place; gesv scales by it too)
                 for r in range(c + 1, ni):
                     f = LU[w, el, r, c] * ip
                     LU[w, el, r, c] = f
@@ -144,7 +144,7 @@ def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
                     for j in range(5):
                         B[r, j] -= f * B[c, j]
             for c in range(ni - 1, -1, -1):
-                ip = _inv(LU[w, el, c, c])
+                ip = LU[w, el, c, c]
                 for j in range(5):
                     v = B[c, j]
                     for r in range(c + 1, ni):
@@ -192,7 +192,7 @@ def _condense_rhs(A, rl, corr, y, B, LU, pv):
                 v = B[c, 4]
                 for r in range(c + 1, ni):
                     v -= LU[w, el, c, r] * B[r, 4]
-                B[c, 4] = v * _inv(LU[w, el, c, c])
+                B[c, 4] = v * LU[w, el, c, c]
             _corr(A, B, w, el, corr, y)
 
 
@@ -275,11 +275,11 @@ def _workspace(g, tables, chain):
     ni = 2 * (p1 - 2)
     c = np.complex128
     return (np.zeros((6, nq), c), np.zeros((4, p1)), np.zeros(8), np.zeros((1, n), c), np.zeros((1, n), c),
-            np.zeros((1, n_el, 2 * p1, 2 * p1), c), np.zeros((1, n_el, 2 * p1), c), np.zeros((1, n_el, 4, 4), c), np.zeros((1, n_el, 4), c),
-            np.zeros((1, n_el, ni, 4), c), np.zeros((1, n_el, ni), c), np.zeros((1, 2, 2, 0), c),
-            np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, n), c),
-            np.zeros((1, n), c), np.zeros((ni, 5), c), np.zeros((1, n_el, ni, ni), c), np.zeros((nv, 3, 2, 2), c),
-            np.zeros((nv, 2), c), np.zeros((1, n_el, ni), np.int64))
+            np.zeros((1, n_el, 2 * p1, 2 * p1), c), np.zeros((1, n_el, 2 * p1), c), np.zeros((1, n_el, 4, 4), c),
+            np.zeros((1, n_el, 4), c), np.zeros((1, n_el, ni, 4), c), np.zeros((1, n_el, ni), c),
+            np.zeros((1, 2, 2, 0), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c),
+            np.zeros((1, n), c), np.zeros((1, n), c), np.zeros((ni, 5), c), np.zeros((1, n_el, ni, ni), c),
+            np.zeros((nv, 3, 2, 2), c), np.zeros((nv, 2), c), np.zeros((1, n_el, ni), np.int64))
 
 
 def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F, cf, nod, at):
