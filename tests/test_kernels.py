@@ -145,6 +145,33 @@ def test_compiled_sweep_lanes_equal_the_python_loop(monkeypatch, descending, lan
     assert np.max(np.abs(a[0] - b[0])) < 1e-13 and np.max(np.abs(a[1] - b[1])) < 1e-13
 
 
+def test_compiled_sweep_takes_one_lane_and_several_still_equal_the_python_loop(monkeypatch):
+    # A problem whose Newton runs energy by energy (serial_newton) gains nothing from batching, so the sweep takes
+    # one lane: one homotopy start where batched problems take up to SWEEP_LANES. Several lanes (forced here, as a
+    # batched problem would have them) must still give the Python loop's starts and solutions in the compiled
+    # lanes; one lane must agree with several to the Newton solves' accuracy (tol 1e-10 with the contraction stop's
+    # bound 1e-3 tol per solve; measured ~3e-13 on the benchmark meshes): 1e-11
+    from usadel import sweep as sw
+
+    prob = HighOrderProblem(clean_wire(3), 0.0, 1e-6)
+    assert prob.serial_newton and prob.compiled_newton
+    eps = np.r_[np.linspace(0.0, 10.0, 150), 4.0, 4.0, 7.5] + 1e-6j
+    one_started = []
+    one = sw.sweep(prob, eps, 1e-10, 40, recording(one_started))
+    monkeypatch.setattr(HighOrderProblem, "serial_newton", property(lambda self: False))
+    runs = []
+    for p in (prob, PythonLoop(prob)):
+        started = []
+        runs.append((sw.sweep(p, eps, 1e-10, 40, recording(started)), started))
+    (a, sa), (b, sb) = runs
+    assert len(sa) == len(sb) and all(np.array_equal(x, y) for x, y in zip(sa, sb))
+    # the first homotopy batch: the lane starts with the sample; 8 lanes start 7 more energies than one
+    assert sa[0].size >= one_started[0].size + 6 and one_started[0][-1] == 10.0 and sa[0][-1] == 10.0
+    assert np.array_equal(a[2], b[2]) and a[2].all() and one[2].all()
+    assert np.max(np.abs(a[0] - b[0])) < 1e-13 and np.max(np.abs(a[1] - b[1])) < 1e-13
+    assert np.max(np.abs(one[0] - a[0])) < 1e-11 and np.max(np.abs(one[1] - a[1])) < 1e-11
+
+
 def test_compiled_homotopy_stages_equal_the_python_loop():
     # HighOrderProblem.solve_stages: every stage of the eta-homotopy in one compiled call (contact values imposed,
     # Newton to the stage's tolerance, energy by energy): the stage loop's numbers, across the minigap edge

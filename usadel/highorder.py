@@ -239,6 +239,13 @@ class HighOrderProblem(DofFields):
         the energy sweep's steps then run compiled too, :mod:`usadel.sweep_chain`)."""
         return self.compiled and self.condensation.chain is not None and not (self.tunnel or self.links)
 
+    @property
+    def serial_newton(self):
+        """Whether :meth:`newton` solves the energies one by one (the compiled loop, ``compiled_newton``'s
+        problems), so that batching energies gains nothing: the energy sweep then takes one lane
+        (:func:`usadel.sweep.sweep`) whether its steps run compiled or in its Python loop."""
+        return self.compiled and self.condensation.chain is not None and not (self.tunnel or self.links)
+
     def operator_scale(self, eps):
         """Largest Jacobian diagonal per energy (b,): stiffness plus mass times 1 + |E| + the device's energy
         scale, the scale of the rounding floor of :func:`usadel.newton.newton`."""

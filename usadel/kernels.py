@@ -52,8 +52,9 @@ def bulk(eps, g, gt, tables, jac):
     Ft = np.zeros((b, n), complex)
     shape = (b, n_el) if jac else (0, n_el)  # without the Jacobian A is not touched
     A, rl = np.zeros(shape + (2 * p1, 2 * p1), complex), np.zeros((b, n_el, 2 * p1), complex)
+    work = np.zeros((6, tables[1].shape[0]), complex), np.zeros((4, p1)), np.zeros(8)  # (cf, nod, at of the kernel)
     bulk_kernel(np.ascontiguousarray(eps, complex), np.ascontiguousarray(g), np.ascontiguousarray(gt), *tables, int(jac),
-          Fg, Ft, A, rl)
+          Fg, Ft, A, rl, *work)
     if not jac:
         return Fg, Ft, None
     Sc, corr = np.empty((b, n_el, 4, 4), complex), np.empty((b, n_el, 4), complex)

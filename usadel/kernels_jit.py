@@ -1,5 +1,7 @@
-"""The compiled (numba) functions behind :mod:`usadel.kernels`, all in this one file: numba's disk cache
-notices changes in a cached function's own file only, and a compiled caller includes its callees' code."""
+"""The compiled (numba) functions behind :mod:`usadel.kernels`, all in this one file: numba's disk cache notices
+changes in a cached function's own file only, and a compiled caller includes its callees' code. Helpers are inlined
+into the drivers ``_newton``, ``_homotopy``, ``_run`` (``inline="always"``: numba IR, same operations, same order): a
+compiled call increfs and decrefs each array passed (atomics: ~10% of a P4 x 8 sweep; inlined ~0.9 ms less of ~8)."""
 
 import numpy as np
 
@@ -21,12 +23,16 @@ def _inv(z):
     return complex(z.real * s, -z.imag * s)
 
 
-def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl):
-    """jac: 0 the residual (rl, Fg, Ft), 1 with the element Jacobians A, 2 A alone (the residual known)."""
+def _rs(a, z):
+    """Real a times complex z by two products (numba multiplies a float by a complex as two complex numbers)."""
+    return complex(a * z.real, a * z.imag)
+
+
+def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl, cf, nod, at):
+    """jac: 0 the residual (rl, Fg, Ft), 1 with the element Jacobians A, 2 A alone (the residual known). Work arrays:
+    cf (6, nq) Jacobian coefficients, nod (4, p+1) nodal Re, Im of gamma, gamma~, at (8,) their values at a point."""
     b, n_el, p1, nq = eps.shape[0], L.shape[0], L.shape[1], phi.shape[0]
     res = jac != 2
-    cf = np.empty((6, nq), dtype=np.complex128)  # an element's Jacobian coefficients at its points
-    nod, at = np.empty((4, p1)), np.empty(8)  # an element's nodal Re, Im of gamma, gamma~ (real phi products)
     for w in range(b):
         for el in range(n_el):  # (rl arrives zeroed; A is only written with jac)
             for k in range(p1):
@@ -40,32 +46,33 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A
                         y += nod[c, k] * dphi[q, k]
                     at[c], at[4 + c] = x, y
                 gq, tq = complex(at[0], at[1]), complex(at[2], at[3])
-                dg, dt = complex(at[4], at[5]) * jinv[el], complex(at[6], at[7]) * jinv[el]
+                dg, dt = _rs(jinv[el], complex(at[4], at[5])), _rs(jinv[el], complex(at[6], at[7]))
                 s, mm = S[el, q], M[el, q]
                 e = eps[w] + hq[el, q]
                 D, G = Dq[el, q], Gq[el, q]
-                Dc = np.conj(D)
+                Dc, s2, g2 = np.conj(D), s * 2.0, 2.0 * G
                 pp = gq * tq
                 iden = _inv(1.0 + pp)  # one reciprocal per point (numba's complex division costs ~10 products)
                 sg, st = dg * dg, dt * dt
                 frac = (1.0 - pp) * iden
-                vg = s * 2.0 * tq * sg * iden + mm * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
-                vt = s * 2.0 * gq * st * iden + mm * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
-                fg, ft = s * dg * jinv[el], s * dt * jinv[el]
+                m2e, ug, ut = complex(2.0 * e.imag, -2.0 * e.real), D + Dc * gq * gq, D * tq * tq + Dc  # -2i E, ...
+                vg = _rs(s2, tq) * sg * iden + _rs(mm, m2e * gq - complex(-ug.imag, ug.real) + _rs(g2, gq) * frac)
+                vt = _rs(s2, gq) * st * iden + _rs(mm, m2e * tq + complex(-ut.imag, ut.real) + _rs(g2, tq) * frac)
+                fg, ft = _rs(jinv[el], _rs(s, dg)), _rs(jinv[el], _rs(s, dt))
                 for k in range(p1 if res else 0):
                     ph, dp = phi[q, k], dphi[q, k]
                     rl[w, el, 2 * k] += complex(vg.real * ph + fg.real * dp, vg.imag * ph + fg.imag * dp)
                     rl[w, el, 2 * k + 1] += complex(vt.real * ph + ft.real * dp, vt.imag * ph + ft.imag * dp)
                 if not jac:
                     continue
-                iden2 = iden * iden
-                hp = 2.0 * frac - 4.0 * pp * iden2
-                cf[0, q] = s * (-2.0 * tq * tq * sg * iden2) + mm * (-2j * e - 2j * Dc * gq + G * hp)  # a
-                cf[3, q] = s * (-2.0 * gq * gq * st * iden2) + mm * (-2j * e + 2j * D * tq + G * hp)  # d
-                cf[1, q] = s * 2.0 * sg * iden2 + mm * (-4.0 * G * gq * gq * iden2)  # b
-                cf[2, q] = s * 2.0 * st * iden2 + mm * (-4.0 * G * tq * tq * iden2)  # c
-                cf[4, q] = s * 4.0 * tq * dg * jinv[el] * iden  # a, phi_k phi_m' part
-                cf[5, q] = s * 4.0 * gq * dt * jinv[el] * iden  # d, phi_k phi_m' part
+                iden2, dc2, d2 = iden * iden, complex(2.0 * D.imag, 2.0 * D.real), complex(-2.0 * D.imag, 2.0 * D.real)
+                hp = _rs(2.0, frac) - _rs(4.0, pp) * iden2  # (dc2, d2: 2i Delta^*, 2i Delta)
+                cf[0, q] = _rs(s, _rs(-2.0, tq) * tq * sg * iden2) + _rs(mm, m2e - dc2 * gq + _rs(G, hp))  # a
+                cf[3, q] = _rs(s, _rs(-2.0, gq) * gq * st * iden2) + _rs(mm, m2e + d2 * tq + _rs(G, hp))  # d
+                cf[1, q] = _rs(s2, sg) * iden2 + _rs(mm, _rs(-4.0 * G, gq) * gq * iden2)  # b
+                cf[2, q] = _rs(s2, st) * iden2 + _rs(mm, _rs(-4.0 * G, tq) * tq * iden2)  # c
+                cf[4, q] = _rs(jinv[el], _rs(s * 4.0, tq) * dg) * iden  # a, phi_k phi_m' part
+                cf[5, q] = _rs(jinv[el], _rs(s * 4.0, gq) * dt) * iden  # d, phi_k phi_m' part
             for k in range(p1 if res else 0):
                 Fg[w, L[el, k]] += rl[w, el, 2 * k]
                 Ft[w, L[el, k]] += rl[w, el, 2 * k + 1]
@@ -110,8 +117,8 @@ def _element_jacobian(cf, phi, dphi, K, A):
 
 def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
     """Schur complements of every element: A_II^-1 [A_IV | r_I] by LU with partial pivoting, the pivot the
-    largest |Re| + |Im| (as gesv: LAPACK's izamax); B (n_i, 5) a work array; the factors LU (b, n_el, n_i, n_i)
-    and pivots pv (b, n_el, n_i) are kept for :func:`_condense_rhs`."""
+    largest |Re| + |Im| (as gesv: LAPACK's izamax); B (n_i, 5) a work array; the factors LU (b, n_el, n_i, n_i),
+    with the pivots' reciprocals on the diagonal, and pivots pv (b, n_el, n_i) are kept for :func:`_condense_rhs`."""
     b, n_el, ni = A.shape[0], A.shape[1], A.shape[2] - 4
     for w in range(b):
         for el in range(n_el):
@@ -133,7 +140,7 @@ def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
                         LU[w, el, c, j], LU[w, el, piv, j] = LU[w, el, piv, j], LU[w, el, c, j]
                     for j in range(5):
                         B[c, j], B[piv, j] = B[piv, j], B[c, j]
-                ip = _inv(LU[w, el, c, c])  # (gesv scales the column by the pivot's reciprocal too)
+                ip = LU[w, el, c, c] = _inv(LU[w, el, c, c])  # (kept in its place; gesv scales by it too)
                 for r in range(c + 1, ni):
                     f = LU[w, el, r, c] * ip
                     LU[w, el, r, c] = f
@@ -142,7 +149,7 @@ def _condense(A, rl, Sc, corr, X, y, B, LU, pv):
                     for j in range(5):
                         B[r, j] -= f * B[c, j]
             for c in range(ni - 1, -1, -1):
-                ip = _inv(LU[w, el, c, c])
+                ip = LU[w, el, c, c]
                 for j in range(5):
                     v = B[c, j]
                     for r in range(c + 1, ni):
@@ -181,8 +188,7 @@ def _condense_rhs(A, rl, corr, y, B, LU, pv):
             for i in range(ni):
                 B[i, 4] = rl[w, el, 4 + i]
             for c in range(ni):
-                p = pv[w, el, c]
-                B[c, 4], B[p, 4] = B[p, 4], B[c, 4]
+                B[c, 4], B[pv[w, el, c], 4] = B[pv[w, el, c], 4], B[c, 4]
             for c in range(ni):
                 for r in range(c + 1, ni):
                     B[r, 4] -= LU[w, el, r, c] * B[c, 4]
@@ -190,7 +196,7 @@ def _condense_rhs(A, rl, corr, y, B, LU, pv):
                 v = B[c, 4]
                 for r in range(c + 1, ni):
                     v -= LU[w, el, c, r] * B[r, 4]
-                B[c, 4] = v * _inv(LU[w, el, c, c])
+                B[c, 4] = v * LU[w, el, c, c]
             _corr(A, B, w, el, corr, y)
 
 
@@ -215,7 +221,7 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx,
                             T[i, s, c, c2] += Sc[w, el, 2 * e1 + c, 2 * e2 + c2]
                 for c in range(2):
                     r[i, c] += corr[w, el, 2 * e1 + c]
-        for k in range(vrow.shape[0]):
+        for k in range(vb.shape[3]):  # (barrier entries: none in :func:`_newton1`)
             s = 1 + vcol[k] - vrow[k]
             for c in range(2):
                 for c2 in range(2):
@@ -267,37 +273,35 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx,
                 dx[w, loc[el, 4 + k]] = v
 
 
-def _workspace(n, n_el, p1, nv):
-    """Work arrays of :func:`_newton1` for one energy: n dofs, n_el elements of p1 nodes, nv vertices."""
-    ni = 2 * (p1 - 2)
-    c = np.complex128
-    return (np.zeros((1, n), c), np.zeros((1, n), c), np.zeros((1, n_el, 2 * p1, 2 * p1), c),
-            np.zeros((1, n_el, 2 * p1), c), np.zeros((1, n_el, 4, 4), c), np.zeros((1, n_el, 4), c),
-            np.zeros((1, n_el, ni, 4), c), np.zeros((1, n_el, ni), c), np.zeros((1, 2, 2, 0), c),
-            np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, n), c),
-            np.zeros((1, n), c), np.zeros((ni, 5), c), np.zeros((1, n_el, ni, ni), c), np.zeros((nv, 3, 2, 2), c),
-            np.zeros((nv, 2), c), np.zeros((1, n_el, ni), np.int64))
+def _workspace(g, tables, chain):
+    """Work arrays of :func:`_newton1` for one energy of g (b, n) on the chain of ``tables`` and ``chain``."""
+    n, n_el, p1, nq, nv = g.shape[1], tables[0].shape[0], tables[0].shape[1], tables[1].shape[0], chain[4].shape[0] // 2
+    ni, c = 2 * (p1 - 2), np.complex128
+    return (np.zeros((6, nq), c), np.zeros((4, p1)), np.zeros(8), np.zeros((1, n), c), np.zeros((1, n), c),
+            np.zeros((1, n_el, 2 * p1, 2 * p1), c), np.zeros((1, n_el, 2 * p1), c), np.zeros((1, n_el, 4, 4), c),
+            np.zeros((1, n_el, 4), c), np.zeros((1, n_el, ni, 4), c), np.zeros((1, n_el, ni), c),
+            np.zeros((1, 2, 2, 0), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c),
+            np.zeros((1, n), c), np.zeros((1, n), c), np.zeros((ni, 5), c), np.zeros((1, n_el, ni, ni), c),
+            np.zeros((nv, 3, 2, 2), c), np.zeros((nv, 2), c), np.zeros((1, n_el, ni), np.int64))
 
 
-def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F):
+def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F, cf, nod, at):
     """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled.
-    jac as :func:`_bulk` (2: A alone; F, rl are left as they are)."""
+    jac as :func:`_bulk` (2: A alone; F, rl are left as they are); cf, nod, at: its work arrays."""
     L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc = tables
+    if jac != 2:
+        Fg[:], Ft[:], rl[:] = 0.0, 0.0, 0.0
+    _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl, cf, nod, at)
     if jac == 2:
-        _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
         return
-    Fg[:], Ft[:], rl[:] = 0.0, 0.0, 0.0
-    _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl)
     for d in dir_dofs:
         Fg[0, d], Ft[0, d] = 0.0, 0.0
     for i in range(Fg.shape[1]):
-        F[0, 2 * i] = Fg[0, i]
-        F[0, 2 * i + 1] = Ft[0, i]
+        F[0, 2 * i], F[0, 2 * i + 1] = Fg[0, i], Ft[0, i]
 
 
 def _norms(F):
-    """(2-norm, max norm, all finite) of the row F (1, m), the max norm via the largest square (no complex
-    abs, a hypot call, per entry); a NaN entry makes both norms NaN."""
+    """(2-norm, max norm, all finite) of the row F (1, m); max via the largest square; NaN entry: both NaN."""
     s2, m2, fin = 0.0, 0.0, True
     for i in range(F.shape[1]):
         re, im = F[0, i].real, F[0, i].imag
@@ -311,7 +315,7 @@ def _norms(F):
 
 def _newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
     """:func:`usadel.newton.newton` energy by energy (independent there too), on a chain without barriers."""
-    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    wk = _workspace(g, tables, chain)
     for w in range(eps.shape[0]):
         ok[w], res[w] = _newton1(eps[w:w + 1], g[w:w + 1], gt[w:w + 1], tol, maxiter, scale[w], tables, chain,
                                  dir_dofs, consts, wk)
@@ -323,7 +327,7 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
     halvings, armijo, rounding, stall = int(consts[0]), consts[1], consts[2], consts[3]
     contraction, chord_step, safety = consts[4], consts[5], consts[6]
     vrow, vcol, t0, t1, vdof, loc, dirm = chain
-    Fg, Ft, A, rl, Sc, corr, X, y, vb, F, F1, dx, gn, gtn, B, LU, T, r, pv = wk
+    cf, nod, at, Fg, Ft, A, rl, Sc, corr, X, y, vb, F, F1, dx, gn, gtn, B, LU, T, r, pv = wk
     n = gw.shape[1]
     f1, fm1, ok, chord, prev, known = np.inf, np.inf, False, False, np.inf, False
     for _ in range(maxiter):
@@ -334,11 +338,11 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
         else:  # after the first iteration the line search's residual is this one (F1, rl): the Jacobian alone
             if known:
                 F[:] = F1
-            _residual1(e, gw, gtw, tables, 2 if known else 1, dir_dofs, Fg, Ft, A, rl, F)
+            _residual1(e, gw, gtw, tables, 2 if known else 1, dir_dofs, Fg, Ft, A, rl, F, cf, nod, at)
             _condense(A, rl, Sc, corr, X, y, B, LU, pv)
         known = True  # from here on F1, rl hold the residual at gw (the line search's last point)
         f0, fm0, _ = _norms(F)
-        _chain_solve(Sc, corr, X, y, vb, vrow[:0], vcol[:0], F, t0, t1, vdof, loc, dirm, dx, T, r)
+        _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx, T, r)
         _, step, fin = _norms(dx)
         bad = not fin
         if bad:
@@ -348,7 +352,7 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
             for i in range(n):
                 gn[0, i] = gw[0, i] + lam * dx[0, 2 * i]
                 gtn[0, i] = gtw[0, i] + lam * dx[0, 2 * i + 1]
-            _residual1(e, gn, gtn, tables, 0, dir_dofs, Fg, Ft, A, rl, F1)
+            _residual1(e, gn, gtn, tables, 0, dir_dofs, Fg, Ft, A, rl, F1, cf, nod, at)
             f1, fm1, _ = _norms(F1)
             if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
                 break
@@ -371,7 +375,7 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
 def _homotopy(E, tols, bg, bgt, g, gt, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
     """The stages E (K, b) of :func:`usadel.eta_homotopy.homotopy` energy by energy: the contact values bg, bgt
     (K, b, n) imposed, Newton to tols[k]; ok: every stage converged, res: the last stage's residual."""
-    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    wk = _workspace(g, tables, chain)
     for w in range(g.shape[0]):
         ok[w] = True
         for s in range(E.shape[0]):
@@ -425,8 +429,7 @@ def _checked_solve(i, e, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale, 
     for d in dir_dofs:
         pg[0, d], pt[0, d] = bg[i, d], bgt[i, d]
     g[i], gt[i] = pg[0], pt[0]
-    ok, res = _newton1(e[i:i + 1], g[i:i + 1], gt[i:i + 1], tol, maxiter, scale[i], tables, chain,
-                                 dir_dofs, consts, wk)
+    ok, res = _newton1(e[i:i + 1], g[i:i + 1], gt[i:i + 1], tol, maxiter, scale[i], tables, chain, dir_dofs, consts, wk)
     jump2, branch, lim2 = 0.0, True, (1.0 + slack) ** 2  # (squares: no complex abs, a hypot call, per entry)
     for m in range(g.shape[1]):
         a, b = g[i, m], gt[i, m]
@@ -444,10 +447,9 @@ def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_d
          chain, consts, checks, order, continued, need):
     """:func:`run_lanes`: the sweep's loop from ``step0`` until a step where some lane needs the homotopy
     (``need``) or the end; returns (that step or the number of steps, energies redone)."""
-    wk = _workspace(g.shape[1], tables[0].shape[0], tables[0].shape[1], chain[4].shape[0] // 2)
+    wk = _workspace(g, tables, chain)
     pg, pt = np.zeros((1, g.shape[1]), np.complex128), np.zeros((1, g.shape[1]), np.complex128)
-    wts = np.zeros(hist.shape[1], np.complex128)
-    redone = 0
+    wts, redone = np.zeros(hist.shape[1], np.complex128), 0
     for step in range(step0, lanes.shape[1]):
         stop = False
         for k in range(lanes.shape[0]):
@@ -485,10 +487,11 @@ def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_d
     return lanes.shape[1], redone
 
 
-if AVAILABLE:
-    for _name in ("_inv", "_element_jacobian", "_predict", "_checked_solve", "_run", "_homotopy", "_norms",
-                  "_workspace", "_newton1", "_condense", "_corr", "_condense_rhs", "_bulk", "_chain_solve",
-                  "_residual1", "_newton"):  # (numba resolves a callee by its global name when compiling)
+if AVAILABLE:  # (numba resolves a callee by its global name when compiling; the inlined ones: module docstring)
+    for _name in ("_inv", "_rs", "_element_jacobian", "_predict", "_checked_solve", "_norms", "_workspace", "_newton1",
+                  "_condense", "_corr", "_condense_rhs", "_bulk", "_chain_solve", "_residual1"):
+        globals()[_name] = numba.njit(cache=True, inline="always")(globals()[_name])
+    for _name in ("_run", "_homotopy", "_newton"):  # the drivers
         globals()[_name] = numba.njit(cache=True)(globals()[_name])
 
 
