@@ -60,7 +60,8 @@ def test_strip_converges_to_the_wire(order, phase, barrier, tol, rate):
     # clean contacts at phase pi/2 (minigap ~2) and tunnel contacts (Newton-Cotes weights on the facets):
     # P2's centre vertex converges like h^4 (vertex superconvergence of even orders; measured 7.7e-4, 2.3e-5,
     # 1.4e-6 clean and 3.4e-5, 2.1e-6, 1.3e-7 tunnel for 8, 16, 32 cells along); P3's like h^4 too, not the 1D
-    # h^6: in 2D an odd order has no superconvergence of values at vertices (Schatz, Sloan, Wahlbin 1996), so
+    # h^6: Schatz, Sloan, Wahlbin (1996) prove vertex-value superconvergence in 2D for even orders only; P3
+    # measures none (unchanged with quadrature of order 10), so
     # h^(p+1) (measured 3.1e-3, 2.4e-5, 1.5e-6, 1.0e-7 clean and 2.2e-5, 5.1e-6, 3.0e-7, 1.8e-8 tunnel for 4,
     # 8, 16, 32: ratios 16.2, 15.0 and 17.2, 16.3). Tolerances: 16 cells with 4x margin over the measured
     # error; rates: P2 at least h^3, P3 at least h^3.5 (a P2-like h^3 fails it)
