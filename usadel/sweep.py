@@ -122,7 +122,8 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     pre[[lane[0] for lane in lanes]] = True
     a, b = (np.concatenate([lane[:-1] for lane in lanes]), np.concatenate([lane[1:] for lane in lanes]))
     pre[b[np.abs(eps[b] - eps[a]) > max_steps(prob, eps[a], eps[b])]] = True  # (all lanes' steps in one call)
-    reference = _first_batch(prob, eps, order, pre, start, tol, maxiter, (g, gt, ok, res))
+    ends = [lane[~pre[lane]][-1] for lane in lanes if np.any(~pre[lane])]  # each lane's last continued energy
+    reference = _first_batch(prob, eps, order, pre, start, tol, maxiter, (g, gt, ok, res), ends)
     redone = 0
     continued = np.zeros(n, bool)  # energies accepted from a prediction (the ones the sample check samples)
     steps = max(lane.size for lane in lanes)
@@ -180,15 +181,21 @@ def _compiled_lanes(prob, eps, lanes, pre, out, tol, maxiter, start):
         step += 1
 
 
-def _first_batch(prob, eps, order, pre, start, tol, maxiter, out):
+def _first_batch(prob, eps, order, pre, start, tol, maxiter, out, ends=()):
     """Solve the energies ``pre`` by ``start`` into ``out`` = (g, gt, ok, res), in place, together with the
-    sample check's energies (:func:`sample_positions` of the energies to be continued, chosen beforehand):
-    one homotopy batch instead of two (2D: its stages share their LUs with the lane start's; 1D: one
-    batched Newton sequence). Returns (indices, g, gt, ok) of the sample's homotopy solutions, or None."""
+    sample check's energies (:func:`sample_positions` of the energies to be continued, chosen beforehand, and
+    ``ends``, each lane's last continued energy): one homotopy batch instead of two (2D: its stages share
+    their LUs with the lane start's; 1D: one batched Newton sequence). Returns (indices, g, gt, ok) of the
+    sample's homotopy solutions, or None.
+
+    The lanes' ends are always sampled: a wrong branch that passes the local checks is followed to the end of
+    its lane, and lanes end at their lowest energies, where they enter minigaps (a P2 wire of 8 elements
+    between gap-1 reservoirs at phase pi/2, 200 energies in [0.5, 3]: the last 9 continued energies, DOS 2-4.6
+    for ~0, after the last every-16th sample)."""
     free = order[~pre[order]]  # the energies to be continued, in sweep order
-    sample = np.zeros(0, int)
+    sample = np.asarray(ends, dtype=int)
     if free.size >= 2 * SWEEP_SAMPLE:
-        sample = free[sample_positions(free.size, sparse=_sparse(prob))]
+        sample = np.union1d(free[sample_positions(free.size, sparse=_sparse(prob))], sample)
     first = np.concatenate([np.nonzero(pre)[0], sample])
     if first.size == 0:
         return None
@@ -288,11 +295,12 @@ def sample_positions(n, sparse=False):
     since there each sample costs a homotopy of ~20 sparse Newton steps (measured: ~15 continued energies'
     worth on the 20k-node strip, against a fraction of one in 1D, where the whole batch shares each step). A branch that passes the local checks
     is followed by the continuation over a run of energies (until a check fails or the lane ends), so the
-    evenly spread samples catch any such run longer than n / (SWEEP_SAMPLES_SPARSE + 1) energies.
+    evenly spread samples, the last of them at the end, catch any such run longer than n / SWEEP_SAMPLES_SPARSE
+    energies and any that reaches the end (the sweep also samples every lane's last continued energy).
     """
     if not sparse:
         return np.arange(SWEEP_SAMPLE // 2, n, SWEEP_SAMPLE)
-    return np.unique(np.round(np.linspace(0, n - 1, SWEEP_SAMPLES_SPARSE + 2)[1:-1]).astype(int))
+    return np.unique(np.round(np.linspace(0, n - 1, SWEEP_SAMPLES_SPARSE + 1)[1:]).astype(int))
 
 
 def _sparse(prob):
