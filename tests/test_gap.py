@@ -422,3 +422,92 @@ def test_delta0_on_normal_nodes_is_ignored(method):
             maxiter=30)
     assert np.max(np.abs(r.delta - ref.delta)) < 1e-8
     assert np.all(r.delta[dev.topology.p[0] > 1.0 + 1e-9] == 0.0)
+
+
+# ---------------------------------------------------------------- clean contacts to superconducting reservoirs
+RES_GAP, RES_PHASE, CONTACT_T, DEBYE = 0.5, 0.7, 0.3, 20.0
+
+
+def s_contact_wire(n=40, order=1):
+    """S wire of length 2 (Tc0 = 1), clean contact to an S reservoir (gap 0.5, phase 0.7) at x = 0, free at 2."""
+    return usadel.Device(usadel.meshes.interval(2.0, n), {"wire": usadel.Material(tc=1.0)},
+                         {"left": usadel.Reservoir(delta=RES_GAP, phase=RES_PHASE, T=CONTACT_T)}, order=order)
+
+
+def regulated_local_gap(T, wd, dres, tc=1.0):
+    """The local gap equation at a node whose pair amplitude is the reservoir's BCS f_res, with the Debye weight
+    g(w) = wd^2/(w^2 + wd^2): Delta 2 pi Tc sum_n g/w_n(Tc) = 2 pi T sum_n g f_res(w_n) (1/(N0 lambda) eliminated
+    by the same sum at Tc with Delta = 0). Both sums directly over 2e6 frequencies: remainders ~ wd^2/w_max^2 and
+    wd^2 dres/w_max^2 ~ 1e-11 of the sums."""
+    w = np.pi * T * (2 * np.arange(2_000_000) + 1)
+    wc = np.pi * tc * (2 * np.arange(2_000_000) + 1)
+    num = 2 * np.pi * T * np.sum(wd**2 / (w**2 + wd**2) * dres / np.sqrt(w**2 + dres**2))
+    return num / (2 * np.pi * tc * np.sum(wd**2 / (wc**2 + wd**2) / wc))
+
+
+def test_p1_clean_s_contact_carries_the_reservoir_gap_cutoff_free():
+    # Cutoff-free, sum_n (Delta/w_n - f_res) converges only for Delta = Delta_res: the contact node carries the
+    # reservoir's gap with its phase, to rounding (1e-14), at every cutoff. (Before, P1 summed f_res up to the
+    # cutoff there and reported |Delta| 0.635, 0.613, 0.597 at cutoffs 30, 60, 120.) The rest of the solution is
+    # the one of before to 2e-14 (measured against the previous code at cutoffs 30, 60, 120 on this wire, with
+    # and without omega_D): the contact node's Delta does not act on it (next tests).
+    res = RES_GAP * np.exp(1j * RES_PHASE)
+    for cutoff in (30.0, 120.0):
+        r = gap(s_contact_wire(), CONTACT_T, tol=1e-12, cutoff=cutoff)
+        assert r.x[0, 0] == 0.0 and abs(r.delta[0] - res) < 1e-14
+
+
+def test_p1_clean_s_contact_with_debye_regulator_is_the_regulated_local_solution():
+    # With omega_D the gap equation is collocated at the contact with f_res and the exact tail
+    # psi_N (Delta - Delta_res) + Delta_res nl(Delta_res): Delta there solves the regulated local equation
+    # (regulated_local_gap, 0.6542228; equal to the digamma form sum/psi(omega_D/2 pi Tc0) to 3e-13) times the
+    # reservoir's phase. Measured 4.7e-8, 9.1e-9, 6.0e-10 from it at cutoffs 30, 120, 240 (the local nonlinear
+    # tail beyond w_N is the BCS asymptote with the regulator at w_N, an upper bound, as at order p): 1e-7; it
+    # moves by 3.8e-8 from cutoff 30 to 120: 1e-7. (Before, the truncated sum gave 0.655768 at cutoff 60 and
+    # 0.654896 at 120.) The same value as P3's contact dof (the same local equation with the same frequencies):
+    # measured 2.3e-16 at cutoffs 30 to 240; 1e-12.
+    exact = regulated_local_gap(CONTACT_T, DEBYE, RES_GAP) * np.exp(1j * RES_PHASE)
+    got = [gap(s_contact_wire(), CONTACT_T, omega_D=DEBYE, tol=1e-12, cutoff=c).delta[0] for c in (30.0, 120.0)]
+    assert max(abs(g - exact) for g in got) < 1e-7 and abs(got[0] - got[1]) < 1e-7
+    p3 = gap(s_contact_wire(8, 3), CONTACT_T, omega_D=DEBYE, tol=1e-12, cutoff=30.0)
+    assert p3.x[0, 0] == 0.0 and abs(p3.delta[0] - got[0]) < 1e-12
+
+
+@pytest.mark.parametrize("omega_D", [None, DEBYE])
+def test_p1_contact_node_does_not_act_on_the_map_and_jacobian_matches_it(omega_D):
+    # G(Delta) off the contact does not depend on Delta at the contact (P1: the contact's spectral rows are
+    # fixed and the lumped linear tail has no row there): measured 1.6e-16 of |G|; 1e-13 (rounding). J v against
+    # central differences (step 1e-5: error ~1e-10), the local nonlinear tail's change (left out of J, as
+    # everywhere) differenced separately; at the contact it is the reservoir's, constant. Measured 9.9e-12 and
+    # 9.3e-12 relative (contact row 0 and 1.1e-12); 1e-7 relative, as at order p.
+    from usadel.matsubara import GapMap
+
+    prob = GapMap(s_contact_wire(12), 0.4, 60.0, None, omega_D)
+    d = 0.8 * prob.initial_delta()
+    g0, sp = prob.update(d)
+    d2 = d.copy()
+    d2[0] = 3.0 - 1.0j
+    assert np.max(np.abs(prob.update(d2)[0][1:] - g0[1:])) < 1e-13 * np.max(np.abs(g0))
+    prob.update(d)
+    jv = prob.jacobian(d, sp)
+    rng = np.random.default_rng(3)
+    v = (rng.normal(size=d.size) + 1j * rng.normal(size=d.size)) * prob.sc
+    k, eps = prob.sc, 1e-5
+
+    def local(x):
+        out = np.zeros(x.size, complex)
+        out[k] = -x[k] * prob.nonlinear_tail(x[k]) / prob.lhs[k]
+        out[0] = 0.0
+        return out
+    fd = (prob.update(d + eps * v)[0] - prob.update(d - eps * v)[0]) / (2 * eps) - v
+    fd -= (local(d + eps * v) - local(d - eps * v)) / (2 * eps)
+    assert np.max(np.abs(jv(v) - fd)) < 1e-7 * np.max(np.abs(fd))
+
+
+def test_p1_solve_keeps_the_reservoir_gap_at_a_clean_s_contact():
+    # usadel.solve runs the same map: cutoff-free the contact node is the reservoir's gap (rounding: 1e-14). (With
+    # mu = +-0.1 at the two ends and tol 1e-11 the interior equals the former code's to 3e-13, measured.)
+    from usadel.nonequilibrium import comoving_grid
+
+    s = usadel.solve(s_contact_wire(20), CONTACT_T, energies=1.76 * comoving_grid(n=300))
+    assert abs(s.delta[0] - RES_GAP * np.exp(1j * RES_PHASE)) < 1e-14

@@ -333,8 +333,8 @@ def test_clean_s_contact_with_debye_regulator_collocates_the_gap_equation():
     # Delta psi(omega_D/2 pi Tc0) = sum_{all n} 2 pi T g_n f_res,n (here summed directly over 2e6 frequencies,
     # remainder < 1e-12): 0.6542228. Measured 4.7e-8 from it at cutoffs 30 and 120 (the local nonlinear tail
     # beyond w_N is the BCS asymptote with the regulator at w_N, an upper bound): 1e-7. (Pinning it to
-    # Delta_res = 0.5, as cutoff-free, was 0.15 off; P1 truncates the sum at the contact node and reports
-    # 0.655768 at cutoff 60, 0.654896 at 120.) Inside, P3 on 16 elements against P1 on 80, 160, 320
+    # Delta_res = 0.5, as cutoff-free, was 0.15 off; P1 truncated the sum at the contact node and reported
+    # 0.655768 at cutoff 60, 0.654896 at 120; it now shares this contact logic: tests/test_gap.py.) Inside, P3 on 16 elements against P1 on 80, 160, 320
     # extrapolated (successive P1 differences 3.9-4.0 apart): measured 7e-9 (P1 on 320: up to 1.6e-6 off); 1e-7.
     from usadel.linear_response import psi_reg
 

@@ -6,7 +6,8 @@ Discretisation (``docs/conventions.md``, Element order):
   pairs only inside superconducting elements (the convention of :mod:`usadel.highorder`); a dof
   that a clean contact fixes, inside a superconducting element, carries the reservoir's gap
   cutoff-free (the only value for which the sum with f = f_res converges), and with ``omega_D`` is
-  collocated like any other dof, with f_res and the exact local tail (:meth:`HighOrderGapMap.update`);
+  collocated like any other dof, with f_res and the exact local tail (:mod:`usadel.contact_gap`, shared
+  with P1);
 - the Matsubara pair amplitudes f_n are the order-p retarded solutions at E = i w_n
   (:func:`usadel.retarded.spectral` on the order-p device);
 - the gap equation is collocated at the dofs of superconducting elements (the sums of
@@ -32,6 +33,7 @@ import scipy.sparse as sps
 
 from .chain_dofs import chain_dofs
 from .coefficients import anomalous_change
+from .contact_gap import clean_contacts, contact_jv, reservoir_gaps
 from .errors import UsadelError
 from .exchange import SPINS
 from .linear_response import mode_sum
@@ -95,16 +97,6 @@ def linear_operators_p(device):
     fixed = np.zeros(n, bool)
     fixed[bnd.dirichlet_nodes] = True
     return K.tocsr(), M.tocsr(), B.tocsr(), fixed
-
-
-def reservoir_gaps(device):
-    """The complex gap of the reservoir at every clean-contact node (0 elsewhere)."""
-    n = device.topology.n_nodes
-    d = np.zeros(n, complex)
-    for contact in device.boundary.clean:
-        res = contact.reservoir
-        d[contact.nodes] = res.delta * np.exp(1j * res.phase)
-    return d
 
 
 def pairing_edges(device, M, B, fixed, d_res):
@@ -214,34 +206,6 @@ class HighOrderGapMap(GapMap):
         return HighOrderTail(device, T, self.n_tail, omega_D, self.psi_tail if omega_D is not None else 0.0,
                              ops=self._ops_p)
 
-    def _contacts(self):
-        """The clean-contact dofs of superconducting elements, and whether the gap equation is collocated there
-        (with ``omega_D``; cutoff-free they carry the reservoir's gap)."""
-        fixed = self.linear_tail.fixed
-        return fixed[self.sc[fixed]], self.omega_D is not None
-
-    def update(self, delta, neq=0.0):
-        """G(Delta) of :meth:`usadel.matsubara.GapMap.update`. At the clean-contact dofs of superconducting
-        elements, where the pair amplitude is the reservoir's f_res: cutoff-free the reservoir's gap (the only
-        value for which sum_n (Delta/w_n - f_res) converges); with ``omega_D`` the gap equation collocated there
-        with the exact tail sum_{n>=N} g_n (Delta/w_n - f_res) = psi_N (Delta - Delta_res) + Delta_res x (the
-        local nonlinear tail at Delta_res)."""
-        delta = np.array(delta, complex)
-        c, collocate = self._contacts()
-        if not collocate:
-            delta[c] = self.d_res[c]
-        new, sp = super().update(delta, neq)
-        if not collocate:
-            new[c] = self.d_res[c]
-        elif c.size:  # the base map's tail there is delta nl(delta): replace it by the reservoir's
-            pos = np.searchsorted(np.nonzero(self.sc)[0], c)
-            k = self.sc
-            nl_c = self.nonlinear_tail(delta[k])[pos]
-            nl_res = self.nonlinear_tail(self.d_res[k])[pos]
-            res = self.d_res[c]
-            new[c] -= (self.psi_tail * (delta[c] - res) + res * nl_res - delta[c] * nl_c) / self.lhs[c]
-        return new, sp
-
     def growth_metric(self, low):
         """(nodes, Gram matrix, lower bound) of ``usadel.stability.normal_state_growth``: the normal free dofs
         (a clean contact's dof is the reservoir's gap, not perturbed) in the consistent pairing mass B on them.
@@ -271,7 +235,7 @@ class HighOrderGapMap(GapMap):
         eps = 1j * self.w
         delta = np.array(delta, complex)
         fixed = self.linear_tail.fixed
-        c, collocate = self._contacts()
+        c, collocate = clean_contacts(self)
         if not collocate:
             delta[c] = self.d_res[c]
         pinned = fixed if not collocate else fixed[~self.sc[fixed]]
@@ -296,16 +260,13 @@ class HighOrderGapMap(GapMap):
                 dF.append(prob.nodes(anomalous_change(dx[:, 0::2], dx[:, 1::2], g, gt)))
             dF = dF[0] if len(dF) == 1 else 0.5 * (dF[0] + dF[1])
             dS = 2 * np.pi * self.T * (self.debye_weight @ (-1j * dF))
-            dtail = self.linear_tail.linear(v, collocate)
-            if collocate:
-                dtail[c] = self.psi_tail * v[c]  # f there is the reservoir's: dS = 0
-            dtail = dtail[k]
+            dtail = self.linear_tail.linear(v, collocate)[k]
             if self.h_node is not None:  # the exchange field's local tail correction is linear in Delta
                 dtail = dtail + v[k] * self._tail_exchange(np.zeros(np.count_nonzero(k)))
             out = -v
             out[k] += (dS[k] - dtail) / lhs[k]
             out[pinned] = -v0[pinned]
-            return out
+            return contact_jv(self, v0, out)
         return jv
 
 

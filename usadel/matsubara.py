@@ -38,6 +38,7 @@ from .errors import UsadelError
 from .exchange import SPINS, exchange_weights, max_exchange, spin_mixing, spin_split
 from .linear_response import EM_STEP, LinearTail, QuadratureTail, psi_reg
 from .coefficients import anomalous_change, pairing_rows
+from .contact_gap import contact_jv, contact_values, free_of_contacts, pin_contacts, reservoir_gaps
 from .retarded import RetardedProblem, delta_weights, spectral
 from .spin_mixing import mixing_tail, pair_derivative, relaxation_rates_e
 
@@ -255,7 +256,7 @@ class GapMap(PairingData):
         self._check_order(device, omega_D, where)
         super().__init__(device, omega_D)
         self.ps = self._pairing_share()
-        self.T = T
+        self.T, self.d_res = T, reservoir_gaps(device)
         n_matsubara, n_cut, explicit = self._frequency_count(cutoff, n_matsubara, where)
         self.w, self.debye_weight, self.n_tail = _matsubara_plan(T, n_cut, self.ops.n, omega_D, explicit, where)
         self.N = self.w.size  # frequencies solved: explicit ones, then the band's quadrature nodes
@@ -393,8 +394,10 @@ class GapMap(PairingData):
 
         Delta (sum_{n<N} 1/w_n - ln(Tc0/T)) = sum_{n<N} f_n - tail(Delta) + delta_neq,
         tail = sum_{n>=N} (Delta/w_n - f_n): exact discrete linear response
-        (``linear_tail``) plus the local nonlinear BCS correction ~ |Delta|^2 Delta/(4 w_N^2).
+        (``linear_tail``) plus the local nonlinear BCS correction ~ |Delta|^2 Delta/(4 w_N^2). At clean contacts
+        to reservoirs (f = f_res): ``usadel.contact_gap`` (the reservoir's gap, or with omega_D the exact tail).
         """
+        delta = pin_contacts(self, delta)
         s, sp = self.pair_sum(delta)
         lhs = self.lhs
         new = np.zeros(self.ops.n, complex)
@@ -403,12 +406,14 @@ class GapMap(PairingData):
         dp = delta * self.ps  # the pairing the spectral problem sees
         tail = self.linear_tail(dp)[k] + (delta - dp)[k] * self.psi_tail + delta[k] * self.nonlinear_tail(delta[k])
         new[k] = (s[k] - tail + corr[k]) / lhs[k]
-        return new, sp
+        return contact_values(self, delta, new), sp
 
     def growth_metric(self, low):
         """(nodes, Gram weights, lower bound) of ``usadel.stability.normal_state_growth`` for the normal nodes
-        ``low``: P1 perturbs them all, in the lumped pairing mass c_sc (diagonal), in which the linearised gap
-        operator at the normal state is self-adjoint (the top Ritz value is a lower bound)."""
+        ``low``: P1 perturbs them all but the clean contacts (``usadel.contact_gap``), in the lumped pairing mass
+        c_sc (diagonal), in which the linearised gap operator at the normal state is self-adjoint (the top Ritz
+        value is a lower bound)."""
+        low = free_of_contacts(self, low)
         return low, self.c_sc[low], True
 
     def newton_fits(self):
@@ -459,7 +464,7 @@ class GapMap(PairingData):
                 dtail = dtail + v[k] * (self._tail_mixing(zero) if self.mix_c is not None else self._tail_exchange(zero))
             out = -v.copy()
             out[k] += (dS[k] - dtail) / lhs[k]
-            return out
+            return contact_jv(self, v, out)
         return jv
 
     def branch_error(self, d):
