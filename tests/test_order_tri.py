@@ -345,3 +345,15 @@ def test_jittered_strip_with_permuted_node_numbers(order, tol):
     ref = wire_dos([("wire", 1.0, 64, usadel.Material())])
     dev = usadel.Device(mm, {"wire": usadel.Material()}, contacts(np.pi / 2), order=order)
     assert np.max(np.abs(centre_dos(dev) - ref)) < tol
+
+
+def test_memory_check_counts_concurrent_blocks_only(monkeypatch):
+    # without an executor the blocks of workers=2 run one after the other: one problem at a time, so a
+    # budget that fits one (and not two) is enough
+    from usadel import budget
+    from usadel.tri_dofs import memory_need
+
+    dev = strip(8, order=3)
+    n_el, Es = dev.coarse.topology.t.shape[1], np.linspace(0.0, 6.0, 20)
+    monkeypatch.setattr(budget, "MEMORY_BUDGET", 1.2 * memory_need(n_el, 3, 1, Es.size, dev.topology.n_nodes))
+    usadel.spectral(dev, Es, workers=2)

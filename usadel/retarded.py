@@ -411,8 +411,7 @@ def _chunks(device, E, chunk, workers, mixed, method, executor):
     A sparse (2D, P1 or order-p triangles) sweep solves one energy at a time, and each chunk is a lane of its
     own that starts with a homotopy, so its chunks are as long as the workers allow: one block per worker
     (:func:`usadel.chunking.default_workers`), of equal estimated cost (:func:`usadel.chunking.sweep_blocks`).
-    Its memory is bounded all the same: stored solutions no more than the result's, homotopies in batches
-    (``CHUNK_UNKNOWNS``; order p ``MAX_ELEMENT_ENTRIES``), LUs within ``usadel.linsolve.LU_MEMORY_BUDGET``."""
+    Memory: solutions no more than the result's, homotopies in batches, LUs within ``LU_MEMORY_BUDGET``."""
     chunk = integer("spectral: chunk", chunk, lo=1, allow_none=True)
     workers = integer("spectral: workers", workers, lo=1, allow_none=True)
     if chunk:
@@ -420,12 +419,14 @@ def _chunks(device, E, chunk, workers, mixed, method, executor):
     ncomp, n = (4 if mixed else 2), E.size
     chunk = max(1, min(n, int(CHUNK_UNKNOWNS // (ncomp * device.topology.n_nodes))))
     tri = getattr(device, "order", 1) > 1 and device.dim == 2  # order-p triangles: one problem per block
-    if method == "sweep" and (tri or getattr(device, "order", 1) == 1 and not device.operators.solver(ncomp, True).banded):
+    if method == "sweep" and (tri or getattr(device, "order", 1) == 1
+                              and not device.operators.solver(ncomp, True).banded):
         w = default_workers(executor, workers)
         blocks = -(-n // max(1 if tri else chunk, -(-n // w)))
         if tri:  # each concurrent block holds one order-p problem (usadel.tri_dofs.check_memory)
             from .tri_dofs import check_memory
-            check_memory(device.coarse.topology.t.shape[1], device.order, min(blocks, w), n, device.topology.n_nodes)
+            copies = min(blocks, w) if executor else 1  # without an executor the blocks run one by one
+            check_memory(device.coarse.topology.t.shape[1], device.order, copies, n, device.topology.n_nodes)
         return sweep_blocks(E, blocks, device.operators.thouless_energy)
     return chunk_bounds(n, chunk)
 
