@@ -11,28 +11,13 @@ from scipy.optimize import brentq
 from scipy.special import digamma
 
 import usadel
-from conftest import gap_jacobian_check
+from conftest import gap_jacobian_check, homogeneous_gap
 
 DELTA00 = np.pi / np.exp(np.euler_gamma)  # BCS Delta(0) / Tc0 = 1.7639
 
 
 def uniform(h, n=4, **mat):
     return usadel.Device(usadel.meshes.interval(1.0, n), {"wire": usadel.Material(tc=1.0, h=h, **mat)})
-
-
-def homogeneous_gap(T, h):
-    """Delta ln(Tc0/T) = 2 pi T sum [Delta/w - Re Delta/sqrt((w + i h)^2 + Delta^2)], solved independently.
-
-    2e5 explicit terms and the 1/w^3 tail (h^2 + Delta^2/2)/(2 a^2): truncation < 1e-12.
-    """
-    w = np.pi * T * (2 * np.arange(200_000) + 1)
-    a = w[-1] + np.pi * T
-
-    def F(d):
-        wt = w + 1j * h
-        s = 2 * np.pi * T * np.sum(1 / w - np.real(1 / np.sqrt(wt * wt + d * d)))
-        return np.log(1 / T) - s - (h * h + d * d / 2) / (2 * a * a)
-    return brentq(F, 1e-6, 3.0, xtol=1e-14)
 
 
 def second_order_tc(h):
