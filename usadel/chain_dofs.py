@@ -20,7 +20,7 @@ from .device import Topology, renumber
 from .lagrange import line_element
 from .ordering import rcm
 
-__all__ = ["ChainDofs", "chain_dofs", "refine"]
+__all__ = ["ChainDofs", "chain_dofs", "element_integrals", "refine"]
 
 #: ChainDofs per (device, order, nq), kept while the device lives (a pure function of its topology)
 _CACHE = weakref.WeakKeyDictionary()
@@ -97,6 +97,22 @@ class ChainDofs:
         """Values and x-derivatives of dof fields ``u`` (b, n) at the Gauss points, each (b, n_el, nq)."""
         ul = u[:, self.L]
         return ul @ self.phi.T, (ul @ self.dphi.T) / self.jac[:, None]
+
+
+def element_integrals(device, dofs):
+    """(S, M, gam, K_loc) on the elements of the P1 ``device`` (a chain; ``dofs`` its order-p
+    :class:`ChainDofs`): sigma dx and (sigma/D) dx at the Gauss points (n_el, nq), the pair-breaking rate
+    Gamma per element (n_el,), and the stiffness blocks Int sigma phi_k' phi_l' (n_el, p+1, p+1). The element
+    integrals of the order-p retarded solve (``usadel.highorder``) and of its gap equation
+    (``usadel.highorder_gap``)."""
+    mats = device.region_material()
+    reg = device.topology.region
+    sigma, D, gam = (np.array([getattr(m, a) for m in mats])[reg] for a in ("sigma", "D", "spin_flip_rate"))
+    w = np.abs(dofs.jac)[:, None] * dofs.element.wq[None, :]
+    S = sigma[:, None] * w
+    M = S / D[:, None]
+    K_loc = np.einsum("eq,qk,ql->ekl", S / dofs.jac[:, None] ** 2, dofs.dphi, dofs.dphi)
+    return S, M, gam, K_loc
 
 
 def refine(coarse, dofs, barrier_pairs):

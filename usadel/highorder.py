@@ -38,7 +38,7 @@ import functools
 import numpy as np
 
 from .bulk import bulk_gamma, riccati_barrier
-from .chain_dofs import chain_dofs
+from .chain_dofs import chain_dofs, element_integrals
 from .newton import newton
 from . import kernels
 from .condense import StaticCondensation
@@ -89,21 +89,14 @@ class HighOrderProblem(DofFields):
         self.ops = ops = device.operators  # P1 operators on the vertices: boundary model, Thouless energy
         self.dofs = dofs = chain_dofs(device, order)
         self.eta, self.spin = eta, spin
-        mats = device.region_material()
         reg = device.topology.region
         el = dofs.element
-        sigma = np.array([m.sigma for m in mats])[reg]
-        D = np.array([m.D for m in mats])[reg]
-        gam = np.array([m.spin_flip_rate for m in mats])[reg]
-        h = spin * np.array([m.h for m in mats])[reg] if spin else np.zeros(reg.size)
-        w = np.abs(dofs.jac)[:, None] * el.wq[None, :]
-        self.S = sigma[:, None] * w  # sigma dx at the Gauss points (n_el, nq)
-        self.M = self.S / D[:, None]  # (sigma/D) dx
+        h = spin * np.array([m.h for m in device.region_material()])[reg] if spin else np.zeros(reg.size)
+        #: sigma dx, (sigma/D) dx at the Gauss points (n_el, nq); stiffness blocks Int sigma phi_k' phi_l'
+        self.S, self.M, gam, self.K_loc = element_integrals(device, dofs)
         self.gamma_q = np.repeat(gam[:, None], el.xq.size, axis=1)
         self.h_q = np.repeat(h[:, None], el.xq.size, axis=1)
         self.delta_q, delta_loc = _delta_fields(device, delta, dofs)
-        #: stiffness element blocks Int sigma phi_k' phi_l' (n_el, p+1, p+1)
-        self.K_loc = np.einsum("eq,qk,ql->ekl", self.S / dofs.jac[:, None] ** 2, dofs.dphi, dofs.dphi)
         #: phi_k phi_l and phi_k phi_l' at the Gauss points, (nq, (p+1)^2)
         self.PP = np.einsum("qk,ql->qkl", dofs.phi, dofs.phi).reshape(el.xq.size, -1)
         self.PD = np.einsum("qk,ql->qkl", dofs.phi, dofs.dphi).reshape(el.xq.size, -1)

@@ -31,7 +31,7 @@ and needs the Debye regulator ``omega_D`` where there is one; it raises UsadelEr
 import numpy as np
 import scipy.sparse as sps
 
-from .chain_dofs import chain_dofs
+from .chain_dofs import chain_dofs, element_integrals
 from .coefficients import anomalous_change
 from .contact_gap import clean_contacts, contact_jv, reservoir_gaps
 from .errors import UsadelError
@@ -39,7 +39,8 @@ from .exchange import SPINS
 from .linear_response import mode_sum
 from .matsubara import MAX_DENSE_TAIL, MAX_NEWTON_STORAGE, GapMap
 
-__all__ = ["check_wire", "element_matrices", "HighOrderGapMap", "HighOrderTail", "pairing_edges"]
+__all__ = ["check_wire", "element_matrices", "linear_operators_p", "modes_p", "HighOrderGapMap", "HighOrderTail",
+           "pairing_edges"]
 
 #: relative size of a row of (M - B) on the paired dofs below which it counts as no pairing edge (rounding)
 EDGE_TOL = 1e-12
@@ -62,15 +63,9 @@ def element_matrices(device):
     """
     coarse, p = device.coarse, device.order
     dofs = chain_dofs(coarse, p)
-    mats = coarse.region_material()
-    reg = coarse.topology.region
-    sigma = np.array([m.sigma for m in mats])[reg]
-    D = np.array([m.D for m in mats])[reg]
-    gam = np.array([m.spin_flip_rate for m in mats])[reg]
-    sc = np.array([m.superconducting for m in mats], float)[reg]
-    w = np.abs(dofs.jac)[:, None] * dofs.element.wq[None, :]
-    k_loc = np.einsum("e,eq,qk,ql->ekl", sigma, w / dofs.jac[:, None] ** 2, dofs.dphi, dofs.dphi)
-    m_loc = np.einsum("e,eq,qk,ql->ekl", sigma / D, w, dofs.phi, dofs.phi)
+    sc = np.array([m.superconducting for m in coarse.region_material()], float)[coarse.topology.region]
+    _, m_q, gam, k_loc = element_integrals(coarse, dofs)  # (usadel.highorder's element integrals)
+    m_loc = np.einsum("eq,qk,ql->ekl", m_q, dofs.phi, dofs.phi)
     node = np.asarray(device.dof_node)[dofs.L]  # (n_el, p+1) node of every local dof
     rows = np.repeat(node, p + 1, axis=1).ravel()
     cols = np.tile(node, (1, p + 1)).ravel()
@@ -99,6 +94,16 @@ def linear_operators_p(device):
     return K.tocsr(), M.tocsr(), B.tocsr(), fixed
 
 
+def modes_p(K, M, fixed):
+    """(free dofs, Lambda >= 0, V): the generalised eigenmodes K' V = M V Lambda, V^T M V = 1, on the free dofs
+    (dense; the order-p counterpart of :func:`usadel.linear_response.linear_modes`)."""
+    import scipy.linalg
+
+    free = np.nonzero(~fixed)[0]
+    lam, V = scipy.linalg.eigh(K.toarray()[np.ix_(free, free)], M.toarray()[np.ix_(free, free)])
+    return free, np.maximum(lam, 0.0), V
+
+
 def pairing_edges(device, M, B, fixed, d_res):
     """Free nodes where the order-p pairing field has an edge inside the element space (see the module
     docstring): rows of (M - B) that reach a paired node (one of a superconducting element, or a clean
@@ -123,15 +128,12 @@ class HighOrderTail:
     """
 
     def __init__(self, device, T, N, omega_D, psi_tail, ops=None):
-        import scipy.linalg
-
         from .linear_response import reservoir_source
 
         K, M, B, fixed = ops if ops is not None else linear_operators_p(device)
-        self.free = free = np.nonzero(~fixed)[0]
+        free, lam, V = modes_p(K, M, fixed)
+        self.free = free
         self.fixed = np.nonzero(fixed)[0]
-        lam, V = scipy.linalg.eigh(K.toarray()[np.ix_(free, free)], M.toarray()[np.ix_(free, free)])
-        lam = np.maximum(lam, 0.0)
         S1, S2 = mode_sum(lam, T, N, omega_D)
         self.V, self.S1, self.psi = V, S1, psi_tail
         self.Bf, self.Mff = B[free], M[free][:, free]

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.linalg
 
 from .errors import UsadelError
-from .highorder_gap import check_wire, linear_operators_p, pairing_edges
+from .highorder_gap import check_wire, linear_operators_p, modes_p, pairing_edges
 from .linear_response import mode_sum, psi_reg
 from .matsubara import PairingData
 
@@ -54,9 +54,7 @@ def order_p_eigenvalue(device, omega_D=None, symmetric=None):
             f"(docs/conventions.md, Element order). Pass the Debye energy omega_D, use a tunnel interface, "
             f"or order=1")
     pairing = PairingData(device, omega_D)
-    free = np.nonzero(~fixed)[0]
-    lam, V = scipy.linalg.eigh(K.toarray()[np.ix_(free, free)], M.toarray()[np.ix_(free, free)])
-    lam = np.maximum(lam, 0.0)
+    free, lam, V = modes_p(K, M, fixed)
     keep = pairing.sc[free]
     k = free[keep]
     Bkk = B[k][:, k].toarray()  # B's rows of free dofs are those of superconducting elements: V^T B = Vk^T Bkk
