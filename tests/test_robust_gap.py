@@ -228,7 +228,7 @@ def no_work(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("numerical work started before the arguments were checked")
     for mod, names in ((G, ("GapMap", "gap")), (M, ("spectral",)), (NE, ("spectral",)),
-                       (TC, ("linear_modes", "PairingData")), (S, ("GapMap", "kinetic")),
+                       (TC, ("linear_modes", "PairingData")), (S, ("gap_map", "kinetic")),
                        (O, ("spectral", "flux_weight"))):
         for name in names:
             monkeypatch.setattr(mod, name, boom)

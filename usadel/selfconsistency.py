@@ -44,7 +44,7 @@ from .validate import callable_or_none, choice, integer, real, real_array
 from .results import ResultMixin
 from . import progress
 
-__all__ = ["gap", "GapResult", "delta_of_T", "converge", "loop_args", "node_array", "energy_array", "MAX_ITER"]
+__all__ = ["gap", "GapResult", "delta_of_T", "gap_map", "converge", "loop_args", "node_array", "energy_array", "MAX_ITER"]
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def gap(device, T, *, delta0=None, tol=1e-8, maxiter=60, cutoff=60.0, n_matsubar
     u_grid = None if u_grid is None else energy_array("gap: u_grid", u_grid)
     if hL is not None:  # shape and values, before any work
         _hL_values("gap: hL", hL, np.geomspace(HL_PROBE[0] * T, HL_PROBE[1] * T, HL_PROBE_POINTS), n)
-    prob = (GapMap if device.order == 1 else HighOrderGapMap)(device, T, cutoff, n_matsubara, omega_D)
+    prob = gap_map(device, T, cutoff, n_matsubara, omega_D)
     d0 = prob.initial_delta() if delta0 is None else delta0
     if hL is not None:
         u = comoving_grid() if u_grid is None else u_grid
@@ -272,6 +272,12 @@ def delta_of_T(device, temperatures, **kw):
 
 
 # ---------------------------------------------------------------------------- argument checks
+
+
+def gap_map(device, T, cutoff, n_matsubara, omega_D=None, where="gap"):
+    """The Matsubara map of ``device``'s element order: ``usadel.matsubara.GapMap`` (P1) or
+    ``usadel.highorder_gap.HighOrderGapMap`` (order 2-4 wires)."""
+    return (GapMap if device.order == 1 else HighOrderGapMap)(device, T, cutoff, n_matsubara, omega_D, where)
 
 
 def loop_args(where, device, T, tol, maxiter, cutoff, eta, check_normal):

@@ -16,11 +16,9 @@ import numpy as np
 from .device import Device
 from .errors import ConvergenceError, UsadelError
 from .keldysh import kinetic
-from .matsubara import GapMap
-from .highorder_gap import HighOrderGapMap
 from .exchange import spin_split
 from .nonequilibrium import NonequilibriumMap, comoving_grid, grid_floor
-from .selfconsistency import converge, energy_array, loop_args, node_array
+from .selfconsistency import converge, energy_array, gap_map, loop_args, node_array
 from .results import ResultMixin
 
 __all__ = ["solve", "SolveResult"]
@@ -138,7 +136,7 @@ def solve(device, T, energies=None, *, delta0=None, tol=1e-7, maxiter=80, cutoff
     for tag, res in device.contacts.items():
         if res.T is None and res.distribution is None:
             raise UsadelError(f"solve: contact {tag!r} needs a temperature T (or a distribution)")
-    prob = (GapMap if device.order == 1 else HighOrderGapMap)(device, T, cutoff, None, where="solve")
+    prob = gap_map(device, T, cutoff, None, where="solve")
     d0 = prob.initial_delta() if delta0 is None else delta0
     u = _comoving_u(prob, E, d0)
     hL = _KineticDistribution(T)
