@@ -31,13 +31,13 @@ def s_wire_between_strong_reservoirs(n=40):
 def slow_path(dev, E, delta, steps=200):
     """Reference: follow the energies from E + 60 i to E + i eta in many small steps of Im E."""
     prob = RetardedProblem(dev, delta, 1e-6)
-    g, gt = prob.initial(E + 60j)
+    u = prob.initial(E + 60j)
     for im in np.geomspace(60.0, 1e-6, steps):  # factor 1.1 per step
         e = E + 1j * im
-        g, gt = prob.impose(e, g, gt)
-        g, gt, ok, _ = prob.newton(e, g, gt, 1e-12, 40)
+        u = prob.impose(e, u)
+        u, ok, _ = prob.newton(e, u, 1e-12, 40)
         assert ok.all()
-    return g, gt
+    return u[..., 0], u[..., 1]
 
 
 def test_homotopy_starts_above_the_reservoir_gaps():
@@ -171,10 +171,11 @@ def test_upward_sweep_meets_the_mirror_branch_and_the_check_repairs_it(monkeypat
     def start(p, e, tol, maxiter):  # the homotopy, recording where it is called
         started.extend(e.real)
         sp = usadel.spectral(dev, e.real, tol=tol, maxiter=maxiter, symmetric=False)
-        return sp.gamma, sp.gamma_t, np.ones(e.size, bool), sp.residuals
+        return sp.state, np.ones(e.size, bool), sp.residuals
 
     monkeypatch.setattr(SW, "SWEEP_LANES", 1)
-    g, gt, ok, _ = SW.sweep(prob, eps, 1e-10, 40, start, descending=False)
+    u, ok, _ = SW.sweep(prob, eps, 1e-10, 40, start, descending=False)
+    g, gt = u[..., 0], u[..., 1]
     assert started[0] == 0.0 and any(3.0 < e < 3.2 for e in started[1:])
     assert ok.all() and on_retarded_branch(g, gt).all()
     assert np.max(np.abs(g - ref.gamma)) < TOL_SAME and np.max(np.abs(gt - ref.gamma_t)) < TOL_SAME
@@ -190,15 +191,15 @@ def test_sweep_sample_check_redoes_a_batch_with_a_wrong_energy(caplog):
     dev = sns_device(100.0, 0.0, 40)
     prob = RetardedProblem(dev, 0.0, 1e-6)
     eps = np.linspace(0.0, 10.0, 64).astype(complex) + 1e-6j
-    g, gt, ok, res = sw.sweep(prob, eps, 1e-10, 40, start=homotopy)
-    same = sw._sample_check(prob, eps, g.copy(), gt.copy(), ok, res, 1e-10, 40, homotopy)
-    assert np.array_equal(same[0], g)
-    bad = g.copy()
-    bad[sw.SWEEP_SAMPLE // 2 + sw.SWEEP_SAMPLE] += 1e-3
+    u, ok, res = sw.sweep(prob, eps, 1e-10, 40, start=homotopy)
+    same = sw._sample_check(prob, eps, u.copy(), ok, res, 1e-10, 40, homotopy)
+    assert np.array_equal(same[0], u)
+    bad = u.copy()
+    bad[sw.SWEEP_SAMPLE // 2 + sw.SWEEP_SAMPLE, :, 0] += 1e-3
     with caplog.at_level("WARNING", logger="usadel.sweep"):
-        redone = sw._sample_check(prob, eps, bad, gt.copy(), ok, res, 1e-10, 40, homotopy)
+        redone = sw._sample_check(prob, eps, bad, ok, res, 1e-10, 40, homotopy)
     assert "redone by the homotopy" in caplog.text
-    assert np.max(np.abs(redone[0] - g)) < 1e-8
+    assert np.max(np.abs(redone[0] - u)) < 1e-8
 
 
 @pytest.mark.parametrize("max_step, edge_step", [(None, None), (np.inf, None), (np.inf, np.inf)])
@@ -212,7 +213,7 @@ def test_sweep_does_not_continue_long_steps(monkeypatch, max_step, edge_step):
     # not, which shows the case is the one found.
     from usadel import sweep as sw
 
-    monkeypatch.setattr(sw, "_sample_check", lambda prob, eps, g, gt, ok, res, *a, **k: (g, gt, ok, res))
+    monkeypatch.setattr(sw, "_sample_check", lambda prob, eps, u, ok, res, *a, **k: (u, ok, res))
     if max_step is not None:
         monkeypatch.setattr(sw, "SWEEP_MAX_STEP", max_step)
     if edge_step is not None:
@@ -262,7 +263,7 @@ def test_sweep_does_not_continue_from_a_reservoir_gap_edge(monkeypatch):
     dev = usadel.Device(usadel.meshes.interval(1.0, 80), {"wire": usadel.Material(D=1.0)},
                         contacts={"left": usadel.Reservoir(delta=5.0), "right": usadel.Reservoir(delta=5.0,
                                                                                                  phase=np.pi / 2)})
-    monkeypatch.setattr(sw, "_sample_check", lambda prob, eps, g, gt, ok, res, *a, **k: (g, gt, ok, res))
+    monkeypatch.setattr(sw, "_sample_check", lambda prob, eps, u, ok, res, *a, **k: (u, ok, res))
     E = np.linspace(0.0, 12.0, 121)
     a = usadel.spectral(dev, E, method="homotopy")
     b = usadel.spectral(dev, E)
@@ -286,7 +287,7 @@ def test_sweep_does_not_cross_the_local_gap_edges_of_a_varying_gap(monkeypatch):
     data = np.load(pathlib.Path(__file__).parent / "data" / "seed_collapsing_gap.npz")
     dev, _ = seed.seed_device_1d(0.3, 3 * 1.76, delta=1.7587420099151563, edge=0.1, n_edge=100, n=500)
     E, delta, eta = data["energies"], data["delta"], 1.7588e-6
-    monkeypatch.setattr(sw, "_sample_check", lambda prob, eps, g, gt, ok, res, *a, **k: (g, gt, ok, res))
+    monkeypatch.setattr(sw, "_sample_check", lambda prob, eps, u, ok, res, *a, **k: (u, ok, res))
     a = usadel.spectral(dev, E, delta=delta, eta=eta, method="homotopy")
     b = usadel.spectral(dev, E, delta=delta, eta=eta)
     assert np.max(np.abs(a.gamma - b.gamma)) < 1e-8

@@ -315,6 +315,7 @@ def test_jacobian_matches_finite_differences(order, spin, compiled):
     and a tunnel interface) enters; relative 1e-7. Both paths: numpy, and the compiled kernels (usadel.kernels)."""
     from usadel.highorder import HighOrderProblem
     from usadel import kernels
+    from usadel.state import stack
 
     if compiled and not kernels.AVAILABLE:
         pytest.skip("numba is not installed")
@@ -330,12 +331,12 @@ def test_jacobian_matches_finite_differences(order, spin, compiled):
     n = prob.dofs.n
     g, gt = (0.5 * (rng.normal(size=(2, n)) + 1j * rng.normal(size=(2, n))))[:, None, :]
     eps = np.array([0.7 + 0.05j])
-    g, gt = prob.impose(eps, g, gt)
-    F, J = prob.residual(eps, g, gt, jac=True)
-    dx = prob.step(J, F)  # the Newton step: J dx = -F, interiors condensed
+    u = prob.impose(eps, stack(g, gt))
+    F, J = prob.residual(eps, u, jac=True)
+    dx = prob.step(J, F).reshape(u.shape)  # the Newton step: J dx = -F, interiors condensed (state layout)
     d = 1e-6
-    Fp = prob.residual(eps, g + d * dx[:, 0::2], gt + d * dx[:, 1::2])
-    Fm = prob.residual(eps, g - d * dx[:, 0::2], gt - d * dx[:, 1::2])
+    Fp = prob.residual(eps, u + d * dx)
+    Fm = prob.residual(eps, u - d * dx)
     fd = (Fp - Fm)[0] / (2 * d)
     assert np.linalg.norm(fd + F[0]) < 1e-7 * np.linalg.norm(F[0])
 
@@ -354,11 +355,11 @@ def test_batches_and_neighbour_retry_give_the_same_solution(monkeypatch):
     assert np.max(np.abs(many.gamma - one.gamma)) < 1e-9
     prob = highorder.HighOrderProblem(dev, 0.0, 1e-6)
     eps = E.astype(complex) + 1e-6j
-    g, gt, ok, res = homotopy(prob, eps, 1e-10, 40)
+    u, ok, res = homotopy(prob, eps, 1e-10, 40)
     lost = np.arange(1, E.size, 3)
-    g[lost], gt[lost], ok[lost] = 0.9, -0.9, False
-    g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, 1e-10, 40)
-    assert ok.all() and np.max(np.abs(prob.nodes(g) - one.gamma)) < 1e-9
+    u[lost, :, 0], u[lost, :, 1], ok[lost] = 0.9, -0.9, False
+    u, ok, res = continuation(prob, eps, u, ok, res, 1e-10, 40)
+    assert ok.all() and np.max(np.abs(prob.nodes(u)[..., 0] - one.gamma)) < 1e-9
 
 
 def test_process_pool_gives_the_serial_numbers():

@@ -27,12 +27,11 @@ def test_bulk_equals_numpy(name, spin):
     rng = np.random.default_rng(3)
     b, n = 5, prob.ops.n
     eps = rng.standard_normal(b) + 0.1j
-    g = 0.5 * (rng.standard_normal((b, n)) + 1j * rng.standard_normal((b, n)))
-    gt = 0.5 * (rng.standard_normal((b, n)) + 1j * rng.standard_normal((b, n)))
+    u = 0.5 * (rng.standard_normal((b, n, 2)) + 1j * rng.standard_normal((b, n, 2)))  # the state (gamma, gamma~)
     for jac in (True, False):
-        fast = prob._bulk(eps, g, gt, jac)
+        fast = prob._bulk(eps, u, jac)
         compiled, prob.compiled = prob.compiled, None
-        slow = prob._bulk(eps, g, gt, jac)
+        slow = prob._bulk(eps, u, jac)
         prob.compiled = compiled
         for a, b_ in zip(fast, slow):
             if b_ is None:

@@ -38,7 +38,8 @@ def _solve_small(A, B):
 class StaticCondensation:
     """Condensed Newton solve for the dofs of a :class:`usadel.chain_dofs.ChainDofs` on ``device``.
 
-    Unknowns are interleaved per dof (global index 2 dof + component); an element's local
+    Unknowns are interleaved per dof (global index 2 dof + component: the Newton vector of a state
+    u (b, n, 2), :func:`usadel.state.flat`); an element's local
     unknowns are numbered 2 k + component over its vertex-first local dofs k, so the first
     four are the vertex unknowns (V) and the rest the interior ones (I).
     """

@@ -4,7 +4,8 @@
 retarded branch is the analytic continuation from the upper half plane, where the solution is
 unique; ``docs/conventions.md``, Retarded branch selection); :func:`continuation` retries failed
 energies from converged neighbours. Both drive any problem with the ``RetardedProblem`` interface
-(``initial``, ``impose``, ``newton``, ``energy_scale``, ``ops``), the spin-mixed and higher-order ones too.
+(``initial``, ``impose``, ``newton``, ``energy_scale``, ``ops``), the spin-mixed and higher-order ones too,
+on their states u[E, dof, component] (:mod:`usadel.state`).
 """
 
 import itertools
@@ -12,7 +13,7 @@ import logging
 
 import numpy as np
 
-from .bulk import on_retarded_branch
+from .state import flat, on_branch
 from .errors import ConvergenceError
 from .linsolve import solver_slot
 from .sweep import reservoirs
@@ -54,15 +55,15 @@ def homotopy(prob, eps, tol, maxiter):
     scale = max(prob.energy_scale, prob.ops.thouless_energy,
                 max((abs(r.delta) + abs(r.h) for r in reservoirs(prob)), default=0.0))
     omega0 = HOMOTOPY_START * np.maximum(np.abs(eps.real), scale)
-    g, gt = prob.initial(eps.real + 1j * (eps.imag + omega0))
+    u = prob.initial(eps.real + 1j * (eps.imag + omega0))
     if getattr(prob, "compiled_newton", False):  # the same stages, energy by energy in one compiled call
         stages = list(_stages(eps, omega0))
         return prob.solve_stages(np.array([e for e, _ in stages]),
-                                 np.array([tol if last else max(tol, HOMOTOPY_TOL) for _, last in stages]), g, gt,
+                                 np.array([tol if last else max(tol, HOMOTOPY_TOL) for _, last in stages]), u,
                                  maxiter)
     ok = np.ones(eps.size, bool)
     for k, (e, last) in enumerate(_stages(eps, omega0)):
-        g, gt = prob.impose(e, g, gt)
+        u = prob.impose(e, u)
         # 2D: a stage's LU preconditions that stage at the batch's other energies (kept while GMRES converges);
         # linear solves to HOMOTOPY_GMRES_ACCEPT, or to an error far below the stage's Newton tolerance
         # (inexact Newton: the fixed point is exact; an intermediate stage is only a start for the next)
@@ -70,10 +71,10 @@ def homotopy(prob, eps, tol, maxiter):
         with solver_slot(prob, ("homotopy", k), HOMOTOPY_GMRES_ACCEPT,
                          (HOMOTOPY_GMRES_XTOL if last else HOMOTOPY_STAGE_XTOL) * stage_tol,
                          HOMOTOPY_GMRES_REFRESH):
-            g, gt, oki, res = prob.newton(e, g, gt, stage_tol, maxiter)
+            u, oki, res = prob.newton(e, u, stage_tol, maxiter)
         ok &= oki
         if last:
-            return g, gt, ok, res
+            return u, ok, res
 
 
 def _stages(eps, omega0):
@@ -89,50 +90,51 @@ def _stages(eps, omega0):
             return
 
 
-def continuation(prob, eps, g, gt, ok, res, tol, maxiter):
-    """Retry failed energies by stepping from the nearest converged energy (ever finer paths)."""
+def continuation(prob, eps, u, ok, res, tol, maxiter):
+    """Retry failed energies by stepping from the nearest converged energy (ever finer paths); the states
+    ``u`` (b, n, ncomp), ``ok`` and ``res`` updated in place. Returns (u, ok, res)."""
     for _ in range(CONTINUATION_ROUNDS):
         if not ok.any() or ok.all():
             break
         good = np.nonzero(ok)[0]
         for i in np.nonzero(~ok)[0]:
             j = good[np.argmin(np.abs(eps[good] - eps[i]))]
-            gi, gti = g[j:j + 1].copy(), gt[j:j + 1].copy()
+            ui = u[j:j + 1].copy()
             for nsub in CONTINUATION_STEPS:
                 path = eps[j] + (eps[i] - eps[j]) * np.arange(1, nsub + 1) / nsub
-                ga, gta = gi.copy(), gti.copy()
+                ua = ui.copy()
                 for e in path:
-                    ga, gta = prob.impose(np.array([e]), ga, gta)
-                    ga, gta, oki, ri = prob.newton(np.array([e]), ga, gta, tol, maxiter)
+                    ua = prob.impose(np.array([e]), ua)
+                    ua, oki, ri = prob.newton(np.array([e]), ua, tol, maxiter)
                     if not oki[0]:
                         break
                 else:  # the whole path converged
-                    g[i], gt[i], ok[i], res[i] = ga[0], gta[0], True, ri[0]
+                    u[i], ok[i], res[i] = ua[0], True, ri[0]
                     break
-    return g, gt, ok, res
+    return u, ok, res
 
 
-def warm_start(prob, eps, g, gt, tol, maxiter):
-    """Newton from a given start (a warm start, or the local bulk guess of ``method="direct"``); energies
-    that fail or leave the retarded branch (:func:`usadel.bulk.on_retarded_branch`) are redone by the
-    homotopy. Returns (g, gt, ok, res)."""
-    g, gt, ok, res = prob.newton(eps, g, gt, tol, maxiter)
-    redo = np.nonzero(~(ok & on_retarded_branch(g, gt)))[0]
+def warm_start(prob, eps, u, tol, maxiter):
+    """Newton from a given start ``u`` (a warm start, or the local bulk guess of ``method="direct"``); energies
+    that fail or leave the retarded branch (:func:`usadel.state.on_branch`) are redone by the
+    homotopy. Returns (u, ok, res)."""
+    u, ok, res = prob.newton(eps, u, tol, maxiter)
+    redo = np.nonzero(~(ok & on_branch(u)))[0]
     if redo.size:
         log.debug("spectral: %d energies via eta-homotopy", redo.size)
-        g[redo], gt[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
-    return g, gt, ok, res
+        u[redo], ok[redo], res[redo] = homotopy(prob, eps[redo], tol, maxiter)
+    return u, ok, res
 
 
-def finish(prob, E, eps, g, gt, ok, res, tol, maxiter, what="spectral"):
+def finish(prob, E, eps, u, ok, res, tol, maxiter, what="spectral"):
     """Retry failed energies from converged neighbours (:func:`continuation`); raise ConvergenceError naming
-    the energies ``E`` and residuals of any that still failed or are not finite. Returns (g, gt, res)."""
+    the energies ``E`` and residuals of any that still failed or are not finite. Returns (u, res)."""
     if not ok.all():
-        g, gt, ok, res = continuation(prob, eps, g, gt, ok, res, tol, maxiter)
-    ok &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(gt), axis=1)
+        u, ok, res = continuation(prob, eps, u, ok, res, tol, maxiter)
+    ok &= np.all(np.isfinite(flat(u)), axis=1)
     bad = np.nonzero(~ok)[0]
     if bad.size:
         raise ConvergenceError(f"{what}: Newton did not converge at {bad.size} of {E.size} energies, e.g. E = "
                                f"{E[bad[:5]].tolist()} with residuals {res[bad[:5]].tolist()}", energies=E[bad],
                                residuals=res[bad])
-    return g, gt, res
+    return u, res

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 
-__all__ = ["spin_mixing", "interleave", "split", "max_exchange",
+__all__ = ["spin_mixing", "max_exchange",
            "spin_split", "exchange_weights", "SPINS"]
 
 #: the spin blocks of a spin-split device, in the order SpectralResult stores them
@@ -37,18 +37,6 @@ def _finite(tau):
 def spin_mixing(device):
     """True if ``device`` is spin split and has spin-flip or spin-orbit scattering somewhere (coupled blocks)."""
     return spin_split(device) and any(_finite(m.tau_sf) or _finite(m.tau_so) for m in device.materials.values())
-
-
-def interleave(up, dn):
-    """Arrays (..., n) of the two spin blocks as one (..., 2 n) array, spin fastest."""
-    out = np.empty(up.shape[:-1] + (2 * up.shape[-1],), dtype=np.result_type(up, dn))
-    out[..., 0::2], out[..., 1::2] = up, dn
-    return out
-
-
-def split(x):
-    """Inverse of :func:`interleave`: the (spin +1, spin -1) views of a (..., 2 n) array."""
-    return x[..., 0::2], x[..., 1::2]
 
 
 def max_exchange(device):

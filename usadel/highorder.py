@@ -14,8 +14,9 @@ element (:func:`usadel.lagrange.line_element`: p + 2 points, exact for the bilin
 terms) instead of P1's lumping. Clean contacts fix the vertex dof to the
 reservoir's bulk value; tunnel contacts and tunnel interfaces act on vertex
 dofs through :func:`usadel.bulk.riccati_barrier`, as in P1 (the vertex
-values of a Lagrange field are its point values). Unknowns are interleaved per
-dof (gamma, gamma~), numbered along the chain (:class:`usadel.chain_dofs.ChainDofs`);
+values of a Lagrange field are its point values). The state is u[E, dof, component]
+(:mod:`usadel.state`, two components (gamma, gamma~): ``ncomp = 2``), the dofs numbered along the
+chain (:class:`usadel.chain_dofs.ChainDofs`), so the Newton vector interleaves (gamma, gamma~) per dof;
 every Newton step condenses the element-interior unknowns away and solves the vertex
 system, which has the P1 pattern, with the P1 banded solver for the whole batch of
 energies (:class:`usadel.condense.StaticCondensation`). Newton, the eta-homotopy and the
@@ -75,11 +76,15 @@ def _delta_fields(device, delta, dofs):
 class HighOrderProblem(DofFields):
     """Residual, Jacobian and damped Newton of the Riccati equations on order-p elements (batched).
 
-    Interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``,
-    ``residual``, ``newton``, ``energy_scale``, ``ops.thouless_energy``) on the dofs of
-    :class:`usadel.chain_dofs.ChainDofs` of ``device.coarse``; ``nodes`` and ``from_nodes`` map dof fields
-    to and from the nodes of the order-p ``device`` (one per dof, ``device.dof_node``).
+    Interface of :class:`usadel.retarded.RetardedProblem` (``ncomp``, ``state_size``, ``initial``, ``impose``,
+    ``residual``, ``newton``, ``energy_scale``, ``ops.thouless_energy``) on states u (b, n, 2) of
+    :mod:`usadel.state` over the dofs of :class:`usadel.chain_dofs.ChainDofs` of ``device.coarse``; ``nodes`` and
+    ``from_nodes`` map dof fields and states to and from the nodes of the order-p ``device`` (one per dof,
+    ``device.dof_node``).
     """
+
+    #: components per dof: (gamma, gamma~) of one spin block
+    ncomp = 2
 
     def __init__(self, device, delta, eta, spin=0, compiled=None):
         self.node = device.dof_node
@@ -153,48 +158,48 @@ class HighOrderProblem(DofFields):
             eps = eps + self.spin * res.h
         return bulk_gamma(eps, res.delta * np.exp(1j * res.phase))
 
-    def impose(self, eps, g, gt):
-        """Set the clean-contact vertex dofs to their reservoirs' bulk values, in place (contacts to equal
-        reservoirs share one evaluation)."""
+    def impose(self, eps, u):
+        """Set the clean-contact vertex dofs of the state u (b, n, 2) to their reservoirs' bulk values, in place;
+        returns u (contacts to equal reservoirs share one evaluation)."""
         done = {}
         for d, res in self.dirichlet:
             key = (res.delta, res.phase, res.h)
             if key not in done:
                 done[key] = self.reservoir_gamma(res, eps)
             gr, gtr = done[key]
-            g[:, d] = gr[:, None]
-            gt[:, d] = gtr[:, None]
-        return g, gt
+            u[:, d, 0] = gr[:, None]
+            u[:, d, 1] = gtr[:, None]
+        return u
 
-    def residual(self, eps, g, gt, jac=False):
-        """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian (A, vb).
+    def residual(self, eps, u, jac=False):
+        """Residual (b, 2 n) of the state u (b, n, 2) at energies ``eps`` (b,), rows in the order of the Newton
+        vector (:func:`usadel.state.flat`); with ``jac`` also the Jacobian (A, vb).
 
         A: element Jacobians (b, n_el, 2(p+1), 2(p+1)), or with ``compiled`` the condensed element
         data (Sc, corr, X, y) of :func:`usadel.kernels.bulk`; vb: barrier terms (b, 2, 2, nnz) on the
         P1 vertex pattern (:meth:`step` solves with both).
         """
         if self.compiled:
-            Fg, Ft, A = kernels.bulk(eps, g, gt, self.tables, jac)
+            F, A = kernels.bulk(eps, u, self.tables, jac)
         else:
-            Fg, Ft, A = self._bulk(eps, g, gt, jac)
-        vb = np.zeros((g.shape[0], 2, 2, self.ops.nnz), dtype=complex) if jac else None
+            F, A = self._bulk(eps, u, jac)
+        Fu = F.reshape(u.shape)  # (a view: the rows per dof and component)
+        vb = np.zeros((u.shape[0], 2, 2, self.ops.nnz), dtype=complex) if jac else None
         for (d, wts, res), pos in zip(self.tunnel, self.tunnel_pos):
             gr, gtr = self.reservoir_gamma(res, eps)
-            _barrier(Fg, Ft, vb, d, g[:, d], gt[:, d], gr[:, None], gtr[:, None], wts / res.barrier.r, pos)
+            _barrier(Fu, vb, d, u[:, d, 0], u[:, d, 1], gr[:, None], gtr[:, None], wts / res.barrier.r, pos)
         for da, db, diag_a, diag_b, pab, pba, wts, bar in self.links:
             for ia, ib, diag, pos in ((da, db, diag_a, pab), (db, da, diag_b, pba)):
-                _barrier(Fg, Ft, vb, ia, g[:, ia], gt[:, ia], g[:, ib], gt[:, ib], wts / bar.r, diag, pos)
-        Fg[:, self.dir_dofs] = Ft[:, self.dir_dofs] = 0.0
-        F = np.empty((g.shape[0], 2 * self.dofs.n), dtype=complex)
-        F[:, 0::2], F[:, 1::2] = Fg, Ft
+                _barrier(Fu, vb, ia, u[:, ia, 0], u[:, ia, 1], u[:, ib, 0], u[:, ib, 1], wts / bar.r, diag, pos)
+        Fu[:, self.dir_dofs] = 0.0
         return (F, (A, vb)) if jac else F
 
-    def _bulk(self, eps, g, gt, jac):
-        """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the element Jacobians (b, n_el, 2(p+1), 2(p+1))."""
+    def _bulk(self, eps, u, jac):
+        """Bulk residual F (b, 2 n) of the state u, and with ``jac`` the element Jacobians (b, n_el, 2(p+1), 2(p+1))."""
         dofs, S, M = self.dofs, self.S, self.M
         el = dofs.element
-        gq, dg = dofs.at_quadrature(g)
-        tq, dt = dofs.at_quadrature(gt)
+        gq, dg = dofs.at_quadrature(u[..., 0])
+        tq, dt = dofs.at_quadrature(u[..., 1])
         pp = gq * tq
         den = 1.0 + pp
         sg, st = dg * dg, dt * dt
@@ -204,17 +209,18 @@ class HighOrderProblem(DofFields):
         vg = S * 2.0 * tq * sg / den + M * (-2j * e * gq - 1j * (D + Dc * gq * gq) + 2.0 * G * gq * frac)
         vt = S * 2.0 * gq * st / den + M * (-2j * e * tq + 1j * (D * tq * tq + Dc) + 2.0 * G * tq * frac)
         jinv = 1.0 / dofs.jac[:, None]
-        Fg = dofs.assemble_vector(vg @ dofs.phi + (S * dg * jinv) @ dofs.dphi)
-        Ft = dofs.assemble_vector(vt @ dofs.phi + (S * dt * jinv) @ dofs.dphi)
+        b = u.shape[0]
+        F = np.empty((b, 2 * dofs.n), dtype=complex)
+        F[:, 0::2] = dofs.assemble_vector(vg @ dofs.phi + (S * dg * jinv) @ dofs.dphi)
+        F[:, 1::2] = dofs.assemble_vector(vt @ dofs.phi + (S * dt * jinv) @ dofs.dphi)
         if not jac:
-            return Fg, Ft, None
+            return F, None
         den2 = den * den
         hp = 2.0 * frac - 4.0 * pp / den2
         a_pp = S * (-2.0 * tq * tq * sg / den2) + M * (-2j * e - 2j * Dc * gq + G * hp)
         d_pp = S * (-2.0 * gq * gq * st / den2) + M * (-2j * e + 2j * D * tq + G * hp)
         b_pp = S * 2.0 * sg / den2 + M * (-4.0 * G * gq * gq / den2)
         c_pp = S * 2.0 * st / den2 + M * (-4.0 * G * tq * tq / den2)
-        b = g.shape[0]
         X = np.stack([a_pp, b_pp, c_pp, d_pp], axis=1)  # (b, 4, n_el, nq): the phi_k phi_l parts of the 2x2 blocks
         loc = X @ self.PP
         loc[:, 0] += (S * 4.0 * tq * dg * jinv / den) @ self.PD  # phi_k phi_l' parts (gradient terms)
@@ -224,7 +230,7 @@ class HighOrderProblem(DofFields):
         loc[:, 3] += kl
         p1 = el.p + 1
         A = loc.reshape(b, 2, 2, dofs.n_el, p1, p1).transpose(0, 3, 4, 1, 5, 2).reshape(b, dofs.n_el, 2 * p1, 2 * p1)
-        return Fg, Ft, A
+        return F, A
 
     @property
     def compiled_newton(self):
@@ -244,8 +250,9 @@ class HighOrderProblem(DofFields):
         scale, the scale of the rounding floor of :func:`usadel.newton.newton`."""
         return self.stiffness_max + self.mass_max * (1.0 + np.abs(eps) + self.energy_scale)
 
-    def newton(self, eps, g, gt, tol, maxiter):
-        """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
+    def newton(self, eps, u, tol, maxiter):
+        """Damped Newton for every energy in the batch from the state u (b, n, 2), updated in place; returns
+        (u, ok, res).
 
         :func:`usadel.newton.newton` (the loop and stopping rule of
         :meth:`usadel.retarded.RetardedProblem.newton`: the full update below ``tol`` in max norm, or
@@ -254,22 +261,20 @@ class HighOrderProblem(DofFields):
         of the compiled loop, :func:`usadel.kernels.newton`) with its contraction stop and chord steps.
         """
         if self.compiled_newton:
-            return kernels.newton(eps, g, gt, tol, maxiter, self.operator_scale(eps), self.tables,
+            return kernels.newton(eps, u, tol, maxiter, self.operator_scale(eps), self.tables,
                                   self.condensation.chain, self.dir_dofs)  # the same loop, compiled
         chain = self.condensation.chain is not None and not (self.tunnel or self.links)  # (kernels.newton's problems)
-        return newton(self.residual, self.step, eps, g, gt, tol, maxiter, self.operator_scale(eps), contraction=chain)
+        return newton(self.residual, self.step, eps, u, tol, maxiter, self.operator_scale(eps), contraction=chain)
 
-    def solve_stages(self, E, tols, g, gt, maxiter):
+    def solve_stages(self, E, tols, u, maxiter):
         """The eta-homotopy's stages (:func:`usadel.eta_homotopy.homotopy`: energies E (K, b), tolerances tols
-        (K,)) from g, gt (b, n) in one compiled call (:func:`usadel.kernels.homotopy`; ``compiled_newton``
+        (K,)) from the state u (b, n, 2) in one compiled call (:func:`usadel.kernels.homotopy`; ``compiled_newton``
         problems): the contact values imposed and Newton to each stage's tolerance, energy by energy, as the
-        stage loop there. Returns (g, gt, ok, res): ok where every stage converged, res of the last."""
+        stage loop there. Returns (u, ok, res): ok where every stage converged, res of the last."""
         K, b = E.shape
-        z = np.zeros((K * b, g.shape[1]), complex)
-        bg, bgt = self.impose(E.ravel(), z, z.copy())
-        g, gt = np.ascontiguousarray(g, complex), np.ascontiguousarray(gt, complex)
-        return kernels.homotopy(E, tols, bg.reshape(K, b, -1), bgt.reshape(K, b, -1), g, gt, maxiter,
-                                self.operator_scale(E), self.tables, self.condensation.chain, self.dir_dofs)
+        bu = self.impose(E.ravel(), np.zeros((K * b,) + u.shape[1:], complex)).reshape((K,) + u.shape)
+        return kernels.homotopy(E, tols, bu, np.ascontiguousarray(u, complex), maxiter, self.operator_scale(E),
+                                self.tables, self.condensation.chain, self.dir_dofs)
 
     def step(self, J, F):
         """Newton update dx (b, 2 n) solving J dx = -F, J = (A, vb) from :meth:`residual` (condensed solve)."""
@@ -279,11 +284,12 @@ class HighOrderProblem(DofFields):
         return self.condensation.step(A, vb, F)
 
 
-def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
-    """Barrier flux of :func:`usadel.bulk.riccati_barrier` into rows ``ia`` and its Jacobian (as in usadel.retarded)."""
+def _barrier(Fu, blocks, ia, a, bb, cc, dd, k, diag, off=None):
+    """Barrier flux of :func:`usadel.bulk.riccati_barrier` into the rows of dofs ``ia`` (Fu (b, n, 2): the residual
+    per dof and component) and its Jacobian (as in usadel.retarded)."""
     fg, ft, own, other = riccati_barrier(a, bb, cc, dd, k, jac=blocks is not None, other=off is not None)
-    Fg[:, ia] -= fg
-    Ft[:, ia] -= ft
+    Fu[:, ia, 0] -= fg
+    Fu[:, ia, 1] -= ft
     for (i, j), v in own.items():
         blocks[:, i, j, diag] += v
     for (i, j), v in other.items():
@@ -291,11 +297,12 @@ def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
 
 
 def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
-    """One chunk of energies on an order > 1 device: (gamma, gamma~, residuals), one value per dof (node).
+    """One chunk of energies on an order > 1 device: (u, residuals), u (n_E, n_nodes, 2) the state at the
+    device's nodes (one per dof; :mod:`usadel.state`).
 
     Called by :func:`usadel.retarded.spectral` (same arguments as its chunk solver), in
-    batches of at most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries. ``guess``: values at
-    the device's nodes (its dofs); energies where the warm start (or
+    batches of at most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries. ``guess``: None or a state at
+    the device's nodes (n_E, n_nodes, 2); energies where the warm start (or
     ``method="direct"``) fails or leaves the retarded branch are redone by the homotopy, and
     energies that still fail are approached from converged neighbours (:func:`usadel.retarded.continuation`).
     """
@@ -304,11 +311,11 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
     per = max(1, int(MAX_ELEMENT_ENTRIES // (prob.dofs.n_el * (2 * device.order + 2) ** 2)))
     parts = []
     for i in range(0, eps.size, per):
-        g0 = None if guess is None else (guess[0][i:i + per], guess[1][i:i + per])
-        parts.append(_solve_batch(prob, eps[i:i + per], tol, maxiter, method, g0))
-    g, gt, ok, res = (np.concatenate(x) for x in zip(*parts))
-    g, gt, res = finish(prob, E, eps, g, gt, ok, res, tol, maxiter, what=f"spectral (order {device.order})")
-    return prob.nodes(g), prob.nodes(gt), res
+        u0 = None if guess is None else guess[i:i + per]
+        parts.append(_solve_batch(prob, eps[i:i + per], tol, maxiter, method, u0))
+    u, ok, res = (np.concatenate(x) for x in zip(*parts))
+    u, res = finish(prob, E, eps, u, ok, res, tol, maxiter, what=f"spectral (order {device.order})")
+    return prob.nodes(u), res
 
 
 def _solve_batch(prob, eps, tol, maxiter, method, guess):
@@ -316,9 +323,6 @@ def _solve_batch(prob, eps, tol, maxiter, method, guess):
         from .sweep import sweep
         return sweep(prob, eps, tol, maxiter, start=homotopy)
     if method == "direct" or guess is not None:
-        if guess is None:
-            g, gt = prob.initial(eps)
-        else:
-            g, gt = prob.impose(eps, prob.from_nodes(guess[0]), prob.from_nodes(guess[1]))
-        return warm_start(prob, eps, g, gt, tol, maxiter)
+        u = prob.initial(eps) if guess is None else prob.impose(eps, prob.from_nodes(guess))
+        return warm_start(prob, eps, u, tol, maxiter)
     return homotopy(prob, eps, tol, maxiter)

@@ -247,9 +247,9 @@ class HighOrderGapMap(GapMap):
         for s in SPINS if sp.spin_split else (0,):
             prob = HighOrderProblem(self.device, delta, 0.0, s, compiled=False)
             b = sp.block(s or 1)
-            g, gt = prob.from_nodes(b.gamma), prob.from_nodes(b.gamma_t)
-            _, J = prob.residual(eps, g, gt, jac=True)
-            blocks.append((prob, g, gt, J))
+            u = prob.from_nodes(b.state)
+            _, J = prob.residual(eps, u, jac=True)
+            blocks.append((prob, u, J))
         lhs, k = self.lhs, self.sc
 
         def jv(v):
@@ -257,9 +257,9 @@ class HighOrderGapMap(GapMap):
             v = np.array(v, complex)
             v[pinned] = 0.0  # G is the reservoir's gap there (or 0 off superconducting elements): dG = 0
             dF = []
-            for prob, g, gt, J in blocks:
-                dx = prob.step(J, _pair_rows(prob, sc_el, prob.from_nodes(v[None])[0], g, gt))
-                dF.append(prob.nodes(anomalous_change(dx[:, 0::2], dx[:, 1::2], g, gt)))
+            for prob, u, J in blocks:
+                dx = prob.step(J, _pair_rows(prob, sc_el, prob.from_nodes(v[None])[0], u))
+                dF.append(prob.nodes(anomalous_change(dx[:, 0::2], dx[:, 1::2], u[..., 0], u[..., 1])))
             dF = dF[0] if len(dF) == 1 else 0.5 * (dF[0] + dF[1])
             dS = 2 * np.pi * self.T * (self.debye_weight @ (-1j * dF))
             dtail = self.linear_tail.linear(v, collocate)[k]
@@ -272,19 +272,19 @@ class HighOrderGapMap(GapMap):
         return jv
 
 
-def _pair_rows(prob, sc, v, g, gt):
-    """dR/dDelta v (b, 2 n) of the order-p residual at (g, gt) for a gap change ``v`` per dof (Lagrange field
-    in superconducting elements ``sc``; clean-contact rows zero, as in the residual)."""
+def _pair_rows(prob, sc, v, u):
+    """dR/dDelta v (b, 2 n) of the order-p residual at the state u (b, n, 2) for a gap change ``v`` per dof
+    (Lagrange field in superconducting elements ``sc``; clean-contact rows zero, as in the residual)."""
     dofs = prob.dofs
     dq = sc[:, None] * (v[dofs.L] @ dofs.phi.T)  # (n_el, nq)
-    gq, _ = dofs.at_quadrature(g)
-    tq, _ = dofs.at_quadrature(gt)
+    gq, _ = dofs.at_quadrature(u[..., 0])
+    tq, _ = dofs.at_quadrature(u[..., 1])
     M = prob.M
     vg = M * (-1j * (dq + np.conj(dq) * gq * gq))
     vt = M * (1j * (dq * tq * tq + np.conj(dq)))
     Fg = dofs.assemble_vector(vg @ dofs.phi)
     Ft = dofs.assemble_vector(vt @ dofs.phi)
     Fg[:, prob.dir_dofs] = Ft[:, prob.dir_dofs] = 0.0
-    F = np.empty((g.shape[0], 2 * dofs.n), complex)
+    F = np.empty((u.shape[0], 2 * dofs.n), complex)
     F[:, 0::2], F[:, 1::2] = Fg, Ft
     return F

@@ -37,6 +37,7 @@ from .eta_homotopy import finish, homotopy, warm_start
 from .linsolve import BlockSolver
 from .order import DofFields
 from .retarded import RetardedProblem
+from .state import flat, stack
 from .sweep import smallest_gap, sweep
 from .tri_dofs import facet_weights, point_operators, tri_basis
 
@@ -181,7 +182,7 @@ class TriProblem(DofFields, RetardedProblem):
 
     @property
     def state_size(self):
-        """Length of one energy's state arrays: one value per dof."""
+        """Dofs of one energy's state; the state is (b, state_size, 2) (:mod:`usadel.state`)."""
         return self.n
 
     @property
@@ -201,10 +202,11 @@ class TriProblem(DofFields, RetardedProblem):
         ut = np.ascontiguousarray(u.T)
         return (self.Phi @ ut).T, (self.Gx @ ut).T, (self.Gy @ ut).T
 
-    def residual_blocks(self, eps, g, gt, jac=False):
-        """Rows (Fg, Ft), each (b, n), bulk plus tunnel contacts; with ``jac`` the Jacobian blocks
-        (b, 2, 2, nnz) on the order-p pattern (else None)."""
-        Fg, Ft, blocks = self._bulk(eps, g, gt, jac)
+    def residual_blocks(self, eps, u, jac=False):
+        """Rows (Fg, Ft), each (b, n), bulk plus tunnel contacts, at the states ``u`` (b, n, 2); with ``jac`` the
+        Jacobian blocks (b, 2, 2, nnz) on the order-p pattern (else None)."""
+        Fg, Ft, blocks = self._bulk(eps, u, jac)
+        g, gt = u[..., 0], u[..., 1]
         for nodes, wts, res in self.tunnel:
             gr, gtr = self.reservoir_gamma(res, eps)
             fg, ft, own, _ = riccati_barrier(g[:, nodes], gt[:, nodes], gr[:, None], gtr[:, None], wts / res.barrier.r,
@@ -215,18 +217,19 @@ class TriProblem(DofFields, RetardedProblem):
                 blocks[:, i, j, self.diag[nodes]] += v
         return Fg, Ft, blocks
 
-    def residual(self, eps, g, gt, jac=False):
-        """Residual (b, 2 n); with ``jac`` also the Jacobian data on the solver's pattern."""
-        Fg, Ft, blocks = self.residual_blocks(eps, g, gt, jac)
+    def residual(self, eps, u, jac=False):
+        """Residual (b, 2 n) in the order of the states ``u`` (b, n, 2); with ``jac`` also the Jacobian data on the
+        solver's pattern."""
+        Fg, Ft, blocks = self.residual_blocks(eps, u, jac)
         Fg[:, self.dir_nodes] = Ft[:, self.dir_nodes] = 0.0
-        F = np.empty((g.shape[0], 2 * self.n), dtype=complex)
-        F[:, 0::2], F[:, 1::2] = Fg, Ft
+        F = flat(stack(Fg, Ft))
         if not jac:
             return F
         return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
 
-    def _bulk(self, eps, g, gt, jac):
+    def _bulk(self, eps, u, jac):
         """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
+        g, gt = u[..., 0], u[..., 1]
         S, M, G, H = (a.ravel() for a in (self.S, self.M, self.G, self.H))
         D = self.delta_q.ravel()
         Dc = np.conj(D)
@@ -258,7 +261,7 @@ class TriProblem(DofFields, RetardedProblem):
 
 
 def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
-    """One chunk of energies on an order-p triangle device: (gamma, gamma~, residuals) at its nodes (the dofs).
+    """One chunk of energies on an order-p triangle device: (u, residuals), u the states at its nodes (the dofs).
 
     Called by :func:`usadel.retarded.spectral` (same arguments as its chunk solver), in batches of at
     most ``MAX_ELEMENT_ENTRIES`` element-Jacobian entries; methods as there.
@@ -271,16 +274,15 @@ def solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=No
     for i in range(0, eps.size, per):
         e = eps[i:i + per]
         if guess is not None or method == "direct":
-            g, gt = prob.initial(e) if guess is None else prob.impose(e, prob.from_nodes(guess[0][i:i + per]),
-                                                                      prob.from_nodes(guess[1][i:i + per]))
-            parts.append(warm_start(prob, e, g, gt, tol, maxiter))
+            u = prob.initial(e) if guess is None else prob.impose(e, prob.from_nodes(guess[i:i + per]))
+            parts.append(warm_start(prob, e, u, tol, maxiter))
         elif method == "sweep":
             parts.append(sweep(prob, e, tol, maxiter, start=homotopy))
         else:
             parts.append(homotopy(prob, e, tol, maxiter))
-    g, gt, ok, res = (np.concatenate(x) for x in zip(*parts))
-    g, gt, res = finish(prob, E, eps, g, gt, ok, res, tol, maxiter, what=f"spectral (order {prob.order}, triangles)")
-    return prob.nodes(g), prob.nodes(gt), res
+    u, ok, res = (np.concatenate(x) for x in zip(*parts))
+    u, res = finish(prob, E, eps, u, ok, res, tol, maxiter, what=f"spectral (order {prob.order}, triangles)")
+    return prob.nodes(u), res
 
 
 #: the name of the class when it was built for P2 only (``tests/test_continuation.py`` and scripts use it)

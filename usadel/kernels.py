@@ -2,7 +2,8 @@ r"""Compiled (numba) kernels of the order-p Riccati equations on 1D chains.
 
 :func:`bulk` computes what :meth:`usadel.highorder.HighOrderProblem._bulk` and the element part
 of :meth:`usadel.condense.StaticCondensation.step` compute with numpy, in passes over energies and
-elements: the bulk residual (Fg, Ft) on the dofs and, with the Jacobian, each element's condensed
+elements, from the state u (b, n, 2) of :mod:`usadel.state`: the bulk residual F (b, 2 n) on the dofs
+(rows in the order of the Newton vector, 2 dof + component) and, with the Jacobian, each element's condensed
 data: the Schur complement on its four vertex unknowns, the correction A_VI A_II^-1 r_I of the vertex
 residual, and A_II^-1 A_IV, A_II^-1 r_I for the back-substitution (the element-interior rows are the
 element's own: barriers and clean contacts act on vertices only). The same formulas as the numpy
@@ -37,8 +38,9 @@ def chain_solve(Sc, corr, X, y, vb, F, chain):
     return dx
 
 
-def bulk(eps, g, gt, tables, jac):
-    """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the condensed element data (Sc, corr, X, y).
+def bulk(eps, u, tables, jac):
+    """Bulk residual F (b, 2 n) of the state u (b, n, 2) (rows 2 dof + component, the Newton vector's order), and
+    with ``jac`` the condensed element data (Sc, corr, X, y).
 
     ``tables``: (L, phi, dphi, 1/jac, S, M, h_q, Delta_q, Gamma_q, K_loc) of a
     :class:`usadel.highorder.HighOrderProblem` (local, vertex-first order). Sc (b, n_el, 4, 4) and corr
@@ -46,37 +48,37 @@ def bulk(eps, g, gt, tables, jac):
     as :meth:`usadel.condense.StaticCondensation.step` uses them.
     """
     L, n_el, p1 = tables[0], tables[0].shape[0], tables[0].shape[1]
-    b, n = g.shape
+    b, n = u.shape[:2]
     ni = 2 * (p1 - 2)
-    Fg = np.zeros((b, n), complex)
-    Ft = np.zeros((b, n), complex)
+    F = np.zeros((b, 2 * n), complex)
     shape = (b, n_el) if jac else (0, n_el)  # without the Jacobian A is not touched
     A, rl = np.zeros(shape + (2 * p1, 2 * p1), complex), np.zeros((b, n_el, 2 * p1), complex)
     work = np.zeros((6, tables[1].shape[0]), complex), np.zeros((4, p1)), np.zeros(8)  # (cf, nod, at of the kernel)
-    bulk_kernel(np.ascontiguousarray(eps, complex), np.ascontiguousarray(g), np.ascontiguousarray(gt), *tables, int(jac),
-          Fg, Ft, A, rl, *work)
+    bulk_kernel(np.ascontiguousarray(eps, complex), np.ascontiguousarray(u, complex), *tables, int(jac), F, A, rl,
+                *work)
     if not jac:
-        return Fg, Ft, None
+        return F, None
     Sc, corr = np.empty((b, n_el, 4, 4), complex), np.empty((b, n_el, 4), complex)
     X, y = np.empty((b, n_el, ni, 4), complex), np.empty((b, n_el, ni), complex)
     condense_kernel(A, rl, Sc, corr, X, y, np.zeros((ni, 5), complex), np.zeros((b, n_el, ni, ni), complex),
               np.zeros((b, n_el, ni), np.int64))
-    return Fg, Ft, (Sc, corr, X, y)
+    return F, (Sc, corr, X, y)
 
 
-def newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs):
+def newton(eps, u, tol, maxiter, scale, tables, chain, dir_dofs):
     """The damped Newton of :func:`usadel.newton.newton`, compiled, for an order-p chain without barriers
     (clean contacts only; ``chain``: :attr:`usadel.condense.StaticCondensation.chain`, ``dir_dofs`` their
     dofs). Same steps, line search and stopping rule (with ``contraction=True``: its contraction stop and chord
-    steps), energy by energy; returns (g, gt, ok, res), g and gt updated in place."""
+    steps), energy by energy; returns (u, ok, res), the state u (b, n, 2) updated in place."""
     from .newton import CONSTANTS
 
     ok, res = np.zeros(eps.size, bool), np.full(eps.size, np.inf)
-    g2, gt2 = np.ascontiguousarray(g), np.ascontiguousarray(gt)
-    newton_kernel(np.ascontiguousarray(eps, complex), g2, gt2, float(tol), int(maxiter), np.asarray(scale, float),
-            tables, chain, np.asarray(dir_dofs, np.int64), np.array(CONSTANTS), ok, res)
-    g[...], gt[...] = g2, gt2
-    return g, gt, ok, res
+    u2 = np.ascontiguousarray(u, complex)
+    newton_kernel(np.ascontiguousarray(eps, complex), u2, float(tol), int(maxiter), np.asarray(scale, float),
+                  tables, chain, np.asarray(dir_dofs, np.int64), np.array(CONSTANTS), ok, res)
+    if u2 is not u:
+        u[...] = u2
+    return u, ok, res
 
 
 def run_lanes(*args):
@@ -84,14 +86,18 @@ def run_lanes(*args):
     return lanes_kernel(*args)
 
 
-def homotopy(E, tols, bg, bgt, g, gt, maxiter, scale, tables, chain, dir_dofs):
+def homotopy(E, tols, bu, u, maxiter, scale, tables, chain, dir_dofs):
     """The stages of :func:`usadel.eta_homotopy.homotopy` (energies E (K, b), Newton tolerances tols (K,)) from
-    g, gt (b, n), updated in place, energy by energy as :func:`newton`; bg, bgt (K, b, n): the clean-contact values
-    at every stage (dofs ``dir_dofs``), ``scale`` (K, b) the operator scale. Returns (g, gt, ok, res)."""
+    the state u (b, n, 2), updated in place, energy by energy as :func:`newton`; bu (K, b, n, 2): states holding
+    the clean-contact values at every stage (dofs ``dir_dofs``), ``scale`` (K, b) the operator scale. Returns
+    (u, ok, res)."""
     from .newton import CONSTANTS
 
-    ok, res = np.zeros(g.shape[0], bool), np.full(g.shape[0], np.inf)
-    homotopy_kernel(np.ascontiguousarray(E, complex), np.asarray(tols, float), bg, bgt, g, gt, int(maxiter),
-                    np.ascontiguousarray(scale, float), tables, chain, np.asarray(dir_dofs, np.int64),
+    ok, res = np.zeros(u.shape[0], bool), np.full(u.shape[0], np.inf)
+    u2 = np.ascontiguousarray(u, complex)
+    homotopy_kernel(np.ascontiguousarray(E, complex), np.asarray(tols, float), np.ascontiguousarray(bu, complex), u2,
+                    int(maxiter), np.ascontiguousarray(scale, float), tables, chain, np.asarray(dir_dofs, np.int64),
                     np.array(CONSTANTS), ok, res)
-    return g, gt, ok, res
+    if u2 is not u:
+        u[...] = u2
+    return u, ok, res

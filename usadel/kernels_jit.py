@@ -28,16 +28,17 @@ def _rs(a, z):
     return complex(a * z.real, a * z.imag)
 
 
-def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl, cf, nod, at):
-    """jac: 0 the residual (rl, Fg, Ft), 1 with the element Jacobians A, 2 A alone (the residual known). Work arrays:
-    cf (6, nq) Jacobian coefficients, nod (4, p+1) nodal Re, Im of gamma, gamma~, at (8,) their values at a point."""
+def _bulk(eps, u, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, F, A, rl, cf, nod, at):
+    """The state u (b, n, 2); jac: 0 the residual (rl, and F (b, 2 n) in the order of the Newton vector: row
+    2 dof + component), 1 with the element Jacobians A, 2 A alone (the residual known). Work arrays: cf (6, nq)
+    Jacobian coefficients, nod (4, p+1) nodal Re, Im of gamma, gamma~, at (8,) their values at a point."""
     b, n_el, p1, nq = eps.shape[0], L.shape[0], L.shape[1], phi.shape[0]
     res = jac != 2
     for w in range(b):
         for el in range(n_el):  # (rl arrives zeroed; A is only written with jac)
             for k in range(p1):
-                nod[0, k], nod[1, k] = g[w, L[el, k]].real, g[w, L[el, k]].imag
-                nod[2, k], nod[3, k] = gt[w, L[el, k]].real, gt[w, L[el, k]].imag
+                nod[0, k], nod[1, k] = u[w, L[el, k], 0].real, u[w, L[el, k], 0].imag
+                nod[2, k], nod[3, k] = u[w, L[el, k], 1].real, u[w, L[el, k], 1].imag
             for q in range(nq):
                 for c in range(4):  # values and derivatives at the point
                     x = y = 0.0
@@ -74,8 +75,8 @@ def _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A
                 cf[4, q] = _rs(jinv[el], _rs(s * 4.0, tq) * dg) * iden  # a, phi_k phi_m' part
                 cf[5, q] = _rs(jinv[el], _rs(s * 4.0, gq) * dt) * iden  # d, phi_k phi_m' part
             for k in range(p1 if res else 0):
-                Fg[w, L[el, k]] += rl[w, el, 2 * k]
-                Ft[w, L[el, k]] += rl[w, el, 2 * k + 1]
+                F[w, 2 * L[el, k]] += rl[w, el, 2 * k]
+                F[w, 2 * L[el, k] + 1] += rl[w, el, 2 * k + 1]
             if jac:
                 _element_jacobian(cf, phi, dphi, Kloc[el], A[w, el])
 
@@ -273,31 +274,29 @@ def _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx,
                 dx[w, loc[el, 4 + k]] = v
 
 
-def _workspace(g, tables, chain):
-    """Work arrays of :func:`_newton1` for one energy of g (b, n) on the chain of ``tables`` and ``chain``."""
-    n, n_el, p1, nq, nv = g.shape[1], tables[0].shape[0], tables[0].shape[1], tables[1].shape[0], chain[4].shape[0] // 2
+def _workspace(u, tables, chain):
+    """Work arrays of :func:`_newton1` for one energy of the state u (b, n, 2) on the chain of ``tables``, ``chain``."""
+    n, n_el, p1, nq, nv = u.shape[1], tables[0].shape[0], tables[0].shape[1], tables[1].shape[0], chain[4].shape[0] // 2
     ni, c = 2 * (p1 - 2), np.complex128
-    return (np.zeros((6, nq), c), np.zeros((4, p1)), np.zeros(8), np.zeros((1, n), c), np.zeros((1, n), c),
+    return (np.zeros((6, nq), c), np.zeros((4, p1)), np.zeros(8),
             np.zeros((1, n_el, 2 * p1, 2 * p1), c), np.zeros((1, n_el, 2 * p1), c), np.zeros((1, n_el, 4, 4), c),
             np.zeros((1, n_el, 4), c), np.zeros((1, n_el, ni, 4), c), np.zeros((1, n_el, ni), c),
             np.zeros((1, 2, 2, 0), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c), np.zeros((1, 2 * n), c),
-            np.zeros((1, n), c), np.zeros((1, n), c), np.zeros((ni, 5), c), np.zeros((1, n_el, ni, ni), c),
+            np.zeros((1, n, 2), c), np.zeros((ni, 5), c), np.zeros((1, n_el, ni, ni), c),
             np.zeros((nv, 3, 2, 2), c), np.zeros((nv, 2), c), np.zeros((1, n_el, ni), np.int64))
 
 
-def _residual1(eps, g, gt, tables, jac, dir_dofs, Fg, Ft, A, rl, F, cf, nod, at):
-    """One energy (arrays of batch 1): interleaved residual F (2 n,) with clean-contact rows zero; A, rl filled.
+def _residual1(eps, u, tables, jac, dir_dofs, A, rl, F, cf, nod, at):
+    """One energy (arrays of batch 1): residual F (1, 2 n) with clean-contact rows zero; A, rl filled.
     jac as :func:`_bulk` (2: A alone; F, rl are left as they are); cf, nod, at: its work arrays."""
     L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc = tables
     if jac != 2:
-        Fg[:], Ft[:], rl[:] = 0.0, 0.0, 0.0
-    _bulk(eps, g, gt, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, Fg, Ft, A, rl, cf, nod, at)
+        F[:], rl[:] = 0.0, 0.0
+    _bulk(eps, u, L, phi, dphi, jinv, S, M, hq, Dq, Gq, Kloc, jac, F, A, rl, cf, nod, at)
     if jac == 2:
         return
     for d in dir_dofs:
-        Fg[0, d], Ft[0, d] = 0.0, 0.0
-    for i in range(Fg.shape[1]):
-        F[0, 2 * i], F[0, 2 * i + 1] = Fg[0, i], Ft[0, i]
+        F[0, 2 * d], F[0, 2 * d + 1] = 0.0, 0.0
 
 
 def _norms(F):
@@ -313,34 +312,33 @@ def _norms(F):
     return np.sqrt(s2), np.sqrt(m2), fin
 
 
-def _newton(eps, g, gt, tol, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
+def _newton(eps, u, tol, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
     """:func:`usadel.newton.newton` energy by energy (independent there too), on a chain without barriers."""
-    wk = _workspace(g, tables, chain)
+    wk = _workspace(u, tables, chain)
     for w in range(eps.shape[0]):
-        ok[w], res[w] = _newton1(eps[w:w + 1], g[w:w + 1], gt[w:w + 1], tol, maxiter, scale[w], tables, chain,
-                                 dir_dofs, consts, wk)
+        ok[w], res[w] = _newton1(eps[w:w + 1], u[w:w + 1], tol, maxiter, scale[w], tables, chain, dir_dofs, consts, wk)
 
 
-def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, wk):
-    """Newton for one energy e (1,) from gw, gtw (1, n), updated in place; returns (converged, residual).
+def _newton1(e, uw, tol, maxiter, scale, tables, chain, dir_dofs, consts, wk):
+    """Newton for one energy e (1,) from the state uw (1, n, 2), updated in place; returns (converged, residual).
     ``consts``: :data:`usadel.newton.CONSTANTS` (the contraction stop and chord steps of its ``contraction``)."""
     halvings, armijo, rounding, stall = int(consts[0]), consts[1], consts[2], consts[3]
     contraction, chord_step, safety = consts[4], consts[5], consts[6]
     vrow, vcol, t0, t1, vdof, loc, dirm = chain
-    cf, nod, at, Fg, Ft, A, rl, Sc, corr, X, y, vb, F, F1, dx, gn, gtn, B, LU, T, r, pv = wk
-    n = gw.shape[1]
+    cf, nod, at, A, rl, Sc, corr, X, y, vb, F, F1, dx, un, B, LU, T, r, pv = wk
+    n = uw.shape[1]
     f1, fm1, ok, chord, prev, known = np.inf, np.inf, False, False, np.inf, False
     for _ in range(maxiter):
-        floor = rounding * scale * max(1.0, _norms(gw)[1], _norms(gtw)[1])
+        floor = rounding * scale * max(1.0, _norms(uw.reshape(1, 2 * n))[1])
         if chord:  # the line search's residual here (F1, and rl) with the kept Jacobian (Sc, X, LU)
             F[:] = F1
             _condense_rhs(A, rl, corr, y, B, LU, pv)
         else:  # after the first iteration the line search's residual is this one (F1, rl): the Jacobian alone
             if known:
                 F[:] = F1
-            _residual1(e, gw, gtw, tables, 2 if known else 1, dir_dofs, Fg, Ft, A, rl, F, cf, nod, at)
+            _residual1(e, uw, tables, 2 if known else 1, dir_dofs, A, rl, F, cf, nod, at)
             _condense(A, rl, Sc, corr, X, y, B, LU, pv)
-        known = True  # from here on F1, rl hold the residual at gw (the line search's last point)
+        known = True  # from here on F1, rl hold the residual at uw (the line search's last point)
         f0, fm0, _ = _norms(F)
         _chain_solve(Sc, corr, X, y, vb, vrow, vcol, F, t0, t1, vdof, loc, dirm, dx, T, r)
         _, step, fin = _norms(dx)
@@ -350,14 +348,14 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
         lam = 1.0
         for _h in range(halvings):
             for i in range(n):
-                gn[0, i] = gw[0, i] + lam * dx[0, 2 * i]
-                gtn[0, i] = gtw[0, i] + lam * dx[0, 2 * i + 1]
-            _residual1(e, gn, gtn, tables, 0, dir_dofs, Fg, Ft, A, rl, F1, cf, nod, at)
+                un[0, i, 0] = uw[0, i, 0] + lam * dx[0, 2 * i]
+                un[0, i, 1] = uw[0, i, 1] + lam * dx[0, 2 * i + 1]
+            _residual1(e, un, tables, 0, dir_dofs, A, rl, F1, cf, nod, at)
             f1, fm1, _ = _norms(F1)
             if (f1 <= (1.0 - armijo * lam) * f0) or not (fm0 > floor):
                 break
             lam = 0.5 * lam
-        gw[:], gtw[:] = gn, gtn
+        uw[:] = un
         stalled = (fm0 <= floor) and (fm1 <= floor) and (f1 >= stall * f0)
         theta = step / prev  # 0 after a first full step (prev inf): not counted
         done = (step < tol) or stalled or (lam == 1.0 and 0.0 < theta <= contraction
@@ -372,28 +370,28 @@ def _newton1(e, gw, gtw, tol, maxiter, scale, tables, chain, dir_dofs, consts, w
     return ok, f1
 
 
-def _homotopy(E, tols, bg, bgt, g, gt, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
-    """The stages E (K, b) of :func:`usadel.eta_homotopy.homotopy` energy by energy: the contact values bg, bgt
-    (K, b, n) imposed, Newton to tols[k]; ok: every stage converged, res: the last stage's residual."""
-    wk = _workspace(g, tables, chain)
-    for w in range(g.shape[0]):
+def _homotopy(E, tols, bu, u, maxiter, scale, tables, chain, dir_dofs, consts, ok, res):
+    """The stages E (K, b) of :func:`usadel.eta_homotopy.homotopy` energy by energy: the contact values of the
+    states bu (K, b, n, 2) imposed, Newton to tols[k]; ok: every stage converged, res: the last stage's residual."""
+    wk = _workspace(u, tables, chain)
+    for w in range(u.shape[0]):
         ok[w] = True
         for s in range(E.shape[0]):
             for d in dir_dofs:
-                g[w, d], gt[w, d] = bg[s, w, d], bgt[s, w, d]
-            oks, res[w] = _newton1(E[s, w:w + 1], g[w:w + 1], gt[w:w + 1], tols[s], maxiter, scale[s, w], tables,
-                                   chain, dir_dofs, consts, wk)
+                u[w, d, 0], u[w, d, 1] = bu[s, w, d, 0], bu[s, w, d, 1]
+            oks, res[w] = _newton1(E[s, w:w + 1], u[w:w + 1], tols[s], maxiter, scale[s, w], tables, chain, dir_dofs,
+                                   consts, wk)
             ok[w] = ok[w] and oks
 
 
-def _predict(eps, hist, hc, g, i, maxw, out, wts):
-    """:func:`usadel.sweep.predict` of row ``i`` from the rows hist[:hc] of ``g`` into out (1, n)."""
+def _predict(eps, hist, hc, u, i, maxw, out, wts):
+    """:func:`usadel.sweep.predict` of row ``i`` from the rows hist[:hc] of the states ``u`` into out (1, n, 2)."""
     e, rep = eps[i], -1
     for k in range(hc):
         if eps[hist[k]] == e:
             rep = k  # the last copy, as predict
     if rep >= 0:
-        out[0, :] = g[hist[rep]]
+        out[0] = u[hist[rep]]
         return
     fine = True
     for k in range(hc):
@@ -413,27 +411,28 @@ def _predict(eps, hist, hc, g, i, maxw, out, wts):
         for k in range(hc):
             if abs(eps[hist[k]] - e) < dmin:
                 near, dmin = k, abs(eps[hist[k]] - e)
-        out[0, :] = g[hist[near]]
+        out[0] = u[hist[near]]
         return
     for m in range(out.shape[1]):
-        v = wts[0] * g[hist[0], m]
-        for k in range(1, hc):
-            v = v + wts[k] * g[hist[k], m]
-        out[0, m] = v
+        for c in range(2):
+            v = wts[0] * u[hist[0], m, c]
+            for k in range(1, hc):
+                v = v + wts[k] * u[hist[k], m, c]
+            out[0, m, c] = v
 
 
-def _checked_solve(i, e, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale, tables, chain, consts, checks, wk):
-    """Newton at energy row i from the prediction (pg, pt) with the contact values imposed, into g[i], gt[i];
+def _checked_solve(i, e, u, pu, bu, dir_dofs, tol, maxiter, scale, tables, chain, consts, checks, wk):
+    """Newton at energy row i from the prediction pu (1, n, 2) with the contact values of bu imposed, into u[i];
     returns (converged, residual, good): good also requires the branch and jump checks of the sweep."""
     jump_max, slack = checks[0], checks[1]
     for d in dir_dofs:
-        pg[0, d], pt[0, d] = bg[i, d], bgt[i, d]
-    g[i], gt[i] = pg[0], pt[0]
-    ok, res = _newton1(e[i:i + 1], g[i:i + 1], gt[i:i + 1], tol, maxiter, scale[i], tables, chain, dir_dofs, consts, wk)
+        pu[0, d, 0], pu[0, d, 1] = bu[i, d, 0], bu[i, d, 1]
+    u[i] = pu[0]
+    ok, res = _newton1(e[i:i + 1], u[i:i + 1], tol, maxiter, scale[i], tables, chain, dir_dofs, consts, wk)
     jump2, branch, lim2 = 0.0, True, (1.0 + slack) ** 2  # (squares: no complex abs, a hypot call, per entry)
-    for m in range(g.shape[1]):
-        a, b = g[i, m], gt[i, m]
-        da, db = a - pg[0, m], b - pt[0, m]
+    for m in range(u.shape[1]):
+        a, b = u[i, m, 0], u[i, m, 1]
+        da, db = a - pu[0, m, 0], b - pu[0, m, 1]
         jump2 = max(jump2, da.real * da.real + da.imag * da.imag, db.real * db.real + db.imag * db.imag)
         p = a * b
         q = 1.0 + p  # DOS = Re (1 - p) / q >= -slack, times |q|^2
@@ -443,12 +442,12 @@ def _checked_solve(i, e, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale, 
     return ok, res, ok and branch and jump2 <= jump_max * jump_max
 
 
-def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_dofs, tol, maxiter, scale, tables,
-         chain, consts, checks, order, continued, need):
+def _run(step0, lanes, sizes, pre, hist, hc, eps, u, ok, res, bu, dir_dofs, tol, maxiter, scale, tables, chain, consts,
+         checks, order, continued, need):
     """:func:`run_lanes`: the sweep's loop from ``step0`` until a step where some lane needs the homotopy
     (``need``) or the end; returns (that step or the number of steps, energies redone)."""
-    wk = _workspace(g, tables, chain)
-    pg, pt = np.zeros((1, g.shape[1]), np.complex128), np.zeros((1, g.shape[1]), np.complex128)
+    wk = _workspace(u, tables, chain)
+    pu = np.zeros((1, u.shape[1], 2), np.complex128)
     wts, redone = np.zeros(hist.shape[1], np.complex128), 0
     for step in range(step0, lanes.shape[1]):
         stop = False
@@ -462,10 +461,9 @@ def _run(step0, lanes, sizes, pre, hist, hc, eps, g, gt, ok, res, bg, bgt, dir_d
             if hc[k] == 0:
                 need[k], stop = True, True
                 continue
-            _predict(eps, hist[k], hc[k], g, i, checks[2], pg, wts)
-            _predict(eps, hist[k], hc[k], gt, i, checks[2], pt, wts)
-            ok[i], res[i], good = _checked_solve(i, eps, g, gt, pg, pt, bg, bgt, dir_dofs, tol, maxiter, scale,
-                                                 tables, chain, consts, checks, wk)
+            _predict(eps, hist[k], hc[k], u, i, checks[2], pu, wts)
+            ok[i], res[i], good = _checked_solve(i, eps, u, pu, bu, dir_dofs, tol, maxiter, scale, tables, chain,
+                                                 consts, checks, wk)
             if not good:
                 need[k], stop = True, True
                 redone += 1

@@ -439,7 +439,7 @@ class GapMap(PairingData):
         for s in () if mixed is not None else SPINS if sp.spin_split else (0,):
             sprob = RetardedProblem(self.device, delta * self.ps, 0.0, s)
             b = sp.block(s or 1)
-            _, data = sprob.residual(eps, b.gamma, b.gamma_t, jac=True)
+            _, data = sprob.residual(eps, b.state, jac=True)
             blocks.append((b.gamma, b.gamma_t, sprob.solver.factorize(data)))
         dir_nodes = self.device.boundary.dirichlet_nodes
         lhs = self.lhs

@@ -23,6 +23,8 @@ Jacobian and one chord step instead of two or three Jacobians (issue 16).
 
 import numpy as np
 
+from .state import flat
+
 __all__ = ["newton", "LINE_SEARCH_HALVINGS", "ARMIJO", "ROUNDING", "STALL", "CONTRACTION", "CHORD_STEP",
            "CONTRACTION_SAFETY", "CONSTANTS"]
 
@@ -39,16 +41,16 @@ CONTRACTION_SAFETY = 1e-3  #: ``contraction``: the estimated error left must be 
 CONSTANTS = (LINE_SEARCH_HALVINGS, ARMIJO, ROUNDING, STALL, CONTRACTION, CHORD_STEP, CONTRACTION_SAFETY)
 
 
-def newton(residual, step, eps, g, gt, tol, maxiter, scale, contraction=False):
-    """Damped Newton for every energy of a batch; returns (g, gt, ok, res), g and gt updated in place.
+def newton(residual, step, eps, u, tol, maxiter, scale, contraction=False):
+    """Damped Newton for every energy of a batch; returns (u, ok, res), the state u updated in place.
 
-    ``residual(e, g, gt, jac=False)``: residual rows (b, 2 n), interleaved (gamma, gamma~) per unknown,
-    and with ``jac`` also (F, J) with J whatever ``step`` needs (an array or a tuple of arrays, energies
-    first); ``step(J, F)``: the Newton update dx (b, 2 n) solving J dx = -F (non-finite rows: a singular
-    member; with ``contraction`` a kept J must solve with a new F). ``eps`` (b,) complex energies, ``g``,
-    ``gt`` (b, n) the start, ``scale`` (b,) the operator scale of each energy (largest diagonal of the
-    Jacobian's energy-independent and energy terms), for the rounding floor. ``contraction``: the contraction
-    stop and chord steps (module docstring).
+    ``residual(e, u, jac=False)``: residual rows (b, n ncomp) in the order of the Newton vector
+    (:func:`usadel.state.flat`), and with ``jac`` also (F, J) with J whatever ``step`` needs (an array or a
+    tuple of arrays, energies first); ``step(J, F)``: the Newton update dx (b, n ncomp) solving J dx = -F
+    (non-finite rows: a singular member; with ``contraction`` a kept J must solve with a new F). ``eps`` (b,)
+    complex energies, ``u`` (b, n, ncomp) the start (:mod:`usadel.state`), ``scale`` (b,) the operator scale
+    of each energy (largest diagonal of the Jacobian's energy-independent and energy terms), for the rounding
+    floor. ``contraction``: the contraction stop and chord steps (module docstring).
     """
     b = eps.size
     ok = np.zeros(b, bool)
@@ -56,9 +58,9 @@ def newton(residual, step, eps, g, gt, tol, maxiter, scale, contraction=False):
     act = np.arange(b)
     chord, prev, kept = np.zeros(b, bool), np.full(b, np.inf), None
     for _ in range(maxiter):
-        e, ga, gta = eps[act], g[act], gt[act]
-        floor = ROUNDING * scale[act] * np.maximum(1.0, np.maximum(_amax(ga), _amax(gta)))
-        F, J = residual(e, ga, gta, jac=True)  # (at a chord energy F is the line search's F1: the same numbers)
+        e, ua = eps[act], u[act]
+        floor = ROUNDING * scale[act] * np.maximum(1.0, _amax(flat(ua)))
+        F, J = residual(e, ua, jac=True)  # (at a chord energy F is the line search's F1: the same numbers)
         if chord.any():
             J = _where(chord, kept, J)
         f0, fm0 = np.linalg.norm(F, axis=1), _amax(F)
@@ -67,16 +69,16 @@ def newton(residual, step, eps, g, gt, tol, maxiter, scale, contraction=False):
         lam = np.ones(act.size)
         bad = ~np.all(np.isfinite(dx), axis=1)
         dx[bad] = 0.0
+        dxu = dx.reshape(ua.shape)
         for _ in range(LINE_SEARCH_HALVINGS):
-            gn = ga + lam[:, None] * dx[:, 0::2]
-            gtn = gta + lam[:, None] * dx[:, 1::2]
-            F1 = residual(e, gn, gtn)
+            un = ua + lam[:, None, None] * dxu
+            F1 = residual(e, un)
             f1 = np.linalg.norm(F1, axis=1)
             worse = ~(f1 <= (1.0 - ARMIJO * lam) * f0) & (fm0 > floor)
             if not worse.any():
                 break
             lam = np.where(worse, 0.5 * lam, lam)
-        g[act], gt[act] = gn, gtn
+        u[act] = un
         res[act] = f1
         stalled = (fm0 <= floor) & (_amax(F1) <= floor) & (f1 >= STALL * f0)
         size = _amax(dx)
@@ -94,7 +96,7 @@ def newton(residual, step, eps, g, gt, tol, maxiter, scale, contraction=False):
         act = act[keep]
         if act.size == 0:
             break
-    return g, gt, ok, res
+    return u, ok, res
 
 
 def _take(J, rows):

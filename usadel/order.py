@@ -123,19 +123,19 @@ class DofFields:
     the per-dof ``gamma_dof`` (pair breaking), ``h_dof`` (exchange field) and ``delta_dof`` (gap)."""
 
     def nodes(self, u):
-        """Dof fields ``u`` (b, n) as arrays over the order-p device's nodes (b, n)."""
+        """Dof fields ``u`` (b, n) or states (b, n, ncomp) as arrays over the order-p device's nodes (dof axis 1)."""
         out = np.empty_like(u)
         out[:, self.node] = u
         return out
 
     def from_nodes(self, u):
-        """Dof fields of arrays ``u`` (b, n) over the order-p device's nodes."""
+        """Dof fields (or states) of arrays ``u`` (b, n) or (b, n, ncomp) over the order-p device's nodes."""
         return np.asarray(u, complex)[:, self.node]
 
     def initial(self, eps):
-        """Local bulk guess at every dof with reservoir values imposed."""
+        """Local bulk guess at every dof with reservoir values imposed: the state (b, n, 2) (:mod:`usadel.state`)."""
         from .bulk import bulk_gamma
+        from .state import stack
 
         e = eps[:, None] + 1j * self.gamma_dof[None, :] + self.h_dof[None, :]
-        g, gt = bulk_gamma(e, self.delta_dof[None, :])
-        return self.impose(eps, g, gt)
+        return self.impose(eps, stack(*bulk_gamma(e, self.delta_dof[None, :])))

@@ -25,8 +25,8 @@ __all__ = ["AVAILABLE", "P1Bulk"]
 AVAILABLE = numba is not None
 
 
-def _bulk(eps, g, gt, t, grad, w, Kd, indptr, indices, diag, pos, c, cG, cD, cDc, ch, jac, Fg, Ft, blocks):
-    nb, n = g.shape
+def _bulk(eps, x, t, grad, w, Kd, indptr, indices, diag, pos, c, cG, cD, cDc, ch, jac, Fg, Ft, blocks):
+    nb, n = x.shape[:2]
     n_el, d1, dim = grad.shape
     dg = np.zeros(dim, np.complex128)
     dt = np.zeros(dim, np.complex128)
@@ -34,8 +34,8 @@ def _bulk(eps, g, gt, t, grad, w, Kd, indptr, indices, diag, pos, c, cG, cD, cDc
         for r in range(n):  # stiffness (and its Jacobian entries)
             sg, st = 0j, 0j
             for k in range(indptr[r], indptr[r + 1]):
-                sg += Kd[k] * g[b, indices[k]]
-                st += Kd[k] * gt[b, indices[k]]
+                sg += Kd[k] * x[b, indices[k], 0]
+                st += Kd[k] * x[b, indices[k], 1]
                 if jac:
                     blocks[b, 0, 0, k] += Kd[k]
                     blocks[b, 1, 1, k] += Kd[k]
@@ -47,7 +47,7 @@ def _bulk(eps, g, gt, t, grad, w, Kd, indptr, indices, diag, pos, c, cG, cD, cDc
                 dg[m] = 0j
                 dt[m] = 0j
             for j in range(d1):
-                u, v = g[b, t[e, j]], gt[b, t[e, j]]
+                u, v = x[b, t[e, j], 0], x[b, t[e, j], 1]
                 gb += u
                 tb += v
                 for m in range(dim):
@@ -84,7 +84,7 @@ def _bulk(eps, g, gt, t, grad, w, Kd, indptr, indices, diag, pos, c, cG, cD, cDc
                         blocks[b, 1, 0, p] += v10
         ep = eps[b]
         for r in range(n):  # lumped node terms
-            u, v = g[b, r], gt[b, r]
+            u, v = x[b, r, 0], x[b, r, 1]
             pp = u * v
             dn = 1.0 + pp
             Fg[b, r] += c[r] * (-2j * ep * u) - 1j * (cD[r] + cDc[r] * u * u) + cG[r] * 2.0 * u * (1.0 - pp) / dn
@@ -106,7 +106,8 @@ if AVAILABLE:
 
 
 class P1Bulk:
-    """The bulk rows of a :class:`usadel.retarded.RetardedProblem`, compiled: ``self(eps, g, gt, jac)`` returns
+    """The bulk rows of a :class:`usadel.retarded.RetardedProblem`, compiled: ``self(eps, u, jac)`` (u the state (b, n, 2),
+    :mod:`usadel.state`) returns
     (Fg, Ft, blocks or None) as ``_bulk`` does. The node weights ``c``, ``cG``, ``cD``, ``cDc``, ``ch`` are read
     from the problem at each call (``usadel.spin_mixing`` sets its blocks' ``cG`` after construction)."""
 
@@ -127,11 +128,11 @@ class P1Bulk:
         return (np.ascontiguousarray(p.c, float), np.ascontiguousarray(p.cG, float), np.ascontiguousarray(p.cD, complex),
                 np.ascontiguousarray(p.cDc, complex), self.no_h if p.ch is None else np.ascontiguousarray(p.ch, float))
 
-    def __call__(self, eps, g, gt, jac):
-        b, n = g.shape
+    def __call__(self, eps, u, jac):
+        b, n = u.shape[:2]
         Fg = np.empty((b, n), complex)
         Ft = np.empty((b, n), complex)
         blocks = np.zeros((b, 2, 2, self.nnz) if jac else (0, 2, 2, 0), complex)
-        _bulk(np.ascontiguousarray(eps, complex), np.ascontiguousarray(g, complex), np.ascontiguousarray(gt, complex),
+        _bulk(np.ascontiguousarray(eps, complex), np.ascontiguousarray(u, complex),
               self.t, self.grad, self.w, *self.K, self.diag, self.pos, *self.coefficients(), bool(jac), Fg, Ft, blocks)
         return Fg, Ft, (blocks if jac else None)

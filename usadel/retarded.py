@@ -37,7 +37,6 @@ Kupriyanov-Lukichev tunnel interfaces).
 """
 
 import logging
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -45,10 +44,11 @@ from .bulk import bulk_gamma, check_gap_edges, riccati_barrier
 from .chunking import chunk_bounds, default_workers, sweep_blocks
 from .device import Device
 from .errors import UsadelError
-from .exchange import SPINS, exchange_weights, interleave, spin_mixing, spin_split
+from .exchange import SPINS, exchange_weights, spin_mixing, spin_split
 from .eta_homotopy import continuation, finish, homotopy, warm_start
 from .fem import delta_nodes, delta_weights, real_product
 from .spectral_result import SpectralResult
+from .state import flat, stack
 from .sweep import smallest_gap, sweep
 from .validate import choice, integer, real, real_array
 from . import progress
@@ -70,7 +70,7 @@ CHUNK_UNKNOWNS = 4e5  #: complex unknowns per chunk of energies (memory of one b
 class RetardedProblem:
     """Residual and Jacobian of the weak Riccati equations for a batch of energies.
 
-    Unknowns interleaved per node, (gamma, gamma~); rows are the sigma/D-weighted
+    State u (b, n, 2) per node (gamma, gamma~) (:mod:`usadel.state`); rows are the sigma/D-weighted
     equations of the module docstring. ``device``; ``delta`` as for :func:`spectral`;
     ``eta`` the Dynes broadening (kept for callers: the energies passed in contain it).
     Node weights: ``c`` lumped sigma/D, ``cD`` pairing (:func:`delta_weights`), ``cG`` pair breaking,
@@ -107,9 +107,12 @@ class RetardedProblem:
         #: the bulk rows compiled (``usadel.p1_kernels``); None: the numpy path of :meth:`_bulk`
         self.compiled = p1_kernels.P1Bulk(self) if kernels.AVAILABLE else None
 
+    #: components per node of the state u[E, node, component]: (gamma, gamma~)
+    ncomp = 2
+
     @property
     def state_size(self):
-        """Length of one energy's state arrays gamma, gamma~ (one per node)."""
+        """Dofs of one energy's state (the nodes); the state is (b, state_size, ncomp)."""
         return self.ops.n
 
     def reservoir_gamma(self, res, eps):
@@ -138,31 +141,31 @@ class RetardedProblem:
         e = eps[:, None] + 1j * self.pair_breaking_node[None, :]
         if self.ch is not None:
             e = e + self.spin * self.h_node
-        g, gt = bulk_gamma(e, self.delta_node[None, :])
-        return self.impose(eps, g, gt)
+        return self.impose(eps, stack(*bulk_gamma(e, self.delta_node[None, :])))
 
-    def impose(self, eps, g, gt):
-        """Set the clean-contact (Dirichlet) nodes to their reservoirs' bulk values, in place."""
+    def impose(self, eps, u):
+        """Set the clean-contact (Dirichlet) nodes of the state ``u`` to their reservoirs' bulk values, in place."""
         for nodes, res in self.dirichlet:
             gr, gtr = self.reservoir_gamma(res, eps)
-            g[:, nodes] = gr[:, None]
-            gt[:, nodes] = gtr[:, None]
-        return g, gt
+            u[:, nodes, 0] = gr[:, None]
+            u[:, nodes, 1] = gtr[:, None]
+        return u
 
-    def residual(self, eps, g, gt, jac=False):
-        """Residual (b, 2 n) at energies ``eps`` (b,); with ``jac`` also the Jacobian data on the solver's pattern."""
-        Fg, Ft, blocks = self.residual_blocks(eps, g, gt, jac)
+    def residual(self, eps, u, jac=False):
+        """Residual (b, 2 n) at energies ``eps`` (b,) and states ``u`` (b, n, 2), rows in the order of the state;
+        with ``jac`` also the Jacobian data on the solver's pattern."""
+        Fg, Ft, blocks = self.residual_blocks(eps, u, jac)
         Fg[:, self.dir_nodes] = Ft[:, self.dir_nodes] = 0.0
-        F = np.empty((g.shape[0], 2 * self.ops.n), dtype=complex)
-        F[:, 0::2], F[:, 1::2] = Fg, Ft
+        F = flat(stack(Fg, Ft))
         if not jac:
             return F
         return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
 
-    def residual_blocks(self, eps, g, gt, jac=False):
+    def residual_blocks(self, eps, u, jac=False):
         """Rows (Fg, Ft), each (b, n), bulk plus barriers, before the Dirichlet rows are fixed; with ``jac``
         the Jacobian blocks (b, 2, 2, nnz) on the node pattern (else None)."""
-        Fg, Ft, blocks = self._bulk(eps, g, gt, jac)
+        Fg, Ft, blocks = self._bulk(eps, u, jac)
+        g, gt = u[..., 0], u[..., 1]
         diag = self.ops.diag
         for nodes, wts, res in self.tunnel:  # tunnel contacts to reservoirs
             gr, gtr = self.reservoir_gamma(res, eps)
@@ -173,11 +176,12 @@ class RetardedProblem:
                 _barrier(Fg, Ft, blocks, ia, g[:, ia], gt[:, ia], g[:, ib], gt[:, ib], wts / bar.r, diag[ia], pos_ab)
         return Fg, Ft, blocks
 
-    def _bulk(self, eps, g, gt, jac):
+    def _bulk(self, eps, u, jac):
         """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
         if self.compiled is not None:
-            return self.compiled(eps, g, gt, jac)
+            return self.compiled(eps, u, jac)
         ops = self.ops
+        g, gt = u[..., 0], u[..., 1]
         epsc = eps[:, None]
         Fg = real_product(ops.K, g.T).T
         Ft = real_product(ops.K, gt.T).T
@@ -223,8 +227,8 @@ class RetardedProblem:
             blocks[:, 1, 1, ops.diag] += -2j * self.ch
         return Fg, Ft, blocks
 
-    def newton(self, eps, g, gt, tol, maxiter):
-        """Damped Newton for every energy in the batch; returns (g, gt, ok, res).
+    def newton(self, eps, u, tol, maxiter):
+        """Damped Newton for every energy in the batch from the states ``u``; returns (u, ok, res), u updated in place.
 
         Converged when the full Newton update is below ``tol`` (max norm; |gamma| <= 1),
         or when the residual has stagnated at rounding level: below ``ROUNDING`` times
@@ -253,27 +257,27 @@ class RetardedProblem:
         prev = np.full(b, np.inf)  # |dx| of the previous full step (inf: none)
         chord, contraction = False, getattr(self, "contraction_stop", False)  # (also run on spin-mixed problems)
         for _ in range(maxiter):
-            e, ga, gta = eps[act], g[act], gt[act]
-            floor = ROUNDING * scale_all[act] * np.maximum(1.0, np.maximum(_amax(ga), _amax(gta)))
+            e, ua = eps[act], u[act]
+            floor = ROUNDING * scale_all[act] * np.maximum(1.0, _amax(flat(ua)))
             if chord:  # the line search's residual at this point, the previous Jacobian (see docstring)
                 F, data = F1[keep], data[keep]
             else:
-                F, data = self.residual(e, ga, gta, jac=True)
+                F, data = self.residual(e, ua, jac=True)
             f0, fm0 = np.linalg.norm(F, axis=1), _amax(F)
             dx = self.solver.solve(data, -F)
             lam = np.ones(act.size)
             bad = ~np.all(np.isfinite(dx), axis=1)
             dx[bad] = 0.0
+            dxu = dx.reshape(ua.shape)
             for _ in range(LINE_SEARCH_HALVINGS):
-                gn = ga + lam[:, None] * dx[:, 0::2]
-                gtn = gta + lam[:, None] * dx[:, 1::2]
-                F1 = self.residual(e, gn, gtn)
+                un = ua + lam[:, None, None] * dxu
+                F1 = self.residual(e, un)
                 f1 = np.linalg.norm(F1, axis=1)
                 worse = ~(f1 <= (1.0 - ARMIJO * lam) * f0) & (fm0 > floor)
                 if not worse.any():
                     break
                 lam = np.where(worse, 0.5 * lam, lam)
-            g[act], gt[act] = gn, gtn
+            u[act] = un
             res[act] = f1
             stalled = (fm0 <= floor) & (_amax(F1) <= floor) & (f1 >= STALL * f0)
             step = _amax(dx)
@@ -290,7 +294,7 @@ class RetardedProblem:
             act = act[keep]
             if act.size == 0:
                 break
-        return g, gt, ok, res
+        return u, ok, res
 
 
 def _amax(a):
@@ -393,15 +397,11 @@ def spectral(device, energies, delta=0.0, eta=1e-6, *, symmetric=True, tol=1e-10
     else:
         Eu, inv = E, np.arange(E.size)
     bounds = _chunks(device, Eu, chunk, workers, mixed, method, executor)
-    out = _solve_blocks(executor, bounds, Eu, inv, guess, spins, mixed, device, delta, eta, tol, maxiter, method)
+    u, res = _solve_blocks(executor, bounds, Eu, inv, guess, spins, mixed, device, delta, eta, tol, maxiter, method)
     if symmetric and not np.iscomplexobj(E):
-        neg = E < 0  # spin s at -E is spin -s at |E|, conjugated (its own partner without exchange field)
-        flip = [(np.conj(gt[neg]), np.conj(g[neg]), r[neg]) for g, gt, r in out[::-1]]
-        for o, f in zip(out, flip):
-            o[0][neg], o[1][neg], o[2][neg] = f
-    (g, gt, res), dn = out[0], (out[1] if len(out) > 1 else (None, None, None))
-    return SpectralResult(device=device, energies=E, gamma=g, gamma_t=gt, delta=delta_nodes(device, delta), eta=eta,
-                          residuals=res if dn[2] is None else np.maximum(res, dn[2]), gamma_dn=dn[0], gamma_t_dn=dn[1])
+        neg = E < 0  # gamma_s(-E) = gamma~_-s(E)^*, gamma~_s(-E) = gamma_-s(E)^*: components reversed, conjugated
+        u[neg] = np.conj(u[neg][..., ::-1])  # (docs/conventions.md, State layout)
+    return SpectralResult.from_state(device, E, u, delta_nodes(device, delta), eta, res)
 
 
 def _chunks(device, E, chunk, workers, mixed, method, executor):
@@ -433,33 +433,32 @@ def _chunks(device, E, chunk, workers, mixed, method, executor):
 
 def _homotopy_batches(prob, eps, tol, maxiter):
     """:func:`homotopy` in batches of at most ``CHUNK_UNKNOWNS`` complex unknowns (bounded memory)."""
-    size = max(1, int(CHUNK_UNKNOWNS // (2 * prob.state_size)))
+    size = max(1, int(CHUNK_UNKNOWNS // (prob.ncomp * prob.state_size)))
     if eps.size <= size:
         return homotopy(prob, eps, tol, maxiter)
     parts = [homotopy(prob, eps[i:i + size], tol, maxiter) for i in range(0, eps.size, size)]
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
 
 
 def _solve_blocks(executor, bounds, Eu, inv, guess, spins, mixed, *args):
-    """[[gamma, gamma~, residuals] per spin block] at the energies ``Eu[inv]``.
+    """(u, residuals) at the energies ``Eu[inv]``: states (n_E, n_nodes, 2 per spin block), the blocks' largest residuals.
 
-    Independent blocks (``spins``) are solved one after the other; coupled ones (``mixed``: spin
-    relaxation with an exchange field, :mod:`usadel.spin_mixing`) together, states interleaved.
+    Independent blocks (``spins``) are solved one after the other, each a state of 2 components; coupled ones
+    (``mixed``: spin relaxation with an exchange field, :mod:`usadel.spin_mixing`) together, one state of 4.
     """
-    if not mixed:
-        return [[x[inv] for x in _map_chunks(executor, bounds, Eu, None if guess is None else guess.block(s or 1),
-                                              *args, spin=s)] for s in spins]
-    g0 = None if guess is None else SimpleNamespace(gamma=interleave(guess.block(1).gamma, guess.block(-1).gamma),
-                                                    gamma_t=interleave(guess.block(1).gamma_t, guess.block(-1).gamma_t))
-    g, gt, r = (x[inv] for x in _map_chunks(executor, bounds, Eu, g0, *args, spin="mixed"))
-    return [[g[:, k::2], gt[:, k::2], r] for k in range(2)]
+    if mixed:
+        u, r = _map_chunks(executor, bounds, Eu, None if guess is None else guess.state, *args, spin="mixed")
+        return u[inv], r[inv]
+    out = [_map_chunks(executor, bounds, Eu, None if guess is None else guess.block(s or 1).state, *args, spin=s)
+           for s in spins]
+    return np.concatenate([u for u, _ in out], axis=-1)[inv], np.max([r for _, r in out], axis=0)[inv]
 
 
 def _map_chunks(executor, bounds, E, guess, *args, spin=0):
-    """Solve the energies ``E`` in chunks [bounds[k], bounds[k+1]) (over ``executor`` if given); concatenated
-    (gamma, gamma~, residuals)."""
+    """Solve the energies ``E`` in chunks [bounds[k], bounds[k+1]) (over ``executor`` if given) from the states
+    ``guess`` (or None); concatenated (u, residuals)."""
     parts = list(zip(bounds[:-1], bounds[1:]))
-    gs = [None if guess is None else (guess.gamma[a:b], guess.gamma_t[a:b]) for a, b in parts]
+    gs = [None if guess is None else guess[a:b] for a, b in parts]
     jobs = [(args[0], E[a:b]) + args[1:] + (g0, spin) for (a, b), g0 in zip(parts, gs)]
     solved = (map if executor is None else executor.map)(_solve_chunk, *zip(*jobs))
     outs = []  # results arrive in order, chunk by chunk
@@ -467,11 +466,12 @@ def _map_chunks(executor, bounds, E, guess, *args, spin=0):
         for job, out in zip(jobs, solved):
             outs.append(out)
             bar.update(job[1].size)
-    return tuple(np.concatenate([o[k] for o in outs]) for k in range(3))
+    return tuple(np.concatenate([o[k] for o in outs]) for k in range(2))
 
 
 def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=None, spin=0):
-    """Solve one chunk of energies (picklable for process pools) in spin block ``spin``; (gamma, gamma~, residuals)."""
+    """Solve one chunk of energies (picklable for process pools) in spin block ``spin`` from the states ``guess``
+    at the nodes (or None); (u, residuals), u the states at the nodes (:mod:`usadel.state`)."""
     if getattr(device, "order", 1) > 1:  # Lagrange elements: P2/P3 triangles (usadel.highorder_tri) or 1D P2-P4
         if device.mesh.p.shape[0] == 2:
             from .highorder_tri import solve_chunk
@@ -485,16 +485,16 @@ def _solve_chunk(device, E, delta, eta, tol, maxiter, method="homotopy", guess=N
         prob = RetardedProblem(device, delta, eta, spin)
     eps = E.astype(complex) + 1j * eta
     if method == "direct" or guess is not None:
-        g, gt = prob.initial(eps) if guess is None else prob.impose(eps, guess[0].copy(), guess[1].copy())
-        g, gt, ok, res = warm_start(prob, eps, g, gt, tol, maxiter)
+        u = prob.initial(eps) if guess is None else prob.impose(eps, np.array(guess, complex))
+        u, ok, res = warm_start(prob, eps, u, tol, maxiter)
     elif method == "sweep":
-        g, gt, ok, res = sweep(prob, eps, tol, maxiter, start=_homotopy_batches)
+        u, ok, res = sweep(prob, eps, tol, maxiter, start=_homotopy_batches)
     else:
-        g, gt, ok, res = homotopy(prob, eps, tol, maxiter)
-    g, gt, res = finish(prob, E, eps, g, gt, ok, res, tol, maxiter)
+        u, ok, res = homotopy(prob, eps, tol, maxiter)
+    u, res = finish(prob, E, eps, u, ok, res, tol, maxiter)
     if not prob.solver.banded:  # sparse LU: the memory this chunk held (BlockSolver.memory)
         mem = prob.solver.memory()
         log.info("spectral: chunk of %d energies, %d unknowns: LU factors %.0f MB (at most %.0f MB held, %d slots; "
                  "budget %.0f MB), solutions %.0f MB", E.size, prob.solver.N, mem["lu_bytes"] / 2**20,
-                 mem["lu_bytes_peak"] / 2**20, mem["slots"], mem["budget"] / 2**20, 2 * g.nbytes / 2**20)
-    return g, gt, res
+                 mem["lu_bytes_peak"] / 2**20, mem["slots"], mem["budget"] / 2**20, u.nbytes / 2**20)
+    return u, res

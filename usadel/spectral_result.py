@@ -5,7 +5,9 @@ exchange field (``usadel.exchange``) the two spin blocks differ: ``gamma``,
 ``gamma_t`` then hold spin sigma = +1 and ``gamma_dn``, ``gamma_t_dn`` spin
 sigma = -1, and every spin-summed observable (DOS, pair amplitude, matrix and
 supercurrent) is the average over the blocks; :meth:`SpectralResult.block`
-gives one block, and ``dos(spin=+-1)`` the spin-resolved DOS.
+gives one block, and ``dos(spin=+-1)`` the spin-resolved DOS. :attr:`SpectralResult.state` is the
+same numbers in the engine's layout u[E, node, component] (:mod:`usadel.state`: components
+(gamma, gamma~) per spin block), and :meth:`SpectralResult.from_state` builds a result from it.
 """
 
 from dataclasses import dataclass, replace
@@ -19,6 +21,7 @@ from .device import Device
 from .errors import UsadelError
 from .fem import locate
 from . import results
+from .state import blocks, from_blocks
 
 __all__ = ["SpectralResult"]
 
@@ -52,6 +55,22 @@ class SpectralResult(results.ResultMixin):
     def spin_split(self):
         """True if the two spin blocks are stored (a device with an exchange field)."""
         return self.gamma_dn is not None
+
+    @classmethod
+    def from_state(cls, device, energies, u, delta, eta, residuals):
+        """The result of states ``u`` (n_E, n_nodes, ncomp): ncomp 2 one spin block, 4 both
+        (:mod:`usadel.state`)."""
+        (g, gt), *dn = blocks(u)
+        dn = dn[0] if dn else (None, None)
+        return cls(device=device, energies=energies, gamma=g, gamma_t=gt, delta=delta, eta=eta, residuals=residuals,
+                   gamma_dn=dn[0], gamma_t_dn=dn[1])
+
+    @property
+    def state(self):
+        """The solution in the engine's layout u[E, node, component] (:mod:`usadel.state`), a new array:
+        (n_E, n_nodes, 2) components (gamma, gamma~), or (n_E, n_nodes, 4) (gamma_+, gamma~_+, gamma_-,
+        gamma~_-) if spin split."""
+        return from_blocks(self._blocks())
 
     def _blocks(self):
         if self.spin_split:

@@ -34,9 +34,10 @@ blocks are solved together, four per node (gamma_+, gamma~_+, gamma_-, gamma~_-)
 
 import numpy as np
 
-from .exchange import SPINS, interleave, split
+from .exchange import SPINS
 from .coefficients import anomalous_change, pairing_rows
 from .retarded import RetardedProblem
+from .state import flat
 
 __all__ = ["SpinMixedProblem", "coupling", "relaxation_rates_e", "linear_pair_amplitude", "mixing_tail",
            "mixing_mode_sum", "pair_derivative"]
@@ -68,9 +69,12 @@ class SpinMixedProblem:
     """Residual and Jacobian of both spin blocks with spin-flip and spin-orbit coupling, for a batch of energies.
 
     Same interface as :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``, ``residual``,
-    ``newton``, ``energy_scale``), with states (b, 2 n) holding both blocks spin fastest
-    (:func:`interleave`); four unknowns per node.
+    ``newton``, ``energy_scale``), with states u (b, n, 4) holding both blocks per node,
+    (gamma_+, gamma~_+, gamma_-, gamma~_-) (:mod:`usadel.state`); block k is the view u[..., 2k:2k+2].
     """
+
+    #: components per node of the state: both spin blocks' (gamma, gamma~)
+    ncomp = 4
 
     def __init__(self, device, delta, eta):
         self.blocks = [RetardedProblem(device, delta, eta, s) for s in SPINS]
@@ -90,8 +94,8 @@ class SpinMixedProblem:
 
     @property
     def state_size(self):
-        """Length of one energy's state arrays: both blocks, 2 per node."""
-        return 2 * self.ops.n
+        """Dofs of one energy's state (the nodes); the state is (b, state_size, 4)."""
+        return self.ops.n
 
     @property
     def energy_scale(self):
@@ -104,48 +108,43 @@ class SpinMixedProblem:
         gaps = [b.smallest_gap for b in self.blocks if b.smallest_gap is not None]
         return max(min(gaps) - np.max(self.spin_orbit_node, initial=0.0), 0.0) if gaps else None
 
-    def reservoir_gamma(self, res, eps):
-        """Bulk (gamma, gamma~) of a reservoir, both blocks interleaved (b, 2) per energy."""
-        (gu, gtu), (gd, gtd) = (b.reservoir_gamma(res, eps) for b in self.blocks)
-        return interleave(gu[:, None], gd[:, None]), interleave(gtu[:, None], gtd[:, None])
-
     def initial(self, eps):
         """Each block's local bulk guess (with its own pair breaking), reservoir values imposed."""
-        (gu, gtu), (gd, gtd) = (b.initial(eps) for b in self.blocks)
-        return interleave(gu, gd), interleave(gtu, gtd)
+        return np.concatenate([b.initial(eps) for b in self.blocks], axis=-1)
 
-    def impose(self, eps, g, gt):
+    def impose(self, eps, u):
         """Set the clean-contact nodes of both blocks to their reservoirs' bulk values, in place."""
-        for blk, gs, gts in zip(self.blocks, split(g), split(gt)):
-            blk.impose(eps, gs, gts)
-        return g, gt
+        for k, blk in enumerate(self.blocks):
+            blk.impose(eps, u[..., 2 * k:2 * k + 2])
+        return u
 
-    def residual(self, eps, g, gt, jac=False):
+    def residual(self, eps, u, jac=False):
         """Residual (b, 4 n), rows (gamma_+, gamma~_+, gamma_-, gamma~_-) per node; with ``jac`` the Jacobian data."""
-        gs, gts = split(g), split(gt)
-        parts = [blk.residual_blocks(eps, gs[k], gts[k], jac) for k, blk in enumerate(self.blocks)]
-        b, n = g.shape[0], self.ops.n
-        F = np.empty((b, 4 * n), dtype=complex)
+        parts = [blk.residual_blocks(eps, u[..., 2 * k:2 * k + 2], jac) for k, blk in enumerate(self.blocks)]
+        b, n = u.shape[:2]
+        F = np.empty((b, n, 4), dtype=complex)
         blocks = np.zeros((b, 4, 4, self.ops.nnz), dtype=complex) if jac else None
         diag = self.ops.diag
         for k, (Fg, Ft, bl) in enumerate(parts):
             o = 1 - k
-            Tg, Tt, d = coupling(self.cP, self.cM, gs[k], gts[k], gs[o], gts[o], jac)
+            Tg, Tt, d = coupling(self.cP, self.cM, u[..., 2 * k], u[..., 2 * k + 1], u[..., 2 * o], u[..., 2 * o + 1],
+                                 jac)
             Fg, Ft = Fg + Tg, Ft + Tt
             Fg[:, self.dir_nodes] = Ft[:, self.dir_nodes] = 0.0
-            F[:, 2 * k::4], F[:, 2 * k + 1::4] = Fg, Ft
+            F[..., 2 * k], F[..., 2 * k + 1] = Fg, Ft
             if jac:
                 blocks[:, 2 * k:2 * k + 2, 2 * k:2 * k + 2] = bl
                 cols = (2 * k, 2 * k + 1, 2 * o, 2 * o + 1)
                 for (i, j), v in d.items():
                     blocks[:, 2 * k + i, cols[j], diag] += v
+        F = flat(F)
         if not jac:
             return F
         return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
 
-    def newton(self, eps, g, gt, tol, maxiter):
+    def newton(self, eps, u, tol, maxiter):
         """Damped Newton of :meth:`usadel.retarded.RetardedProblem.newton` on the coupled blocks."""
-        return RetardedProblem.newton(self, eps, g, gt, tol, maxiter)
+        return RetardedProblem.newton(self, eps, u, tol, maxiter)
 
 
 def relaxation_rates_e(device):
@@ -202,8 +201,7 @@ def pair_derivative(device, delta, eps, sp):
     solution ``sp`` (energies ``eps``), one factorisation of the coupled Jacobian reused for every cv."""
     prob = SpinMixedProblem(device, delta, 0.0)
     up, dn = sp.block(1), sp.block(-1)
-    g, gt = interleave(up.gamma, dn.gamma), interleave(up.gamma_t, dn.gamma_t)
-    _, data = prob.residual(eps, g, gt, jac=True)
+    _, data = prob.residual(eps, sp.state, jac=True)
     solve = prob.solver.factorize(data)
     dir_nodes = prob.dir_nodes
     n = prob.ops.n

@@ -44,8 +44,8 @@ import math
 
 import numpy as np
 
-from .bulk import on_retarded_branch
 from .linsolve import solver_slot
+from .state import empty, flat, on_branch
 
 __all__ = ["sweep", "predict", "SWEEP_LANES", "SWEEP_MIN_LANE", "SWEEP_JUMP", "SWEEP_MAXITER", "SWEEP_ORDER",
            "SWEEP_SAMPLE", "SWEEP_SAMPLE_TOL", "SWEEP_SAMPLES_SPARSE", "PREDICT_MAX_WEIGHT", "SWEEP_MAX_STEP", "SWEEP_REL_STEP",
@@ -97,11 +97,11 @@ def predict(es, gs, e):
 def sweep(prob, eps, tol, maxiter, start, descending=True):
     """Solve ``prob`` (a ``usadel.retarded.RetardedProblem``) at the complex energies ``eps`` by continuation.
 
-    ``start(prob, eps, tol, maxiter) -> (g, gt, ok, res)`` solves energies from
+    ``start(prob, eps, tol, maxiter) -> (u, ok, res)`` solves energies from
     scratch (the eta-homotopy); it starts each lane and redoes every energy whose
     continuation fails a check. ``descending=False`` sweeps upward (only to test
-    the checks: it meets the mirror branch above a minigap). Returns (g, gt, ok, res)
-    in the order of ``eps``.
+    the checks: it meets the mirror branch above a minigap). Returns (u, ok, res)
+    in the order of ``eps``, u the states (n_E, n, ncomp) (:mod:`usadel.state`).
     """
     n = eps.size
     order = np.lexsort((-eps.imag, -eps.real))  # from high to low energy
@@ -111,8 +111,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     batched = banded and not getattr(prob, "serial_newton", False)  # (energy by energy: lanes gain nothing)
     nl = max(1, min(SWEEP_LANES, n // SWEEP_MIN_LANE)) if batched else 1
     lanes = _lanes(order, eps, nl, reservoir_edges(prob))
-    g = np.zeros((n, prob.state_size), complex)
-    gt = np.zeros_like(g)
+    u = empty(n, prob.state_size, prob.ncomp)
     ok = np.zeros(n, bool)
     res = np.full(n, np.inf)
     hist = [[] for _ in lanes]  # per lane: indices of the solutions the predictor uses
@@ -123,33 +122,32 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
     a, b = (np.concatenate([lane[:-1] for lane in lanes]), np.concatenate([lane[1:] for lane in lanes]))
     pre[b[np.abs(eps[b] - eps[a]) > max_steps(prob, eps[a], eps[b])]] = True  # (all lanes' steps in one call)
     ends = [lane[~pre[lane]][-1] for lane in lanes if np.any(~pre[lane])]  # each lane's last continued energy
-    reference = _first_batch(prob, eps, order, pre, start, tol, maxiter, (g, gt, ok, res), ends)
+    reference = _first_batch(prob, eps, order, pre, start, tol, maxiter, (u, ok, res), ends)
     redone = 0
     continued = np.zeros(n, bool)  # energies accepted from a prediction (the ones the sample check samples)
     steps = max(lane.size for lane in lanes)
     if getattr(prob, "compiled_newton", False):  # the same steps, compiled (usadel.sweep_chain)
-        redone, continued, steps = *_compiled_lanes(prob, eps, lanes, pre, (g, gt, ok, res), tol, maxiter, start), 0
+        redone, continued, steps = *_compiled_lanes(prob, eps, lanes, pre, (u, ok, res), tol, maxiter, start), 0
     for step in range(steps):
         live = [k for k, lane in enumerate(lanes) if step < lane.size]
         idx = np.array([lanes[k][step] for k in live])
         cont = np.array([bool(hist[k]) and not pre[i] for k, i in zip(live, idx)])
         if cont.any():
             ic = idx[cont]
-            pg = np.array([predict(eps[hist[k]], g[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
-            pt = np.array([predict(eps[hist[k]], gt[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
-            pg, pt = prob.impose(eps[ic], pg, pt)
+            pu = np.array([predict(eps[hist[k]], u[hist[k]], eps[i]) for k, i in zip(np.array(live)[cont], ic)])
+            pu = prob.impose(eps[ic], pu)
             # the sweep's LU, kept apart from the homotopy's; updates far below tol need few digits
             with solver_slot(prob, "sweep", SWEEP_GMRES_ACCEPT, SWEEP_GMRES_XTOL * tol):
-                gi, gti, oki, ri = prob.newton(eps[ic], pg.copy(), pt.copy(), tol, min(maxiter, SWEEP_MAXITER))
-            jump = np.maximum(np.max(np.abs(gi - pg), axis=1), np.max(np.abs(gti - pt), axis=1))
-            good = oki & on_retarded_branch(gi, gti) & (jump <= SWEEP_JUMP)
-            g[ic], gt[ic], ok[ic], res[ic] = gi, gti, oki, ri
+                ui, oki, ri = prob.newton(eps[ic], pu.copy(), tol, min(maxiter, SWEEP_MAXITER))
+            jump = np.max(np.abs(flat(ui - pu)), axis=1)
+            good = oki & on_branch(ui) & (jump <= SWEEP_JUMP)
+            u[ic], ok[ic], res[ic] = ui, oki, ri
             cont[cont] = good
             continued[ic[good]] = True
             redone += int(np.sum(~good))
         fresh = idx[~cont & ~pre[idx]]
         if fresh.size:
-            g[fresh], gt[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
+            u[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
         for k, i, c in zip(live, idx, cont):
             if c:  # a repeated energy replaces its earlier copy: the predictor needs distinct energies
                 hist[k] = ([j for j in hist[k] if eps[j] != eps[i]] + [i])[-kmax:]
@@ -157,7 +155,7 @@ def sweep(prob, eps, tol, maxiter, start, descending=True):
                 hist[k] = [i] if ok[i] else []
     if redone:
         log.debug("sweep: %d of %d energies redone by the homotopy", redone, n)
-    return _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued, reference)
+    return _sample_check(prob, eps, u, ok, res, tol, maxiter, start, continued, reference)
 
 
 def _compiled_lanes(prob, eps, lanes, pre, out, tol, maxiter, start):
@@ -167,7 +165,7 @@ def _compiled_lanes(prob, eps, lanes, pre, out, tol, maxiter, start):
 
     run = Lanes(prob, eps, lanes, pre, out, tol, min(maxiter, SWEEP_MAXITER), (SWEEP_ORDER, SWEEP_JUMP,
                                                                               PREDICT_MAX_WEIGHT))
-    g, gt, ok, res = out
+    u, ok, res = out
     step, redone = 0, 0
     while True:
         step, need, r = run.run(step)
@@ -175,17 +173,17 @@ def _compiled_lanes(prob, eps, lanes, pre, out, tol, maxiter, start):
         if not need.size:
             return redone, run.continued
         fresh = run.lanes[need, step]
-        g[fresh], gt[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
+        u[fresh], ok[fresh], res[fresh] = start(prob, eps[fresh], tol, maxiter)
         for k, i in zip(need, fresh):
             run.restart(k, i)
         step += 1
 
 
 def _first_batch(prob, eps, order, pre, start, tol, maxiter, out, ends=()):
-    """Solve the energies ``pre`` by ``start`` into ``out`` = (g, gt, ok, res), in place, together with the
+    """Solve the energies ``pre`` by ``start`` into ``out`` = (u, ok, res), in place, together with the
     sample check's energies (:func:`sample_positions` of the energies to be continued, chosen beforehand, and
     ``ends``, each lane's last continued energy): one homotopy batch instead of two (2D: its stages share
-    their LUs with the lane start's; 1D: one batched Newton sequence). Returns (indices, g, gt, ok) of the
+    their LUs with the lane start's; 1D: one batched Newton sequence). Returns (indices, u, ok) of the
     sample's homotopy solutions, or None.
 
     The lanes' ends are always sampled: a wrong branch that passes the local checks is followed to the end of
@@ -208,7 +206,7 @@ def _first_batch(prob, eps, order, pre, start, tol, maxiter, out, ends=()):
     k = int(np.sum(pre))
     for arr, x in zip(out, sol):
         arr[first[:k]] = x[:k]
-    return (sample, sol[0][k:], sol[1][k:], sol[2][k:]) if sample.size else None
+    return (sample, sol[0][k:], sol[1][k:]) if sample.size else None
 
 
 def max_steps(prob, e1, e2):
@@ -309,22 +307,22 @@ def _sparse(prob):
     return solver is not None and not solver.banded
 
 
-def _sample_check(prob, eps, g, gt, ok, res, tol, maxiter, start, continued=None, reference=None):
+def _sample_check(prob, eps, u, ok, res, tol, maxiter, start, continued=None, reference=None):
     """Compare a sample of the continued energies (mask ``continued``; None: every energy; positions by
     :func:`sample_positions`) with the homotopy; on any disagreement above ``SWEEP_SAMPLE_TOL`` (a branch the
     local checks missed) redo the whole batch by the homotopy. Energies the homotopy solved already are not
-    sampled again. ``reference`` (indices, g, gt, ok): the sample, solved by the homotopy beforehand."""
+    sampled again. ``reference`` (indices, u, ok): the sample, solved by the homotopy beforehand."""
     if reference is not None:
-        idx, gs, gts, oks = reference
+        idx, us, oks = reference
     else:
         candidates = np.arange(eps.size) if continued is None else np.nonzero(continued)[0]
         if candidates.size < 2 * SWEEP_SAMPLE:
-            return g, gt, ok, res
+            return u, ok, res
         idx = candidates[sample_positions(candidates.size, _sparse(prob))]
-        gs, gts, oks, _ = start(prob, eps[idx], tol, maxiter)
-    diff = np.maximum(np.max(np.abs(gs - g[idx]), axis=1), np.max(np.abs(gts - gt[idx]), axis=1))
+        us, oks, _ = start(prob, eps[idx], tol, maxiter)
+    diff = np.max(np.abs(flat(us - u[idx])), axis=1)
     if np.all(diff[oks & ok[idx]] <= SWEEP_SAMPLE_TOL):
-        return g, gt, ok, res
+        return u, ok, res
     log.warning("sweep: %d of %d sampled energies differ from the homotopy (up to %.2e, e.g. E = %s); the batch "
                 "is redone by the homotopy", int(np.sum(diff > SWEEP_SAMPLE_TOL)), idx.size, float(np.max(diff)),
                 eps[idx][diff > SWEEP_SAMPLE_TOL][:3].tolist())

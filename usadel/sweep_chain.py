@@ -5,7 +5,7 @@ chain with clean contacts only: :attr:`~usadel.highorder.HighOrderProblem.compil
 sweep's lanes advance here instead of in its Python loop: per lane and step the prediction
 (:func:`usadel.sweep.predict`: the same Lagrange weights, the same fallbacks), the clean-contact
 values (:meth:`~usadel.highorder.HighOrderProblem.impose`, evaluated once for all energies), Newton
-from the prediction (:func:`usadel.kernels.newton_one`, at most ``SWEEP_MAXITER`` iterations) and the
+from the prediction (the loop of :func:`usadel.kernels.newton`, at most ``SWEEP_MAXITER`` iterations) and the
 same checks (converged, :func:`usadel.bulk.on_retarded_branch`, correction at most ``SWEEP_JUMP``).
 The order is the Python loop's (step by step, lane by lane); after a step where some lane needs the
 homotopy (a lane without history, or a failed check) control returns to :func:`usadel.sweep.sweep`,
@@ -23,7 +23,8 @@ __all__ = ["Lanes"]
 
 class Lanes:
     """The sweep's lanes on a compiled chain problem ``prob`` at energies ``eps`` with outputs
-    ``out`` = (g, gt, ok, res), filled in place; ``lanes``: index arrays, ``pre``: energies solved beforehand."""
+    ``out`` = (u, ok, res) (u: the states (n_E, n, 2) of :mod:`usadel.state`), filled in place; ``lanes``: index
+    arrays, ``pre``: energies solved beforehand."""
 
     def __init__(self, prob, eps, lanes, pre, out, tol, maxiter, constants):
         from .newton import CONSTANTS
@@ -35,8 +36,7 @@ class Lanes:
         for k, lane in enumerate(lanes):
             self.lanes[k, :lane.size] = lane
         self.hist, self.hc = np.zeros((len(lanes), order + 1), np.int64), np.zeros(len(lanes), np.int64)
-        z = np.zeros_like(out[0])
-        self.bg, self.bgt = prob.impose(eps, z, z.copy())  # the contact values at every energy
+        self.bu = prob.impose(eps, np.zeros_like(out[0]))  # the contact values at every energy
         self.args = (np.asarray(prob.dir_dofs, np.int64), float(tol), int(maxiter), prob.operator_scale(eps),
                      prob.tables, prob.condensation.chain, np.array(CONSTANTS),
                      np.array([jump, PHYSICAL_SLACK, max_weight]), int(order))
@@ -46,13 +46,13 @@ class Lanes:
         """Advance from step ``step0``; returns (step, lane numbers needing the homotopy there, energies
         redone). At the end: step = the number of steps and no lanes."""
         need = np.zeros(self.sizes.size, bool)
-        g, gt, ok, res = self.out
-        step, redone = kernels.run_lanes(step0, self.lanes, self.sizes, self.pre, self.hist, self.hc, self.eps, g, gt,
-                                         ok, res, self.bg, self.bgt, *self.args, self.continued, need)
+        u, ok, res = self.out
+        step, redone = kernels.run_lanes(step0, self.lanes, self.sizes, self.pre, self.hist, self.hc, self.eps, u, ok,
+                                         res, self.bu, *self.args, self.continued, need)
         return step, np.nonzero(need)[0], redone
 
     def restart(self, k, i):
         """Lane k continues from energy row i (solved afresh): its history is i if converged, else empty."""
         self.hc[k] = 0
-        if self.out[2][i]:
+        if self.out[1][i]:
             self.hist[k, 0], self.hc[k] = i, 1
