@@ -20,7 +20,7 @@ def test_constants_are_those_of_the_p1_loop():
 
 
 def test_shared_loop_with_the_p1_solve_is_the_p1_newton_bit_for_bit():
-    # RetardedProblem.newton is the same loop with the banded solve as its step: retarded.py can call
+    # RetardedProblem.newton is the shared loop with the banded solve as its step: retarded.py calls
     # usadel.newton.newton(self.residual, lambda J, F: self.solver.solve(J, -F), ..., scale)
     prob = retarded.RetardedProblem(sns(50, phase=1.0), 0.0, 1e-6)
     eps = np.linspace(0.05, 8.0, 12) + 1e-6j

@@ -47,6 +47,8 @@ from .errors import UsadelError
 from .exchange import SPINS, exchange_weights, spin_mixing, spin_split
 from .eta_homotopy import continuation, finish, homotopy, warm_start
 from .fem import delta_nodes, delta_weights, real_product
+# the shared loop and its constants (kept here by name: scripts read them from this module)
+from .newton import ARMIJO, CHORD_STEP, CONTRACTION, LINE_SEARCH_HALVINGS, ROUNDING, STALL, newton  # noqa: F401
 from .spectral_result import SpectralResult
 from .state import flat, stack
 from .sweep import smallest_gap, sweep
@@ -57,12 +59,6 @@ __all__ = ["spectral", "SpectralResult", "RetardedProblem", "bulk_gamma", "delta
 
 log = logging.getLogger(__name__)
 
-LINE_SEARCH_HALVINGS = 12  #: Newton: at most this many step halvings per iteration
-ARMIJO = 1e-4  #: Newton: a step must lower the residual by this fraction of its length
-ROUNDING = 1e-13  #: Newton: rounding level of the residual (max norm) per unit operator scale and max|gamma|
-STALL = 0.5  #: Newton: at rounding level, a step that keeps this fraction of the residual has stagnated
-CONTRACTION = 1e-2  #: Newton (2D): largest update ratio |dx_k| / |dx_k-1| counted as quadratic contraction
-CHORD_STEP = 1e-3  #: Newton (2D): after a full step no longer than this the Jacobian is kept (chord step)
 CONTRACTION_SAFETY = 0.1  #: Newton (2D): the estimated error left must be below this fraction of tol
 CHUNK_UNKNOWNS = 4e5  #: complex unknowns per chunk of energies (memory of one batched solve)
 
@@ -228,7 +224,8 @@ class RetardedProblem:
         return Fg, Ft, blocks
 
     def newton(self, eps, u, tol, maxiter):
-        """Damped Newton for every energy in the batch from the states ``u``; returns (u, ok, res), u updated in place.
+        """Damped Newton for every energy in the batch from the states ``u``; returns (u, ok, res), u updated in place:
+        the shared loop :func:`usadel.newton.newton` with this problem's banded (1D) or sparse (2D) solve.
 
         Converged when the full Newton update is below ``tol`` (max norm; |gamma| <= 1),
         or when the residual has stagnated at rounding level: below ``ROUNDING`` times
@@ -245,61 +242,14 @@ class RetardedProblem:
         far below tol (there one step costs a Jacobian and a preconditioned solve). After a full step no
         longer than ``CHORD_STEP`` they also keep the Jacobian (a chord step: its error is ~|dx_k-1| times
         the Newton step's, so the contraction estimate above still bounds the error left), and the line
-        search's residual at the new point is the next right-hand side.
+        search's residual at the new point is the next right-hand side (energy by energy).
         """
         cmax = np.max(np.abs(self.c))
         kmax = np.max(np.abs(self.ops.K_data[self.ops.diag]))
-        scale_all = kmax + cmax * (1.0 + np.abs(eps) + self.energy_scale)
-        b = eps.size
-        ok = np.zeros(b, bool)
-        res = np.full(b, np.inf)
-        act = np.arange(b)
-        prev = np.full(b, np.inf)  # |dx| of the previous full step (inf: none)
-        chord, contraction = False, getattr(self, "contraction_stop", False)  # (also run on spin-mixed problems)
-        for _ in range(maxiter):
-            e, ua = eps[act], u[act]
-            floor = ROUNDING * scale_all[act] * np.maximum(1.0, _amax(flat(ua)))
-            if chord:  # the line search's residual at this point, the previous Jacobian (see docstring)
-                F, data = F1[keep], data[keep]
-            else:
-                F, data = self.residual(e, ua, jac=True)
-            f0, fm0 = np.linalg.norm(F, axis=1), _amax(F)
-            dx = self.solver.solve(data, -F)
-            lam = np.ones(act.size)
-            bad = ~np.all(np.isfinite(dx), axis=1)
-            dx[bad] = 0.0
-            dxu = dx.reshape(ua.shape)
-            for _ in range(LINE_SEARCH_HALVINGS):
-                un = ua + lam[:, None, None] * dxu
-                F1 = self.residual(e, un)
-                f1 = np.linalg.norm(F1, axis=1)
-                worse = ~(f1 <= (1.0 - ARMIJO * lam) * f0) & (fm0 > floor)
-                if not worse.any():
-                    break
-                lam = np.where(worse, 0.5 * lam, lam)
-            u[act] = un
-            res[act] = f1
-            stalled = (fm0 <= floor) & (_amax(F1) <= floor) & (f1 >= STALL * f0)
-            step = _amax(dx)
-            done = (step < tol) | stalled
-            if contraction:
-                theta = step / prev[act]  # 0 after a first step (prev inf): not counted
-                done |= (lam == 1.0) & (theta > 0.0) & (theta <= CONTRACTION) & \
-                    (theta * step <= CONTRACTION_SAFETY * tol * (1.0 - theta))
-                prev[act] = np.where(lam == 1.0, step, np.inf)
-            done &= np.isfinite(f1) & ~bad
-            ok[act[done]] = True
-            keep = ~done & np.isfinite(f1)
-            chord = contraction and bool(np.all((lam == 1.0) & (step <= CHORD_STEP) & ~bad | ~keep))
-            act = act[keep]
-            if act.size == 0:
-                break
-        return u, ok, res
-
-
-def _amax(a):
-    """Max norm of each row."""
-    return np.max(np.abs(a), axis=1)
+        scale = kmax + cmax * (1.0 + np.abs(eps) + self.energy_scale)
+        return newton(self.residual, lambda J, F: self.solver.solve(J, -F), eps, u, tol, maxiter, scale,
+                      contraction=getattr(self, "contraction_stop", False),  # (also run on spin-mixed problems)
+                      safety=CONTRACTION_SAFETY)
 
 
 def _barrier(Fg, Ft, blocks, ia, a, bb, cc, dd, k, diag, off=None):
