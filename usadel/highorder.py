@@ -268,12 +268,12 @@ class HighOrderProblem(DofFields):
 
     def solve_stages(self, E, tols, u, maxiter):
         """The eta-homotopy's stages (:func:`usadel.eta_homotopy.homotopy`: energies E (K, b), tolerances tols
-        (K,)) from the state u (b, n, 2) in one compiled call (:func:`usadel.kernels.homotopy`; ``compiled_newton``
+        (K,)) from the state u (b, n, 2), updated in place, in one compiled call (:func:`usadel.kernels.homotopy`; ``compiled_newton``
         problems): the contact values imposed and Newton to each stage's tolerance, energy by energy, as the
         stage loop there. Returns (u, ok, res): ok where every stage converged, res of the last."""
         K, b = E.shape
         bu = self.impose(E.ravel(), np.zeros((K * b,) + u.shape[1:], complex)).reshape((K,) + u.shape)
-        return kernels.homotopy(E, tols, bu, np.ascontiguousarray(u, complex), maxiter, self.operator_scale(E),
+        return kernels.homotopy(E, tols, bu, u, maxiter, self.operator_scale(E),
                                 self.tables, self.condensation.chain, self.dir_dofs)
 
     def step(self, J, F):

@@ -1,7 +1,9 @@
 """The compiled (numba) functions behind :mod:`usadel.kernels`, all in this one file: numba's disk cache notices
 changes in a cached function's own file only, and a compiled caller includes its callees' code. Helpers are inlined
 into the drivers ``_newton``, ``_homotopy``, ``_run`` (``inline="always"``: numba IR, same operations, same order): a
-compiled call increfs and decrefs each array passed (atomics: ~10% of a P4 x 8 sweep; inlined ~0.9 ms less of ~8)."""
+compiled call increfs and decrefs each array passed (atomics: ~10% of a P4 x 8 sweep; inlined ~0.9 ms less of ~8).
+States are u[E, dof, component] (:mod:`usadel.state`) with the 2 components (gamma, gamma~) of the order-p chains,
+the only problems compiled here: the loops over components and the Newton vector's length 2 n say so."""
 
 import numpy as np
 

@@ -200,18 +200,17 @@ def pair_derivative(device, delta, eps, sp):
     """For the gap equation's Jacobian: cv -> d(spin-averaged F)/d(pairing weights cv) at the Matsubara
     solution ``sp`` (energies ``eps``), one factorisation of the coupled Jacobian reused for every cv."""
     prob = SpinMixedProblem(device, delta, 0.0)
-    up, dn = sp.block(1), sp.block(-1)
-    _, data = prob.residual(eps, sp.state, jac=True)
+    u = sp.state  # (gamma_+, gamma~_+, gamma_-, gamma~_-) per node (usadel.state)
+    _, data = prob.residual(eps, u, jac=True)
     solve = prob.solver.factorize(data)
     dir_nodes = prob.dir_nodes
-    n = prob.ops.n
 
     def d_pair(cv):
-        rhs = np.empty((eps.size, 4 * n), complex)
-        for k, b in enumerate((up, dn)):
-            dFg, dFt = pairing_rows(cv, b.gamma, b.gamma_t, dir_nodes)
-            rhs[:, 2 * k::4], rhs[:, 2 * k + 1::4] = -dFg, -dFt
-        dx = solve(rhs)
-        dF = [anomalous_change(dx[:, 2 * k::4], dx[:, 2 * k + 1::4], b.gamma, b.gamma_t) for k, b in enumerate((up, dn))]
+        rhs = np.empty(u.shape, complex)  # -dR/dcv in the state's layout, each block's (gamma, gamma~) rows
+        for k in range(2):
+            rhs[..., 2 * k], rhs[..., 2 * k + 1] = (-x for x in pairing_rows(cv, u[..., 2 * k], u[..., 2 * k + 1],
+                                                                           dir_nodes))
+        dx = solve(flat(rhs)).reshape(u.shape)
+        dF = [anomalous_change(dx[..., 2 * k], dx[..., 2 * k + 1], u[..., 2 * k], u[..., 2 * k + 1]) for k in range(2)]
         return 0.5 * (dF[0] + dF[1])
     return d_pair
