@@ -70,22 +70,52 @@ def homogeneous_gap(T, h):
     return brentq(F, 1e-6, 3.0, xtol=1e-14)
 
 
+def _warm(part):
+    """Compile one part of the numba kernels (``pytest_configure``): "lanes" the compiled sweep lanes, "newton" the
+    compiled Newton driver, "rest" everything else (the P1 rows, the order-p bulk, condensation and chain solve
+    with barriers, the homotopy stages, the kinetic chain solve). The three big drivers each inline the whole
+    Newton step (usadel.kernels_jit): ~30-50 s of compiling each, so each part compiles one of them alone."""
+    from usadel.eta_homotopy import homotopy
+    from usadel.highorder import HighOrderProblem
+    from usadel.sweep import sweep
+
+    def wire(order, barrier=None):
+        return usadel.Device(usadel.meshes.interval(1.0, 8), {"wire": usadel.Material()},
+                             {"left": usadel.Reservoir(delta=2.0, barrier=barrier),
+                              "right": usadel.Reservoir(delta=2.0, phase=1.0)}, order=order)
+
+    eps = np.linspace(0.0, 3.0, 40) + 1e-6j
+    prob = HighOrderProblem(wire(2), 0.0, 1e-6)
+    if part == "lanes":  # a start that is only the bulk guess: no homotopy compiled here
+        sweep(prob, eps, 1e-10, 40, start=lambda p, e, tol, maxiter: (p.initial(e), np.ones(e.size, bool),
+                                                                     np.zeros(e.size)))
+    elif part == "newton":
+        prob.newton(eps, prob.initial(eps), 1e-10, 40)
+    else:
+        homotopy(prob, eps, 1e-10, 40)
+        for order in (1, 2):
+            usadel.spectral(wire(order, usadel.Barrier(r=1.0)), eps.real, method="homotopy")
+        dev = usadel.Device(usadel.meshes.interval(1.0, 20), {"wire": usadel.Material()},
+                            {"left": usadel.Reservoir(delta=2.0, T=0.5, mu=0.1),
+                             "right": usadel.Reservoir(delta=2.0, T=0.5)})
+        usadel.kinetic(usadel.spectral(dev, usadel.observables.energy_grid(2.0, T=0.5, mu=[0.1], n=200)))
+
+
 def pytest_configure(config):
-    """Compile the numba kernels once, in the controlling process, before pytest-xdist starts its workers:
-    they then load them from numba's disk cache instead of each compiling the same kernels at once (from a
-    fresh clone that doubled the ~1 minute of compiling). Quick when the cache is warm."""
+    """Compile the numba kernels once, before pytest-xdist starts its workers: they then load them from numba's
+    disk cache instead of each compiling the same kernels at once (from a fresh clone that doubled the ~2 minutes
+    of compiling). The three parts of :func:`_warm` compile at once, two in subprocesses (numba's cache is safe
+    for that: each file is written whole and renamed). Quick when the cache is warm."""
     if hasattr(config, "workerinput"):  # an xdist worker: the controller compiled them
         return
-    import numpy as np
+    import os
+    import subprocess
+    import sys
 
-    E = np.linspace(0.0, 3.0, 40)
-    for order in (1, 2, 3, 4):
-        for barrier in (None, usadel.Barrier(r=1.0)):
-            dev = usadel.Device(usadel.meshes.interval(1.0, 8), {"wire": usadel.Material()},
-                                {"left": usadel.Reservoir(delta=2.0, barrier=barrier),
-                                 "right": usadel.Reservoir(delta=2.0, phase=1.0)}, order=order)
-            usadel.spectral(dev, E)
-            usadel.spectral(dev, E, method="homotopy")
-    dev = usadel.Device(usadel.meshes.interval(1.0, 20), {"wire": usadel.Material()},
-                        {"left": usadel.Reservoir(delta=2.0, T=0.5, mu=0.1), "right": usadel.Reservoir(delta=2.0, T=0.5)})
-    usadel.kinetic(usadel.spectral(dev, usadel.observables.energy_grid(2.0, T=0.5, mu=[0.1], n=200)))
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = "import sys; sys.path.insert(0, {!r}); import conftest; conftest._warm({!r})"
+    procs = [subprocess.Popen([sys.executable, "-c", code.format(here, part)]) for part in ("lanes", "newton")]
+    _warm("rest")
+    for proc in procs:
+        if proc.wait():
+            raise RuntimeError(f"tests/conftest.py: compiling the numba kernels failed ({proc.args[-1]})")
