@@ -37,7 +37,6 @@ from .eta_homotopy import finish, homotopy, warm_start
 from .linsolve import BlockSolver
 from .order import DofFields
 from .retarded import RetardedProblem
-from .state import flat, stack
 from .sweep import smallest_gap, sweep
 from .tri_dofs import facet_weights, point_operators, tri_basis
 
@@ -78,8 +77,8 @@ class TriProblem(DofFields, RetardedProblem):
     """Residual and Jacobian of the Riccati equations on order-p triangles, p = ``device.order`` (batched
     over energies).
 
-    The interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``, ``residual``,
-    ``newton`` (inherited), ``energy_scale``, ``ops.thouless_energy``), on the dofs of
+    The interface of :class:`usadel.retarded.RetardedProblem` (``initial``, ``impose``, ``residual`` and
+    ``newton`` (inherited: they call :meth:`residual_blocks`), ``energy_scale``, ``ops.thouless_energy``), on the dofs of
     :func:`usadel.tri_dofs.tri_basis` of ``device.coarse``; ``node`` maps dofs to the order-p ``device``'s nodes.
     """
 
@@ -216,16 +215,6 @@ class TriProblem(DofFields, RetardedProblem):
             for (i, j), v in own.items():
                 blocks[:, i, j, self.diag[nodes]] += v
         return Fg, Ft, blocks
-
-    def residual(self, eps, u, jac=False):
-        """Residual (b, 2 n) in the order of the states ``u`` (b, n, 2); with ``jac`` also the Jacobian data on the
-        solver's pattern."""
-        Fg, Ft, blocks = self.residual_blocks(eps, u, jac)
-        Fg[:, self.dir_nodes] = Ft[:, self.dir_nodes] = 0.0
-        F = flat(stack(Fg, Ft))
-        if not jac:
-            return F
-        return F, self.solver.fix_rows(self.solver.full_data(blocks), self.dir_rows)
 
     def _bulk(self, eps, u, jac):
         """Bulk residual (Fg, Ft), each (b, n), and with ``jac`` the Jacobian blocks (b, 2, 2, nnz)."""
