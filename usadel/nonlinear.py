@@ -42,6 +42,10 @@ PRECONDITIONER_PATIENCE = 6
 PRECONDITIONER_GAIN = 0.5
 #: after a safeguard rejection the plain step from the best x is shortened by this factor per repeat
 SAFEGUARD_DAMPING = 0.5
+#: plain Anderson restarts (history cleared, plain step from the best x) when STALL_PATIENCE steps since
+#: its last (re)start have not brought the best residual below STALL_GAIN x the best before them
+STALL_PATIENCE = 10
+STALL_GAIN = 0.5
 
 
 def gmres_step(jv, r, mask):
@@ -113,7 +117,10 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
     nonequilibrium one where quasiparticles are trapped between regions of
     different gap, otherwise lets the extrapolation wander: the seed device at
     T = 0.9 Tc, eV = 3 Delta0 did not converge in 60 steps without it, and does
-    in 52 with it). ``safeguard=None`` switches it off.
+    in 52 with it). A plain run whose best residual has not halved in ``STALL_PATIENCE`` steps since its
+    last (re)start is restarted the same way (stale history of a nonsmooth map: after the clean-contact
+    change of P1 the same device wandered at 3-5e-2 for ~50 steps and needed 82; with the restart, 49).
+    ``safeguard=None`` switches both off.
 
     ``precondition(x, r, extra)``, if given, maps the residual r = fun(x) - x to
     an approximate Newton step (Anderson then accelerates x -> x + step);
@@ -129,6 +136,7 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
     X, R = [], []
     hist = []
     extra = None
+    start = 0  # iteration of the last (re)start of the extrapolation history
     for it in range(maxiter):
         gx, extra = fun(x)
         r = gx - x
@@ -142,7 +150,7 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
             log.info("anderson: preconditioned residuals %s; continuing without the preconditioner",
                      ["%.1e" % h for h in hist])
             precondition = None
-            X, R = [], []
+            X, R, start = [], [], it
             best = int(np.argmin(hist))
             if best != it:
                 x, r = best_x.copy(), best_r.copy()
@@ -150,9 +158,17 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
             best_x, best_r = x.copy(), r.copy()
             damp = 1.0
         elif safeguard is not None and res > safeguard * min(hist[:-1]) and precondition is None:
-            X, R = [], []
+            X, R, start = [], [], it
             x = best_x + damp * beta * best_r
             damp *= SAFEGUARD_DAMPING  # a repeated rejection shortens the next step from the best x
+            continue
+        if safeguard is not None and precondition is None and _stalled(hist, it - start):
+            # the extrapolation wanders at a level without making progress (stale history of a nonsmooth
+            # map): start it afresh from the best x
+            log.info("anderson: best residual %.1e not halved in %d steps; restarting from the best x",
+                     min(hist), STALL_PATIENCE)
+            X, R, start = [], [], it
+            x = best_x + beta * best_r
             continue
         if precondition is not None:
             r = precondition(x, r, extra)
@@ -164,6 +180,13 @@ def _preconditioner_failed(hist, it):
     """True once the last PRECONDITIONER_PATIENCE residuals have not improved enough on the earlier best."""
     k = PRECONDITIONER_PATIENCE
     return it >= k and min(hist[-k:]) > PRECONDITIONER_GAIN * min(hist[:-k])
+
+
+def _stalled(hist, since):
+    """True once ``since`` >= STALL_PATIENCE steps since the last restart and the last STALL_PATIENCE residuals
+    have not brought the best below STALL_GAIN x the best before them."""
+    k = STALL_PATIENCE
+    return since >= k and min(hist[-k:]) > STALL_GAIN * min(hist[:-k])
 
 
 def _extrapolate(X, R, x, r, m, beta):
