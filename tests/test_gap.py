@@ -387,6 +387,33 @@ def test_anderson_drops_a_wrong_preconditioner():
     assert ok and np.allclose(x, 2.0)
 
 
+def test_anderson_restarts_a_stalled_plain_run_from_its_best_point():
+    # A map whose residual does not fall for a while (here: for the first 12 calls a step d_k that ignores x,
+    # of max-norm 0.05 (1 + 0.01 k), so the first point stays the best and no step is bad enough for the
+    # safeguard) stalls the extrapolation. After STALL_PATIENCE steps without halving the best residual the
+    # history is cleared and the next x is the plain step from the best x; with safeguard=None the restart is
+    # off. Afterwards the map contracts to x = 0.04 (near the start, so the run can get there from its best x).
+    import usadel.nonlinear as NL
+
+    rng = np.random.default_rng(1)
+    steps = [v / np.max(np.abs(v)) * 0.05 * (1 + 0.01 * k)
+             for k, v in enumerate(rng.normal(size=(12, 6)) + 1j * rng.normal(size=(12, 6)))]
+    calls = []
+
+    def fun(x):
+        calls.append(x.copy())
+        return (x + steps[len(calls) - 1] if len(calls) <= 12 else 0.5 * (x + 0.04)), None
+
+    k = NL.STALL_PATIENCE
+    x, hist, ok, _ = NL.anderson(fun, np.zeros(6, complex), 1e-12, 80)
+    assert ok and np.allclose(x, 0.04)
+    assert max(hist[:k + 1]) < 2 * hist[0]  # the safeguard did not act
+    assert np.allclose(calls[k + 1], calls[0] + steps[0])  # the stall restart did
+    calls.clear()
+    NL.anderson(fun, np.zeros(6, complex), 1e-12, 80, safeguard=None)
+    assert not np.allclose(calls[k + 1], calls[0] + steps[0])
+
+
 def test_quadrature_tail_for_large_meshes(monkeypatch):
     # Above MAX_DENSE_TAIL nodes the Matsubara tail is a quadrature with sparse
     # solves instead of the dense eigendecomposition: same operator to ~1e-8, and the
