@@ -98,7 +98,7 @@ def nonequilibrium(T, eVs, n=500, n_edge=100, n_E=300):
                 except usadel.ConvergenceError as exc:
                     h = exc.history
                     note = (f"from the {start}: not converged in {len(h)} outer iterations "
-                            f"({time.perf_counter() - t0:.0f} s), residuals {min(h):.1e}..{max(h[-10:]):.1e}")
+                            f"({time.perf_counter() - t0:.0f} s), last residuals {' '.join(f'{v:.1e}' for v in h[-5:])}")
                     print(f"(ii) T = {T}, eV = {eV / D0:g} D0: {note}")
             if r is None:
                 a.append(np.nan)
