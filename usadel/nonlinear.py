@@ -146,7 +146,7 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
             return gx, hist, True, extra
         if not np.isfinite(res):  # NaN/inf in the map: stop (the caller raises with the history)
             return x, hist, False, extra
-        if precondition is not None and _preconditioner_failed(hist, it):
+        if precondition is not None and _no_progress(hist, it, PRECONDITIONER_PATIENCE, PRECONDITIONER_GAIN):
             log.info("anderson: preconditioned residuals %s; continuing without the preconditioner",
                      ["%.1e" % h for h in hist])
             precondition = None
@@ -162,7 +162,8 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
             x = best_x + damp * beta * best_r
             damp *= SAFEGUARD_DAMPING  # a repeated rejection shortens the next step from the best x
             continue
-        if safeguard is not None and precondition is None and _stalled(hist, it - start):
+        if (safeguard is not None and precondition is None
+                and _no_progress(hist, it - start, STALL_PATIENCE, STALL_GAIN)):
             # the extrapolation wanders at a level without making progress (stale history of a nonsmooth
             # map): start it afresh from the best x
             log.info("anderson: best residual %.1e not halved in %d steps; restarting from the best x",
@@ -176,17 +177,11 @@ def anderson(fun, x0, tol, maxiter, m=20, beta=1.0, precondition=None, safeguard
     return x, hist, False, extra
 
 
-def _preconditioner_failed(hist, it):
-    """True once the last PRECONDITIONER_PATIENCE residuals have not improved enough on the earlier best."""
-    k = PRECONDITIONER_PATIENCE
-    return it >= k and min(hist[-k:]) > PRECONDITIONER_GAIN * min(hist[:-k])
-
-
-def _stalled(hist, since):
-    """True once ``since`` >= STALL_PATIENCE steps since the last restart and the last STALL_PATIENCE residuals
-    have not brought the best below STALL_GAIN x the best before them."""
-    k = STALL_PATIENCE
-    return since >= k and min(hist[-k:]) > STALL_GAIN * min(hist[:-k])
+def _no_progress(hist, since, patience, gain):
+    """True once ``since`` >= ``patience`` steps have passed (since the start or the last restart) and the last
+    ``patience`` residuals have not brought the best below ``gain`` x the best before them. Judges both the
+    preconditioner (PRECONDITIONER_PATIENCE, _GAIN) and a stalled plain run (STALL_PATIENCE, _GAIN)."""
+    return since >= patience and min(hist[-patience:]) > gain * min(hist[:-patience])
 
 
 def _extrapolate(X, R, x, r, m, beta):
